@@ -1,0 +1,158 @@
+"""Start-up cost of wxbudget, as ratios against baselines measured alternately in one run.
+
+    python bench/startup.py [--runs N]
+
+Pairs (targets in brackets):
+  wxbudget --version  /  a minimal three-command Typer app --version   [<= 1.2]
+  wxbudget --help     /  the same minimal app --help                   [<= 1.2]
+  wxbudget show (against a running sandbox)  /
+      python -c "import typer, rich.table, requests, cryptography...rsa"   [<= 1.3]
+Each ratio is the median of N alternated runs of each side; the machine's noise hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL_APP = '''
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def version(value: bool) -> None:
+    if value:
+        typer.echo("minimal 1.0")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(v: bool = typer.Option(False, "--version", callback=version, is_eager=True)) -> None:
+    """A minimal app."""
+
+
+@app.command()
+def one(name: str) -> None:
+    """First."""
+
+
+@app.command()
+def two(name: str) -> None:
+    """Second."""
+
+
+@app.command()
+def three(name: str) -> None:
+    """Third."""
+
+
+app()
+'''
+
+IMPORT_BASELINE = (
+    "import typer, rich.table, requests, cryptography.hazmat.primitives.asymmetric.rsa"
+)
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def ratio(
+    ours: list[str], baseline: list[str], runs: int, env: dict[str, str]
+) -> tuple[float, float, float]:
+    timed(ours, env)  # warm the page cache for both sides
+    timed(baseline, env)
+    ours_times: list[float] = []
+    base_times: list[float] = []
+    for _ in range(runs):
+        ours_times.append(timed(ours, env))
+        base_times.append(timed(baseline, env))
+    ours_median = statistics.median(ours_times)
+    base_median = statistics.median(base_times)
+    return ours_median / base_median, ours_median, base_median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    wxbudget = str(Path(sys.executable).parent / "wxbudget")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        app_file = folder / "minimal.py"
+        app_file.write_text(MINIMAL_APP)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WXBUDGET_")}
+        env |= {
+            "HOME": scratch,
+            "XDG_CONFIG_HOME": f"{scratch}/c",
+            "XDG_DATA_HOME": f"{scratch}/d",
+            "XDG_STATE_HOME": f"{scratch}/s",
+            "NO_COLOR": "1",
+        }
+        server = subprocess.Popen(
+            [
+                wxbudget,
+                "sandbox",
+                "serve",
+                "--home",
+                str(folder / "sandbox"),
+                "--port",
+                "0",
+                "--rate-limit",
+                "0",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            if not line.startswith("listening on "):
+                sys.exit(f"sandbox did not start: {line!r}")
+            config = str(folder / "sandbox" / "config.toml")
+            pairs = [
+                (
+                    "--version",
+                    [wxbudget, "--version"],
+                    [sys.executable, str(app_file), "--version"],
+                    1.2,
+                ),
+                ("--help", [wxbudget, "--help"], [sys.executable, str(app_file), "--help"], 1.2),
+                (
+                    "show",
+                    [wxbudget, "show", "1000000013", "1000000013001", "--config", config],
+                    [sys.executable, "-c", IMPORT_BASELINE],
+                    1.3,
+                ),
+            ]
+            print(
+                f"{'pair':<10} {'ratio':>6} {'target':>7} {'ours ms':>8} {'base ms':>8}"
+                f"  (median of {args.runs})"
+            )
+            for name, ours, baseline, target in pairs:
+                value, ours_s, base_s = ratio(ours, baseline, args.runs, env)
+                verdict = "ok" if value <= target else "OVER"
+                print(
+                    f"{name:<10} {value:>6.2f} {target:>7.2f} {ours_s * 1000:>8.0f}"
+                    f" {base_s * 1000:>8.0f}  {verdict}"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Fixtures: every test runs isolated from the home folder, against a real sandbox when it asks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wxbudget.cli import app
+from wxbudget.sandbox import RunningSandbox, start_in_background
+
+STRIPPED_PREFIXES = ("WXBUDGET_",)
+STRIPPED_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CI")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Temp home/config/data/state folders; no WXBUDGET_* or proxy variables leak in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith(STRIPPED_PREFIXES) or name.upper() in STRIPPED_NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+    """A real sandbox on a free loopback port; WXBUDGET_CONFIG points at its profile."""
+    running = start_in_background(tmp_path / "sandbox")
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, input: str | None = None, expect: int = 0) -> Result:
+    """Invoke the CLI in-process and assert its exit code every time."""
+    result = CliRunner().invoke(app, list(args), input=input)
+    outcome = Result(result.exit_code, result.stdout, result.stderr)
+    assert result.exit_code == expect, (
+        f"exit {result.exit_code} (expected {expect})\nstdout: {result.stdout}\n"
+        f"stderr: {result.stderr}\nexception: {result.exception!r}"
+    )
+    return outcome

@@ -1,0 +1,183 @@
+"""Targets, guard rails and the planned body: pure domain rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wxbudget import budget
+from wxbudget.budget import Target
+from wxbudget.errors import ExitCode, LocalCheckError, StaleCurrentError, UsageError
+from wxbudget.models import Stock, UpdateMode
+
+
+def make_stock(**overrides: Any) -> Stock:
+    raw: dict[str, Any] = {
+        "product_coupon_id": "1000000013",
+        "stock_id": "1000000013002",
+        "brand_id": "120344",
+        "state": "SENDING",
+        "coupon_code_mode": "WECHATPAY",
+        "stock_send_rule": {"max_count": 50000, "max_count_per_day": 5000, "max_count_per_user": 1},
+        "sent_count_info": {"total_count": 12000, "today_count": 800},
+    }
+    rule = overrides.pop("stock_send_rule", None)
+    if rule is not None:
+        raw["stock_send_rule"] = rule
+    raw.update(overrides)
+    return Stock.from_api(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "current", "expected"),
+    [
+        ("20000", 5, 20000),
+        ("+500", 1000, 1500),
+        ("-500", 1000, 500),
+        ("+10%", 1000, 1100),
+        ("-10%", 1000, 900),
+        ("+10%", 5, 6),  # 5.5 rounds half away from zero
+        ("-10%", 5, 5),  # 4.5 -> 5
+        ("+0.5%", 1000, 1005),
+        ("1,000", 1, 1000),
+        (" 42 ", 1, 42),
+    ],
+)
+def test_targets_resolve(text: str, current: int, expected: int) -> None:
+    assert budget.parse_target(text).resolve(current) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "+", "10%", "+-5", "1e5", "--5", "5-", "+5%%", "½"])
+def test_bad_targets_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="TARGET") as caught:
+        budget.parse_target(text)
+    assert caught.value.exit_code is ExitCode.USAGE
+
+
+@given(st.text(max_size=30))
+def test_any_target_text_parses_or_is_a_usage_error(text: str) -> None:
+    outcome: Target | UsageError
+    try:
+        outcome = budget.parse_target(text)
+    except UsageError as error:
+        outcome = error
+    if isinstance(outcome, UsageError):
+        assert "\n" not in outcome.line()
+    else:
+        assert isinstance(outcome.resolve(1000), int)
+
+
+def plan(stock: Stock, mode: UpdateMode, text: str, **kwargs: Any) -> budget.Change:
+    return budget.plan_change(
+        stock,
+        mode,
+        budget.parse_target(text),
+        out_request_no="req-000001",
+        brand_id="120344",
+        **kwargs,
+    )
+
+
+def test_plan_body_has_only_the_mode_fields() -> None:
+    change = plan(make_stock(), UpdateMode.MAX_COUNT, "+500")
+    assert change.body() == {
+        "out_request_no": "req-000001",
+        "update_mode": "MAX_COUNT",
+        "current_max_count": 50000,
+        "target_max_count": 50500,
+        "brand_id": "120344",
+    }
+    daily = plan(make_stock(), UpdateMode.MAX_COUNT_PER_DAY, "-10%")
+    assert daily.body() == {
+        "out_request_no": "req-000001",
+        "update_mode": "MAX_COUNT_PER_DAY",
+        "current_max_count_per_day": 5000,
+        "target_max_count_per_day": 4500,
+        "brand_id": "120344",
+    }
+
+
+def test_noop_is_detected() -> None:
+    assert plan(make_stock(), UpdateMode.MAX_COUNT, "50000").is_noop
+    assert plan(make_stock(), UpdateMode.MAX_COUNT, "+0%").is_noop
+
+
+@pytest.mark.parametrize(
+    ("stock_overrides", "mode", "text", "message"),
+    [
+        ({"state": "STOPPED"}, UpdateMode.MAX_COUNT, "+1", "is STOPPED"),
+        ({"state": "DEACTIVATED"}, UpdateMode.MAX_COUNT, "+1", "is DEACTIVATED"),
+        ({"state": "AUDITING"}, UpdateMode.MAX_COUNT, "+1", "is AUDITING"),
+        (
+            {
+                "stock_bundle_info": {
+                    "stock_bundle_id": "712315129419284901",
+                    "stock_bundle_index": 0,
+                }
+            },
+            UpdateMode.MAX_COUNT,
+            "+1",
+            "belongs to stock bundle 712315129419284901",
+        ),
+        (
+            {"stock_send_rule": {"max_count": 100}},
+            UpdateMode.MAX_COUNT_PER_DAY,
+            "5",
+            "has no daily cap",
+        ),
+        ({}, UpdateMode.MAX_COUNT, "11999", "below the 12000 coupons already issued"),
+        ({}, UpdateMode.MAX_COUNT_PER_DAY, "799", "below the 800 coupons issued today"),
+        ({}, UpdateMode.MAX_COUNT, "100000001", "outside 1..100000000"),
+        ({}, UpdateMode.MAX_COUNT, "0", "outside 1..100000000"),
+        ({}, UpdateMode.MAX_COUNT_PER_DAY, "-100%", "outside 1..100000000"),
+    ],
+)
+def test_local_checks_refuse_with_their_reason(
+    stock_overrides: dict[str, Any], mode: UpdateMode, text: str, message: str
+) -> None:
+    with pytest.raises(LocalCheckError, match=message) as caught:
+        plan(make_stock(**stock_overrides), mode, text)
+    assert caught.value.exit_code is ExitCode.REJECTED
+
+
+def test_paused_stock_can_change() -> None:
+    assert plan(make_stock(state="PAUSED"), UpdateMode.MAX_COUNT, "+1").target == 50001
+
+
+def test_expect_current_mismatch_is_a_conflict() -> None:
+    with pytest.raises(StaleCurrentError, match="is 50000, not 49999") as caught:
+        plan(make_stock(), UpdateMode.MAX_COUNT, "+1", expect_current=49999)
+    assert caught.value.exit_code is ExitCode.CONFLICT
+    assert plan(make_stock(), UpdateMode.MAX_COUNT, "+1", expect_current=50000).target == 50001
+
+
+@pytest.mark.parametrize("value", ["abcdef", "A_b-9" + "x" * 35, "123456"])
+def test_valid_out_request_numbers(value: str) -> None:
+    assert budget.check_out_request_no(value) == value
+
+
+@pytest.mark.parametrize("value", ["abcde", "x" * 41, "has space", "中文编号abcdef", "a.b.c.d.e"])
+def test_invalid_out_request_numbers(value: str) -> None:
+    with pytest.raises(UsageError, match="--out-request-no"):
+        budget.check_out_request_no(value)
+
+
+def test_generated_out_request_numbers_are_valid_and_unique() -> None:
+    numbers = {budget.new_out_request_no() for _ in range(1000)}
+    assert len(numbers) == 1000
+    assert all(budget.OUT_REQUEST_NO_PATTERN.fullmatch(n) for n in numbers)
+
+
+def test_remaining_counts() -> None:
+    stock = make_stock()
+    assert stock.remaining_total == 38000
+    assert stock.remaining_today == 4200
+    nearly = make_stock(
+        stock_send_rule={"max_count": 10000, "max_count_per_day": 1000},
+        sent_count_info={"total_count": 9990, "today_count": 995},
+    )
+    assert nearly.remaining_total == 10
+    assert nearly.remaining_today == 5

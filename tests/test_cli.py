@@ -1,0 +1,265 @@
+"""The CLI end to end against a real sandbox over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.conftest import run
+from wxbudget.sandbox import RunningSandbox
+
+COUPON = "1000000013"
+DOCS_STOCK = "1000000013001"  # SENDING, total 10,000,000, no daily cap
+DAILY_STOCK = "1000000013002"  # SENDING, total 50,000, daily 5,000, sent 12,000 / 800
+
+
+def requests_log(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    path = sandbox.home / "requests.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def posts(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    return [entry for entry in requests_log(sandbox) if entry["method"] == "POST"]
+
+
+def show_json(stock: str = DOCS_STOCK, coupon: str = COUPON) -> dict[str, Any]:
+    result = run("show", coupon, stock, "-o", "json")
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
+    result = run("show", COUPON, DAILY_STOCK)
+    for text in ("SENDING", "50,000", "5,000", "12,000", "800", "38,000", "4,200", "WECHATPAY"):
+        assert text in result.stdout
+    assert "unlimited" in run("show", COUPON, DOCS_STOCK).stdout
+
+
+def test_show_json_is_only_the_stock_object(sandbox: RunningSandbox) -> None:
+    data = show_json()
+    assert data["stock_id"] == DOCS_STOCK
+    assert data["stock_send_rule"]["max_count"] == 10_000_000
+    assert data["brand_id"] == "120344"
+
+
+def test_global_options_work_before_and_after_the_subcommand(sandbox: RunningSandbox) -> None:
+    config = str(sandbox.config_path)
+    before = run("--config", config, "-o", "json", "show", COUPON, DOCS_STOCK)
+    after = run("show", COUPON, DOCS_STOCK, "--config", config, "-o", "json")
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+    # after the subcommand wins
+    table = run("-o", "json", "show", COUPON, DOCS_STOCK, "-o", "table")
+    assert "stock 1000000013001" in table.stdout
+
+
+def test_show_bundle_stock_names_the_bundle(sandbox: RunningSandbox) -> None:
+    assert "712315129419284901" in run("show", "1000000014", "1000000014001").stdout
+
+
+def test_set_max_relative_applies_and_is_visible(sandbox: RunningSandbox) -> None:
+    result = run("set-max", COUPON, DOCS_STOCK, "+500", "--yes")
+    assert "10,000,500" in result.stdout
+    assert "was 10,000,000" in result.stdout
+    assert "10,000,000 -> 10,000,500" in result.stderr
+    assert re.search(r"out_request_no wxb-\d{14}-[0-9a-f]{16}", result.stderr)
+    assert show_json()["stock_send_rule"]["max_count"] == 10_000_500
+    assert [entry["applied"] for entry in posts(sandbox)] == [True]
+
+
+def test_set_max_json_prints_the_returned_stock(sandbox: RunningSandbox) -> None:
+    result = run("set-max", COUPON, DAILY_STOCK, "60000", "--yes", "-o", "json")
+    assert json.loads(result.stdout)["stock_send_rule"]["max_count"] == 60000
+
+
+def test_set_daily_percent(sandbox: RunningSandbox) -> None:
+    run("set-daily", COUPON, DAILY_STOCK, "-10%", "--yes")
+    rule = show_json(DAILY_STOCK)["stock_send_rule"]
+    assert rule["max_count_per_day"] == 4500
+    assert rule["max_count"] == 50000
+
+
+def test_without_tty_or_yes_nothing_is_sent(sandbox: RunningSandbox) -> None:
+    result = run("set-max", COUPON, DOCS_STOCK, "+1", expect=2)
+    assert "pass --yes" in result.stderr
+    assert posts(sandbox) == []
+
+
+def test_dry_run_prints_the_exact_body_and_sends_nothing(sandbox: RunningSandbox) -> None:
+    result = run(
+        "set-max", COUPON, DOCS_STOCK, "-10%", "--dry-run", "--out-request-no", "dry-run-1"
+    )
+    assert json.loads(result.stdout) == {
+        "out_request_no": "dry-run-1",
+        "update_mode": "MAX_COUNT",
+        "current_max_count": 10_000_000,
+        "target_max_count": 9_000_000,
+        "brand_id": "120344",
+    }
+    assert result.stdout.strip().startswith('{"out_request_no":"dry-run-1"')
+    assert posts(sandbox) == []
+
+
+def test_expect_current_mismatch_exits_5(sandbox: RunningSandbox) -> None:
+    result = run("set-max", COUPON, DOCS_STOCK, "+1", "--yes", "--expect-current", "5", expect=5)
+    assert "not 5" in result.stderr
+    assert posts(sandbox) == []
+    run("set-max", COUPON, DOCS_STOCK, "+1", "--yes", "--expect-current", "10000000")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("set-max", COUPON, DOCS_STOCK, "lots", "--yes"),
+        ("set-max", COUPON, DOCS_STOCK, "+5", "--yes", "--out-request-no", "short"),
+        ("set-max", COUPON, DOCS_STOCK, "+5", "--yes", "--out-request-no", "bad char!"),
+        ("set-max", COUPON, DOCS_STOCK),
+        ("show", COUPON),
+        ("show", COUPON, DOCS_STOCK, "-o", "yaml"),
+        ("frobnicate",),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line_and_no_request(
+    sandbox: RunningSandbox, args: tuple[str, ...]
+) -> None:
+    result = run(*args, expect=2)
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert requests_log(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "stock", "target", "reason"),
+    [
+        ("set-max", "1000000013004", "+1", "is STOPPED"),
+        ("set-max", "1000000013005", "+1", "is DEACTIVATED"),
+        ("set-max", "1000000013006", "+1", "is AUDITING"),
+        ("set-daily", DOCS_STOCK, "100", "has no daily cap"),
+        ("set-max", DAILY_STOCK, "11999", "below the 12000 coupons already issued"),
+        ("set-daily", DAILY_STOCK, "799", "below the 800 coupons issued today"),
+        ("set-max", DAILY_STOCK, "100000001", "outside 1..100000000"),
+        ("set-max", DAILY_STOCK, "-100%", "outside 1..100000000"),
+    ],
+)
+def test_local_checks_refuse_before_any_write(
+    sandbox: RunningSandbox, command: str, stock: str, target: str, reason: str
+) -> None:
+    result = run(command, COUPON, stock, target, "--yes", expect=4)
+    assert reason in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert posts(sandbox) == []
+
+
+def test_bundled_stock_is_refused_naming_the_bundle(sandbox: RunningSandbox) -> None:
+    result = run("set-max", "1000000014", "1000000014001", "+1", "--yes", expect=4)
+    assert "stock bundle 712315129419284901" in result.stderr
+    assert posts(sandbox) == []
+
+
+def test_target_equal_to_current_does_nothing(sandbox: RunningSandbox) -> None:
+    result = run("set-max", COUPON, DAILY_STOCK, "50000", "--yes")
+    assert "nothing to do" in result.stderr
+    assert posts(sandbox) == []
+
+
+def test_unknown_stock_shows_api_error_and_request_id(sandbox: RunningSandbox) -> None:
+    result = run("show", COUPON, "999", expect=4)
+    assert "404 NOT_FOUND" in result.stderr
+    assert "Request-ID" in result.stderr
+
+
+def test_brand_id_flag_overrides_profile(sandbox: RunningSandbox) -> None:
+    result = run("show", COUPON, DOCS_STOCK, "--brand-id", "999999", expect=4)
+    assert "NOT_FOUND" in result.stderr
+
+
+def test_same_out_request_no_for_a_different_change_is_refused(sandbox: RunningSandbox) -> None:
+    run("set-max", COUPON, DAILY_STOCK, "60000", "--yes", "--out-request-no", "cron-run-0001")
+    # The same job re-run: the cap already matches, so nothing is sent.
+    run("set-max", COUPON, DAILY_STOCK, "60000", "--yes", "--out-request-no", "cron-run-0001")
+    result = run(
+        "set-max", COUPON, DAILY_STOCK, "+1", "--yes", "--out-request-no", "cron-run-0001", expect=4
+    )
+    assert "相同单号但请求数据不一致" in result.stderr
+    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 60000
+    assert [entry["applied"] for entry in posts(sandbox)] == [True, False]
+
+
+def edited_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: str) -> Path:
+    import tomllib
+
+    document = tomllib.loads(sandbox.config_path.read_text())
+    profile = document["profiles"]["sandbox"]
+    for key in ("private_key_file", "wechatpay_public_key_file"):
+        profile[key] = str(sandbox.config_path.parent / profile[key])
+    profile.update(changes)
+    path = tmp_path / "edited.toml"
+    path.write_text(tomli_w.dumps(document))
+    return path
+
+
+def test_wrong_public_key_means_signature_invalid(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    # The merchant's own public key is a valid key, but not the one WeChat Pay signs with.
+    other = sandbox.home / "keys" / "merchant_public_key.pem"
+    config = edited_profile(sandbox, tmp_path, wechatpay_public_key_file=str(other))
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=6)
+    assert "signature invalid" in result.stderr
+    assert "Request-ID" in result.stderr
+
+
+def test_wrong_public_key_id_is_a_credentials_error(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # The request's Wechatpay-Serial names the key WeChat Pay should answer with; a wrong id is
+    # refused before any answer could fail verification.
+    config = edited_profile(sandbox, tmp_path, wechatpay_public_key_id="PUB_KEY_ID_0123")
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=3)
+    assert "Wechatpay-Serial" in result.stderr
+
+
+def test_wrong_merchant_serial_is_a_credentials_error(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    config = edited_profile(sandbox, tmp_path, merchant_serial_no="00AA")
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=3)
+    assert "401 SIGN_ERROR" in result.stderr
+
+
+def test_unreachable_host_exits_7(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    config = edited_profile(sandbox, tmp_path, base_url="http://127.0.0.1:9")
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=7)
+    assert "outcome is unknown" in result.stderr
+
+
+def test_verbose_trace_is_redacted(sandbox: RunningSandbox) -> None:
+    result = run("-v", "set-max", COUPON, DOCS_STOCK, "+7", "--yes")
+    trace = result.stderr
+    assert "> POST http://127.0.0.1" in trace
+    assert "signing message" in trace
+    assert "Request-Id" in trace or "Request-ID" in trace
+    assert "verification: ok" in trace
+    assert "PRIVATE KEY" not in trace
+    assert re.search(r'signature="<elided, \d+ chars>"', trace)
+    assert "Wechatpay-Signature: <elided" in trace
+    key_text = (sandbox.home / "keys" / "merchant_private_key.pem").read_text()
+    body_lines = [line for line in key_text.splitlines() if "-----" not in line]
+    assert not any(line in trace for line in body_lines)
+    assert not re.search(r"[A-Za-z0-9+/]{300,}={0,2}", trace)
+
+
+def test_version() -> None:
+    assert re.fullmatch(r"wxbudget \S+\n", run("--version").stdout)
+
+
+def test_bad_config_is_one_line_exit_3(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[profiles.x\n")
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(path), expect=3)
+    assert "invalid TOML" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -1,0 +1,3 @@
+from wxbudget.cli import main
+
+main()

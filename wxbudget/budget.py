@@ -1,0 +1,152 @@
+"""The domain: parse a target (`20000`, `+500`, `-10%`), guard rails, plan one cap change."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from wxbudget.errors import LocalCheckError, StaleCurrentError, UsageError
+from wxbudget.models import CHANGEABLE_STATES, Stock, UpdateMode
+
+MIN_CAP = 1
+MAX_CAP = 100_000_000
+OUT_REQUEST_NO_PATTERN = re.compile(r"[0-9A-Za-z_-]{6,40}")
+
+_ABSOLUTE = re.compile(r"\d+")
+_DELTA = re.compile(r"[+-]\d+")
+_PERCENT = re.compile(r"[+-]\d+(?:\.\d+)?%")
+TARGET_HELP = "use an absolute number (20000) or a change (+500, -500, +10%, -10%)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed TARGET: absolute, a delta, or a percentage of the current cap."""
+
+    text: str
+    kind: str  # "absolute" | "delta" | "percent"
+    amount: Decimal
+
+    @property
+    def is_relative(self) -> bool:
+        return self.kind != "absolute"
+
+    def resolve(self, current: int) -> int:
+        """The absolute cap this target means, rounded half away from zero."""
+        if self.kind == "absolute":
+            return int(self.amount)
+        if self.kind == "delta":
+            return current + int(self.amount)
+        value = Decimal(current) * (Decimal(100) + self.amount) / Decimal(100)
+        return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def parse_target(text: str) -> Target:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if _ABSOLUTE.fullmatch(cleaned):
+        return Target(text, "absolute", Decimal(cleaned))
+    if _DELTA.fullmatch(cleaned):
+        return Target(text, "delta", Decimal(cleaned))
+    if _PERCENT.fullmatch(cleaned):
+        return Target(text, "percent", Decimal(cleaned[:-1]))
+    raise UsageError(f"TARGET {text!r} is not understood; {TARGET_HELP}")
+
+
+def check_out_request_no(value: str) -> str:
+    if not OUT_REQUEST_NO_PATTERN.fullmatch(value):
+        raise UsageError(
+            f"--out-request-no {value!r} is invalid: use 6-40 characters of 0-9, A-Z, a-z, _ and -"
+        )
+    return value
+
+
+def new_out_request_no(now: float | None = None) -> str:
+    """A fresh, unique out_request_no: sortable by time, 128 bits of randomness."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"wxb-{stamp}-{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned update-budget call: which cap, from what, to what."""
+
+    stock: Stock
+    mode: UpdateMode
+    current: int
+    target: int
+    out_request_no: str
+    brand_id: str | None
+
+    @property
+    def is_noop(self) -> bool:
+        return self.current == self.target
+
+    def body(self) -> dict[str, object]:
+        """The request body, fields in the documented order; brand_id only in partner mode."""
+        body: dict[str, object] = {
+            "out_request_no": self.out_request_no,
+            "update_mode": self.mode.value,
+            self.mode.current_field: self.current,
+            self.mode.target_field: self.target,
+        }
+        if self.brand_id is not None:
+            body["brand_id"] = self.brand_id
+        return body
+
+
+def plan_change(
+    stock: Stock,
+    mode: UpdateMode,
+    target: Target,
+    *,
+    out_request_no: str,
+    brand_id: str | None,
+    expect_current: int | None = None,
+) -> Change:
+    """Check the stock against every rule WeChat Pay enforces and build the change.
+
+    Raises LocalCheckError (nothing is sent) or StaleCurrentError for --expect-current.
+    """
+    where = f"stock {stock.stock_id}"
+    if stock.state not in CHANGEABLE_STATES:
+        raise LocalCheckError(
+            f"{where} is {stock.state}: only SENDING or PAUSED stocks can change their budget"
+        )
+    if stock.bundle_id is not None:
+        raise LocalCheckError(
+            f"{where} belongs to stock bundle {stock.bundle_id}: change the bundle's budget "
+            "instead (the stock endpoint refuses bundled stocks)"
+        )
+    current = stock.cap(mode)
+    if current is None:
+        raise LocalCheckError(
+            f"{where} has no daily cap: a daily cap cannot be added after the stock was created"
+        )
+    if expect_current is not None and expect_current != current:
+        raise StaleCurrentError(
+            f"{where}'s {mode.label} is {current}, not {expect_current} as --expect-current said; "
+            "nothing was sent"
+        )
+    value = target.resolve(current)
+    if not MIN_CAP <= value <= MAX_CAP:
+        raise LocalCheckError(
+            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP:,}".replace(",", "")
+        )
+    if mode is UpdateMode.MAX_COUNT and value < stock.sent_total and value != current:
+        raise LocalCheckError(
+            f"target total cap {value} is below the {stock.sent_total} coupons already issued"
+        )
+    if mode is UpdateMode.MAX_COUNT_PER_DAY and value < stock.sent_today and value != current:
+        raise LocalCheckError(
+            f"target daily cap {value} is below the {stock.sent_today} coupons issued today"
+        )
+    return Change(
+        stock=stock,
+        mode=mode,
+        current=current,
+        target=value,
+        out_request_no=out_request_no,
+        brand_id=brand_id,
+    )

@@ -1,0 +1,207 @@
+"""Options every command takes, before or after the subcommand, and the CLI's error boundary."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from wxbudget.config import Flags
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The options shared by every command; None means "not given"."""
+
+    profile: str | None = None
+    config: Path | None = None
+    brand_id: str | None = None
+    output: OutputFormat | None = None
+    verbose: bool | None = None
+    debug: bool | None = None
+
+    def merged(self, later: GlobalOptions) -> GlobalOptions:
+        """Values given after the subcommand win over those given before it."""
+        given = {
+            f.name: getattr(later, f.name)
+            for f in fields(later)
+            if getattr(later, f.name) is not None
+        }
+        return replace(self, **given)
+
+    @property
+    def json(self) -> bool:
+        return self.output is OutputFormat.json
+
+    def flags(self) -> Flags:
+        from wxbudget.config import Flags
+
+        return Flags(config=self.config, profile=self.profile, brand_id=self.brand_id)
+
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile name (env WXBUDGET_PROFILE; default: default_profile)",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Config file (env WXBUDGET_CONFIG; default: $XDG_CONFIG_HOME/wxbudget/config.toml)",
+        show_default=False,
+    ),
+]
+BrandOption = Annotated[
+    str | None,
+    typer.Option(
+        "--brand-id", help="Brand id; overrides the profile's brand_id", show_default=False
+    ),
+]
+OutputOption = Annotated[
+    OutputFormat | None,
+    typer.Option("--output", "-o", help="table (default) or json on stdout", show_default=False),
+]
+VerboseOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--verbose", "-v", help="Trace HTTP on stderr (signatures elided)", show_default=False
+    ),
+]
+DebugOption = Annotated[
+    bool | None,
+    typer.Option("--debug", help="Show tracebacks for internal errors", show_default=False),
+]
+
+_GLOBAL_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    for name, annotation in (
+        ("profile", ProfileOption),
+        ("config", ConfigOption),
+        ("brand_id", BrandOption),
+        ("output", OutputOption),
+        ("verbose", VerboseOption),
+        ("debug", DebugOption),
+    )
+]
+
+# Typer injects the click context into a parameter annotated typer.Context.
+_CONTEXT_PARAMETER = inspect.Parameter(
+    "wxbudget_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_global_options(command: F) -> F:
+    """Add the global options to a command; it receives them merged as `options`.
+
+    Typer reads the signature, so the wrapper advertises the command's own parameters (minus
+    `options`) followed by the global ones.
+    """
+    signature = inspect.signature(command)
+    # Annotations are strings (postponed evaluation) resolvable only in the command's module.
+    hints = typing.get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name != "options"
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        local = GlobalOptions(**{p.name: kwargs.pop(p.name) for p in _GLOBAL_PARAMETERS})
+        context: typer.Context = kwargs.pop(_CONTEXT_PARAMETER.name)
+        before = context.find_object(GlobalOptions) or GlobalOptions()
+        return command(*args, options=before.merged(local), **kwargs)
+
+    del wrapper.__wrapped__
+    parameters = [*own, *_GLOBAL_PARAMETERS, _CONTEXT_PARAMETER]
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=parameters, return_annotation=None
+    )
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return wrapper  # type: ignore[return-value]
+
+
+class WxBudgetGroup(TyperGroup):
+    """The error boundary: one stderr line and a documented exit code for every failure."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            result = super().main(
+                args=argv,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except typer.Abort:
+            _fail("aborted", 130)
+        except typer.TyperException as error:
+            # typer's (vendored click's) usage errors: bad option, missing argument, ...
+            context = getattr(error, "ctx", None)
+            if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+                typer.echo(context.get_help(), err=True)
+                sys.exit(2)
+            command = context.command_path if context is not None else "wxbudget"
+            message = error.format_message() if hasattr(error, "format_message") else str(error)
+            _fail(f"{message} (see '{command} --help')", getattr(error, "exit_code", 2))
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (`| head`); nothing useful can be printed.
+            os._exit(0)
+        except Exception as error:
+            from wxbudget.errors import WxBudgetError
+
+            if isinstance(error, WxBudgetError):
+                if debug:
+                    import traceback
+
+                    traceback.print_exc()
+                _fail(error.line(), int(error.exit_code))
+            if debug:
+                raise
+            _fail(
+                f"internal error: {type(error).__name__}: {error} (rerun with --debug for the "
+                "traceback, and please report it)",
+                1,
+            )
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(line: str, code: int) -> None:
+    from wxbudget import render
+
+    render.error(line)
+    sys.exit(code)

@@ -1,0 +1,228 @@
+"""`show`, `set-max`, `set-daily`: one stock, one cap, read-modify-write."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wxbudget.cli.options import GlobalOptions, with_global_options
+
+if TYPE_CHECKING:
+    from wxbudget.client import Client
+    from wxbudget.models import Stock, UpdateMode
+
+ProductCouponId = Annotated[
+    str, typer.Argument(help="Product coupon id (商品券ID)", show_default=False)
+]
+StockId = Annotated[str, typer.Argument(help="Stock id (批次ID)", show_default=False)]
+TargetArgument = Annotated[
+    str,
+    typer.Argument(
+        help="New cap: absolute (20000) or relative to the current cap (+500, -500, +10%, -10%)",
+        show_default=False,
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Change without asking (for cron and CI)")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan and the exact JSON body; send nothing")
+]
+ExpectCurrentOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expect-current",
+        help="Refuse (exit 5) unless the current cap is exactly N",
+        metavar="N",
+        show_default=False,
+    ),
+]
+OutRequestNoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--out-request-no",
+        help="Use this request number (6-40 of 0-9A-Za-z_-) instead of a generated one",
+        show_default=False,
+    ),
+]
+
+
+@with_global_options
+def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: GlobalOptions) -> None:
+    """Show a stock's state and budget: caps, issued counts, what remains.
+
+    Example: wxbudget show 1000000013 1000000013001 -o json
+    """
+    from wxbudget import operations, render
+
+    with _client(options) as client:
+        stock = operations.fetch_stock(client, product_coupon_id, stock_id)
+    if options.json:
+        render.json_result(stock.raw)
+    else:
+        render.stock_table(stock)
+
+
+@with_global_options
+def set_max(
+    product_coupon_id: ProductCouponId,
+    stock_id: StockId,
+    target: TargetArgument,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    expect_current: ExpectCurrentOption = None,
+    out_request_no: OutRequestNoOption = None,
+    *,
+    options: GlobalOptions,
+) -> None:
+    """Set a stock's total issuing cap (MAX_COUNT).
+
+    Examples:
+
+      wxbudget set-max 1000000013 1000000013001 20000
+
+      wxbudget set-max 1000000013 1000000013001 +10% --yes -o json
+
+      wxbudget set-max 1000000013 1000000013001 -500 --dry-run
+    """
+    from wxbudget.models import UpdateMode
+
+    _change(
+        options,
+        UpdateMode.MAX_COUNT,
+        product_coupon_id,
+        stock_id,
+        target,
+        yes,
+        dry_run,
+        expect_current,
+        out_request_no,
+    )
+
+
+@with_global_options
+def set_daily(
+    product_coupon_id: ProductCouponId,
+    stock_id: StockId,
+    target: TargetArgument,
+    yes: YesOption = False,
+    dry_run: DryRunOption = False,
+    expect_current: ExpectCurrentOption = None,
+    out_request_no: OutRequestNoOption = None,
+    *,
+    options: GlobalOptions,
+) -> None:
+    """Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).
+
+    A stock created without a daily cap cannot get one afterwards.
+
+    Examples:
+
+      wxbudget set-daily 1000000013 1000000013002 8000
+
+      wxbudget set-daily 1000000013 1000000013002 -10% --yes
+    """
+    from wxbudget.models import UpdateMode
+
+    _change(
+        options,
+        UpdateMode.MAX_COUNT_PER_DAY,
+        product_coupon_id,
+        stock_id,
+        target,
+        yes,
+        dry_run,
+        expect_current,
+        out_request_no,
+    )
+
+
+def _change(
+    options: GlobalOptions,
+    mode: UpdateMode,
+    product_coupon_id: str,
+    stock_id: str,
+    target_text: str,
+    yes: bool,
+    dry_run: bool,
+    expect_current: int | None,
+    out_request_no: str | None,
+) -> None:
+    from wxbudget import budget, operations, render
+    from wxbudget.client import serialize_body
+    from wxbudget.errors import UsageError
+
+    # Everything checkable without the network is checked before the first request.
+    target = budget.parse_target(target_text)
+    number = (
+        budget.check_out_request_no(out_request_no)
+        if out_request_no is not None
+        else budget.new_out_request_no()
+    )
+    with _client(options) as client:
+        change = operations.plan(
+            client,
+            product_coupon_id,
+            stock_id,
+            mode,
+            target,
+            out_request_no=number,
+            expect_current=expect_current,
+        )
+        if change.is_noop:
+            render.notice(
+                f"{mode.label} of stock {stock_id} is already {change.current:,}: nothing to do"
+            )
+            _result(options, change.stock)
+            return
+        render.plan(change)
+        if dry_run:
+            render.notice("dry run: nothing sent; the request body would be:")
+            render.raw_result(serialize_body(change.body()).decode("utf-8"))
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "refusing to change the budget without confirmation: stdin is not a terminal; "
+                    "pass --yes (or --dry-run to preview)"
+                )
+            if not render.confirm("Apply this change?"):
+                render.notice("cancelled: nothing was sent")
+                raise typer.Exit(2)
+        render.notice(f"out_request_no {change.out_request_no}")
+        stock = operations.apply(client, change)
+    render.notice(f"done: {mode.label} of stock {stock_id} is now {stock.cap(mode):,}")
+    _result(options, stock, changed=mode, before=change.current)
+
+
+def _result(
+    options: GlobalOptions,
+    stock: Stock,
+    *,
+    changed: UpdateMode | None = None,
+    before: int | None = None,
+) -> None:
+    from wxbudget import render
+
+    if options.json:
+        render.json_result(stock.raw)
+    else:
+        render.stock_table(stock, changed=changed, before=before)
+
+
+@contextmanager
+def _client(options: GlobalOptions) -> Iterator[Client]:
+    """Resolve settings and hold one client (one connection pool) for the command."""
+    from wxbudget import config, render
+    from wxbudget.client import Client
+
+    settings = config.resolve(options.flags())
+    client = Client(settings, trace=render.trace if options.verbose else None)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,272 @@
+"""Profiles: locate the config file, load it, validate it, and resolve precedence in one place.
+
+Precedence, everywhere: flag > environment > profile > built-in default (`resolve`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from wxbudget.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wxbudget.signing import PrivateKey, PublicKey
+
+ENV_CONFIG = "WXBUDGET_CONFIG"
+ENV_PROFILE = "WXBUDGET_PROFILE"
+DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
+
+TOP_LEVEL_KEYS = ("default_profile", "profiles")
+REQUIRED_PROFILE_KEYS = (
+    "mchid",
+    "merchant_serial_no",
+    "private_key_file",
+    "wechatpay_public_key_id",
+    "wechatpay_public_key_file",
+)
+OPTIONAL_PROFILE_KEYS = ("brand_id", "base_url", "timeout")
+PROFILE_KEYS = REQUIRED_PROFILE_KEYS + OPTIONAL_PROFILE_KEYS
+STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout"}
+
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the command line said; None means "not given", so a profile value is never shadowed."""
+
+    config: Path | None = None
+    profile: str | None = None
+    brand_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a client needs, resolved and checked. Holds key objects, never key text."""
+
+    config_path: Path
+    profile: str
+    mchid: str
+    merchant_serial_no: str
+    private_key_file: Path
+    private_key: PrivateKey
+    wechatpay_public_key_id: str
+    wechatpay_public_key_file: Path
+    wechatpay_public_key: PublicKey
+    brand_id: str | None
+    base_url: str
+    timeout: float
+    embedded_sandbox: bool = False
+
+    def require_brand_id(self) -> str:
+        if not self.brand_id:
+            raise ConfigError(
+                f"no brand_id: pass --brand-id or set brand_id in profile '{self.profile}' "
+                f"of {self.config_path}"
+            )
+        return self.brand_id
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    config_home = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "wxbudget" / "config.toml"
+
+
+def locate(flags: Flags, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """The config file to read, and whether the user named it (flag or environment)."""
+    if flags.config is not None:
+        return flags.config.expanduser(), True
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]).expanduser(), True
+    return default_config_path(env), False
+
+
+def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
+    """Pick the config file and profile by precedence, then load and validate that profile.
+
+    With no config file at all (none named, none at the default place) this starts the embedded
+    sandbox and uses its profile, saying so on stderr.
+    """
+    env = os.environ if env is None else env
+    path, named = locate(flags, env)
+    embedded = False
+    if not path.exists():
+        if named:
+            raise ConfigError(f"config file {path} does not exist; check --config or {ENV_CONFIG}")
+        from wxbudget.embedded import start_embedded_sandbox
+
+        path = start_embedded_sandbox(env, missing_config=path)
+        embedded = True
+    document = load(path)
+    profiles = document.get("profiles", {})
+    name = flags.profile or env.get(ENV_PROFILE) or document.get("default_profile")
+    if not name:
+        if len(profiles) == 1:
+            name = next(iter(profiles))
+        else:
+            raise ConfigError(
+                f"no profile selected: pass -p NAME, set {ENV_PROFILE}, or set default_profile "
+                f"in {path} (profiles: {_names(profiles)})"
+            )
+    if name not in profiles:
+        raise ConfigError(f"profile '{name}' is not in {path}; profiles there: {_names(profiles)}")
+    return _settings(path, name, profiles[name], flags, embedded)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Parse and structurally validate a config file (every profile, not only the chosen one)."""
+    import tomllib
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from error
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = _TOML_LINE.search(str(error))
+        where = f" line {match.group(1)}" if match else ""
+        reason = _TOML_LINE.sub("", str(error)).strip(" ()")
+        raise ConfigError(f"config file {path}{where}: invalid TOML: {reason}") from error
+    _reject_unknown(document, TOP_LEVEL_KEYS, f"top level of {path}")
+    default_profile = document.get("default_profile")
+    if default_profile is not None and not isinstance(default_profile, str):
+        raise ConfigError(f'default_profile in {path} must be a string, e.g. "sandbox"')
+    profiles = document.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"'profiles' in {path} must be a table: [profiles.NAME]")
+    for name, profile in profiles.items():
+        if not isinstance(profile, dict):
+            raise ConfigError(f"profiles.{name} in {path} must be a table: [profiles.{name}]")
+        _reject_unknown(profile, PROFILE_KEYS, f"profile '{name}' of {path}")
+    return document
+
+
+def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(known)}"
+            raise ConfigError(f"unknown key '{key}' in {where}{hint}")
+
+
+def _settings(
+    path: Path, name: str, profile: dict[str, Any], flags: Flags, embedded: bool
+) -> Settings:
+    where = f"profile '{name}' of {path}"
+    for key in REQUIRED_PROFILE_KEYS:
+        if key not in profile:
+            raise ConfigError(f"{where} lacks required key '{key}'")
+    for key in STRING_KEYS & profile.keys():
+        if not isinstance(profile[key], str) or not profile[key].strip():
+            raise ConfigError(
+                f'{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."'
+            )
+    public_key_id = profile["wechatpay_public_key_id"]
+    if not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX):
+        raise ConfigError(
+            f"wechatpay_public_key_id '{public_key_id}' in {where} must start with "
+            f"{PUBLIC_KEY_ID_PREFIX} (copy it from 商户平台 > 账户中心 > API安全)"
+        )
+    base_url = _check_base_url(profile.get("base_url", DEFAULT_BASE_URL), where)
+    timeout = profile.get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"timeout in {where} must be a positive number of seconds, e.g. 10")
+    private_key_file = _key_path(path, profile["private_key_file"])
+    public_key_file = _key_path(path, profile["wechatpay_public_key_file"])
+    return Settings(
+        config_path=path,
+        profile=name,
+        mchid=profile["mchid"],
+        merchant_serial_no=profile["merchant_serial_no"],
+        private_key_file=private_key_file,
+        private_key=load_private_key_file(private_key_file),
+        wechatpay_public_key_id=public_key_id,
+        wechatpay_public_key_file=public_key_file,
+        wechatpay_public_key=load_public_key_file(public_key_file),
+        brand_id=flags.brand_id or profile.get("brand_id"),
+        base_url=base_url,
+        timeout=float(timeout),
+        embedded_sandbox=embedded,
+    )
+
+
+def _key_path(config_path: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def _check_base_url(value: str, where: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"base_url '{value}' in {where} must be an https:// URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"base_url '{value}' in {where} uses plain http to a non-loopback host; use https://"
+        )
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_private_key_file(path: Path) -> PrivateKey:
+    """Read a merchant private key, refusing files that others could read."""
+    from wxbudget import signing
+
+    pem = _read_key_file(path, "private key")
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"private key file {path} is readable by group or others; run: chmod 600 {path}"
+        )
+    try:
+        return signing.load_private_key(pem)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"private key file {path} is not an unencrypted PEM RSA private key ({error})"
+        ) from error
+
+
+def load_public_key_file(path: Path) -> PublicKey:
+    from wxbudget import signing
+
+    pem = _read_key_file(path, "WeChat Pay public key")
+    try:
+        return signing.load_public_key(pem)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"WeChat Pay public key file {path} is not a PEM RSA public key ({error})"
+        ) from error
+
+
+def _read_key_file(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as error:
+        raise ConfigError(f"{what} file {path} does not exist") from error
+    except OSError as error:
+        raise ConfigError(f"cannot read {what} file {path}: {error.strerror}") from error
+
+
+def _names(profiles: Mapping[str, Any]) -> str:
+    return ", ".join(sorted(profiles)) or "none"

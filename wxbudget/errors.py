@@ -1,0 +1,162 @@
+"""The error hierarchy: every failure a user can meet carries its exit code and one message."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README "Exit codes"); scripts branch on these numbers."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    CONFIG = 3
+    REJECTED = 4
+    CONFLICT = 5
+    VERIFICATION = 6
+    NETWORK = 7
+
+
+class WxBudgetError(Exception):
+    """Base class: a message for one stderr line, an exit code and the Request-ID when known."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def line(self) -> str:
+        """The single line printed on stderr: embedded newlines are escaped, never printed."""
+        text = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        if self.request_id:
+            return f"{text} (Request-ID {self.request_id})"
+        return text
+
+
+class UsageError(WxBudgetError):
+    """Bad arguments, or a write refused because no TTY could confirm it and --yes was absent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(WxBudgetError):
+    """The config file, a profile or a key file is wrong."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class LocalCheckError(WxBudgetError):
+    """A guard rail refused the change before anything was sent."""
+
+    exit_code = ExitCode.REJECTED
+
+
+class ApiError(WxBudgetError):
+    """WeChat Pay answered with an error body `{"code", "message", "detail"}`."""
+
+    exit_code = ExitCode.REJECTED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str,
+        api_message: str,
+        field: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status = status
+        self.code = code
+        self.api_message = api_message
+        self.field = field
+
+
+class RejectedError(ApiError):
+    """A 4xx the caller must fix (PARAM_ERROR, INVALID_REQUEST, NOT_FOUND, ...)."""
+
+
+class CredentialsError(ApiError):
+    """401 SIGN_ERROR / 403 NO_AUTH: the request's credentials were refused."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class StaleCurrentError(WxBudgetError):
+    """The cap changed underneath us, or did not match --expect-current."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class VerificationError(WxBudgetError):
+    """A 2xx response failed signature verification: its body is not believed."""
+
+    exit_code = ExitCode.VERIFICATION
+
+
+class NetworkError(WxBudgetError):
+    """Transport failure, 429 or 5xx: the outcome of a write is unknown."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class ServerError(ApiError):
+    """429 RATELIMIT_EXCEEDED or 5xx: retryable; the outcome of a write is unknown."""
+
+    exit_code = ExitCode.NETWORK
+
+
+# Messages of the sandbox (and, where known, of WeChat Pay) that mean "current_* is stale".
+STALE_CURRENT_MARKERS = ("当前值错误",)
+
+
+def error_from_response(status: int, body: bytes, request_id: str | None) -> ApiError:
+    """Map a non-2xx response to the error class a caller acts on."""
+    code, api_message, field = _decode_error_body(body)
+    parts = [f"WeChat Pay answered {status} {code}: {api_message}"]
+    if field:
+        parts.append(f"(field {field})")
+    message = " ".join(parts)
+    error_class: type[ApiError]
+    if status == 429 or status >= 500:
+        error_class = ServerError
+    elif status in (401, 403) or field == "Wechatpay-Serial":
+        # A refused Wechatpay-Serial means the profile's wechatpay_public_key_id is wrong.
+        error_class = CredentialsError
+    else:
+        error_class = RejectedError
+    error = error_class(
+        message,
+        status=status,
+        code=code,
+        api_message=api_message,
+        field=field,
+        request_id=request_id,
+    )
+    if error_class is RejectedError and any(m in api_message for m in STALE_CURRENT_MARKERS):
+        error.exit_code = ExitCode.CONFLICT
+    return error
+
+
+def _decode_error_body(body: bytes) -> tuple[str, str, str | None]:
+    import json
+
+    try:
+        decoded: Any = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        snippet = body[:120].decode("utf-8", "replace").strip() or "(empty body)"
+        return "UNKNOWN", snippet, None
+    if not isinstance(decoded, dict):
+        return "UNKNOWN", str(decoded)[:120], None
+    code = str(decoded.get("code") or "UNKNOWN")
+    api_message = str(decoded.get("message") or "")
+    detail = decoded.get("detail")
+    field = None
+    if isinstance(detail, dict) and detail.get("field"):
+        field = str(detail["field"])
+    return code, api_message, field

@@ -1,0 +1,107 @@
+"""Frozen views of the API's objects; counts are ints, and `raw` keeps the object as received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from wxbudget.errors import VerificationError
+
+CHANGEABLE_STATES = frozenset({"SENDING", "PAUSED"})
+
+
+class UpdateMode(StrEnum):
+    """`update_mode` of update-budget: one cap per call."""
+
+    MAX_COUNT = "MAX_COUNT"
+    MAX_COUNT_PER_DAY = "MAX_COUNT_PER_DAY"
+
+    @property
+    def current_field(self) -> str:
+        return "current_max_count" if self is UpdateMode.MAX_COUNT else "current_max_count_per_day"
+
+    @property
+    def target_field(self) -> str:
+        return "target_max_count" if self is UpdateMode.MAX_COUNT else "target_max_count_per_day"
+
+    @property
+    def label(self) -> str:
+        return "total cap" if self is UpdateMode.MAX_COUNT else "daily cap"
+
+
+@dataclass(frozen=True)
+class Stock:
+    """One stock (批次) of a product coupon, as the stock endpoints return it."""
+
+    product_coupon_id: str
+    stock_id: str
+    state: str
+    max_count: int
+    max_count_per_day: int | None
+    max_count_per_user: int | None
+    sent_total: int
+    sent_today: int
+    coupon_code_mode: str | None
+    brand_id: str | None
+    bundle_id: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> Stock:
+        """Build from a decoded (and verified) response body; a malformed one is not believed."""
+        try:
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            rule = data["stock_send_rule"]
+            sent = data["sent_count_info"]
+            bundle = data.get("stock_bundle_info")
+            return cls(
+                product_coupon_id=_text(data["product_coupon_id"]),
+                stock_id=_text(data["stock_id"]),
+                state=_text(data["state"]),
+                max_count=_count(rule["max_count"]),
+                max_count_per_day=_optional_count(rule.get("max_count_per_day")),
+                max_count_per_user=_optional_count(rule.get("max_count_per_user")),
+                sent_total=_count(sent["total_count"]),
+                sent_today=_count(sent["today_count"]),
+                coupon_code_mode=data.get("coupon_code_mode"),
+                brand_id=data.get("brand_id"),
+                bundle_id=_text(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
+                raw=data,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise VerificationError(
+                f"the stock object in the response is malformed ({error}); not believed"
+            ) from error
+
+    def cap(self, mode: UpdateMode) -> int | None:
+        return self.max_count if mode is UpdateMode.MAX_COUNT else self.max_count_per_day
+
+    @property
+    def remaining_total(self) -> int:
+        return max(self.max_count - self.sent_total, 0)
+
+    @property
+    def remaining_today(self) -> int:
+        """What can still be issued today: bounded by the daily cap and by the total left."""
+        if self.max_count_per_day is None:
+            return self.remaining_total
+        return max(min(self.max_count_per_day - self.sent_today, self.remaining_total), 0)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    # JSON booleans are ints in Python; a cap of `true` is not a count.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer count, got {value!r}")
+    return value
+
+
+def _optional_count(value: Any) -> int | None:
+    return None if value is None else _count(value)

@@ -1,0 +1,92 @@
+"""A faithful local emulator of the WeChat Pay product-coupon API (partner endpoints).
+
+Importing this package is cheap: the server, SQLite and cryptography load only when a sandbox
+starts, so the CLI's `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wxbudget.sandbox.server import SandboxServer
+
+__all__ = ["RunningSandbox", "serve", "start_in_background"]
+
+# How often serve_forever looks for a shutdown request: the latency of stop() and of Ctrl-C.
+SHUTDOWN_POLL_SECONDS = 0.05
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox serving from a daemon thread of this process."""
+
+    home: Path
+    base_url: str
+    config_path: Path
+    _server: SandboxServer = field(repr=False, compare=False)
+    _thread: threading.Thread = field(repr=False, compare=False)
+
+    def stop(self) -> None:
+        """Stop accepting requests, close the socket and wait for the serving thread."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def start_in_background(
+    home: Path, *, port: int = 0, seed: Path | None = None, rate_limit: int = 20
+) -> RunningSandbox:
+    """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests."""
+    from wxbudget.sandbox.keys import CONFIG_FILE
+    from wxbudget.sandbox.server import build_server
+
+    server = build_server(home, port=port, seed=seed, rate_limit=rate_limit)
+    # The socket already listens, so requests queue until serve_forever picks them up.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+        name=f"wxbudget-sandbox-{server.base_url}",
+        daemon=True,
+    )
+    thread.start()
+    return RunningSandbox(
+        home=home,
+        base_url=server.base_url,
+        config_path=home / CONFIG_FILE,
+        _server=server,
+        _thread=thread,
+    )
+
+
+def serve(home: Path, *, port: int = 0, seed: Path | None = None, rate_limit: int = 20) -> None:
+    """Run a sandbox in the foreground until SIGINT or SIGTERM, then close it and return."""
+    from wxbudget.sandbox.server import build_server
+
+    server = build_server(home, port=port, seed=seed, rate_limit=rate_limit)
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        # shutdown() waits for serve_forever, which runs in this very thread: ask from another.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"listening on {server.base_url}", flush=True)
+        server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
+    finally:
+        server.server_close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        sys.stdout.flush()

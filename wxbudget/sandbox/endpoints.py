@@ -1,0 +1,201 @@
+"""The emulated endpoints and their routes; each gets an authenticated call and returns a Reply.
+
+Routes carry a `variant` ("partner" today) so the brand API (`/brand/...`, no brand_id in the
+body or query) can be added as more rows without touching the pipeline in server.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from wxbudget.sandbox import budget
+from wxbudget.sandbox.replies import (
+    MESSAGE_COUPON_NOT_FOUND,
+    MESSAGE_STOCK_NOT_FOUND,
+    SUB_CODE_METHOD,
+    ApiFailure,
+    JsonObject,
+    Reply,
+    not_found,
+    out_of_range,
+    param_error,
+)
+from wxbudget.sandbox.seed import STOCK_STATES
+from wxbudget.sandbox.store import Coupon, Store
+from wxbudget.sandbox.wire import Request
+
+PARTNER_COUPONS = "/v3/marketing/partner/product-coupon/product-coupons"
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 50
+
+
+@dataclass(frozen=True)
+class Call:
+    request: Request
+    params: dict[str, str]
+    mchid: str
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    variant: str
+    handler: Callable[[Call], Reply]
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
+        object.__setattr__(self, "pattern", re.compile(regex))
+
+    @property
+    def name(self) -> str:
+        """The endpoint template, e.g. for rate-limit buckets and fault scripts."""
+        return f"{self.method} {self.template}"
+
+
+def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route for a request, or 404 for an unknown path / 405 for a known path's wrong method."""
+    allowed: list[str] = []
+    for route in routes:
+        found = route.pattern.fullmatch(path)
+        if found is None:
+            continue
+        if route.method == method:
+            return route, {name: unquote(value) for name, value in found.groupdict().items()}
+        allowed.append(route.method)
+    if allowed:
+        raise ApiFailure(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"该接口不支持 {method} 请求,请使用 {' 或 '.join(sorted(set(allowed)))}",
+            SUB_CODE_METHOD,
+        )
+    raise not_found(f"请求的资源不存在: {path}")
+
+
+class Endpoints:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def routes(self) -> list[Route]:
+        stock = PARTNER_COUPONS + "/{product_coupon_id}/stocks/{stock_id}"
+        return [
+            Route("GET", stock, "partner", self.get_stock),
+            Route("GET", PARTNER_COUPONS + "/{product_coupon_id}/stocks", "partner", self.list),
+            Route("POST", stock + "/update-budget", "partner", self.update_budget),
+        ]
+
+    def get_stock(self, call: Call) -> Reply:
+        _, stock = self._stock(call)
+        _check_brand(call.request.query.get("brand_id"), "brand_id", "query", stock["brand_id"])
+        return Reply(status=200, body=stock)
+
+    def list(self, call: Call) -> Reply:
+        coupon = self._coupon(call)
+        query = call.request.query
+        brand_id = query.get("brand_id")
+        if brand_id is None:
+            raise param_error("brand_id", None, "brand_id 必填", location="query")
+        if brand_id != coupon.brand_id:
+            raise not_found(MESSAGE_COUPON_NOT_FOUND)
+        state = query.get("state")
+        if state is not None and state not in STOCK_STATES:
+            raise param_error(
+                "state", state, f"state 取值为 {', '.join(STOCK_STATES)}", location="query"
+            )
+        page_size = _page_size(query.get("page_size"))
+        page_token = query.get("page_token")
+        offset = 0 if page_token is None else decode_page_token(page_token)
+        stocks = self.store.stocks(
+            coupon.product_coupon_id, state=state, stock_bundle_id=query.get("stock_bundle_id")
+        )
+        body: JsonObject = {}
+        if page_token is None:
+            body["total_count"] = len(stocks)
+        body["stock_list"] = stocks[offset : offset + page_size]
+        if offset + page_size < len(stocks):
+            body["next_page_token"] = encode_page_token(offset + page_size)
+        return Reply(status=200, body=body)
+
+    def update_budget(self, call: Call) -> Reply:
+        coupon, stock = self._stock(call)
+        # An undecodable body cannot name its brand, so its PARAM_ERROR comes before the brand's.
+        body = budget.decode_body(call.request.body)
+        _check_brand(body.get("brand_id"), "/brand_id", "body", stock["brand_id"])
+        change = budget.parse_change(body)
+        # Key order must not matter, whitespace must not matter: compare canonical JSON.
+        fingerprint = call.request.path + "\n" + json.dumps(body, sort_keys=True)
+        return self.store.apply_once(
+            mchid=call.mchid,
+            out_request_no=change.out_request_no,
+            fingerprint=fingerprint,
+            product_coupon_id=coupon.product_coupon_id,
+            stock_id=stock["stock_id"],
+            change=lambda current: budget.apply_change(
+                current, change, usage_mode=coupon.usage_mode
+            ),
+        )
+
+    def _coupon(self, call: Call) -> Coupon:
+        coupon = self.store.coupon(call.params["product_coupon_id"])
+        if coupon is None:
+            raise not_found(MESSAGE_COUPON_NOT_FOUND)
+        return coupon
+
+    def _stock(self, call: Call) -> tuple[Coupon, JsonObject]:
+        coupon = self._coupon(call)
+        stock = self.store.stock(coupon.product_coupon_id, call.params["stock_id"])
+        if stock is None:
+            raise not_found(MESSAGE_STOCK_NOT_FOUND)
+        return coupon, stock
+
+
+def _check_brand(brand_id: object, field_name: str, location: str, owner: str) -> None:
+    if brand_id is None or brand_id == "":
+        raise param_error(field_name, brand_id, "brand_id 必填", location=location)
+    if not isinstance(brand_id, str):
+        raise param_error(field_name, brand_id, "brand_id 必须是字符串", location=location)
+    if brand_id != owner:
+        # Same answer as an unknown stock: a partner must not learn which ids exist elsewhere.
+        raise not_found(MESSAGE_STOCK_NOT_FOUND)
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None:
+        return PAGE_SIZE_DEFAULT
+    if not raw.isdigit():
+        raise param_error("page_size", raw, "page_size 必须是整数", location="query")
+    size = int(raw)
+    if not 1 <= size <= PAGE_SIZE_MAX:
+        raise out_of_range(
+            "page_size", size, f"page_size 取值范围为1-{PAGE_SIZE_MAX}", location="query"
+        )
+    return size
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.b64encode(f"{offset}\n".encode()).decode("ascii")
+
+
+def decode_page_token(token: str) -> int:
+    """The offset inside an opaque page token; PARAM_ERROR for anything this server never made."""
+    try:
+        text = base64.b64decode(token, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        text = ""
+    digits = text.removesuffix("\n")
+    if not digits.isdigit() or int(digits) < 1 or encode_page_token(int(digits)) != token:
+        raise param_error(
+            "page_token",
+            token,
+            "page_token 无效,请传入上一次调用返回的 next_page_token",
+            location="query",
+        )
+    return int(digits)

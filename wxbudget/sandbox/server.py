@@ -1,0 +1,264 @@
+"""The HTTP front: the request pipeline in WeChat Pay's order, signing, rate limit and journal.
+
+Pipeline: route -> headers -> Authorization -> Wechatpay-Serial -> rate limit -> hooks'
+`before_processing` -> endpoint -> sign -> hooks' `before_sending` -> write -> journal.
+The two hook points are where fault injection plugs in.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Protocol
+
+from wxbudget import signing
+from wxbudget.errors import UsageError
+from wxbudget.sandbox.auth import authenticate_partner, check_headers, check_wechatpay_serial
+from wxbudget.sandbox.demo import demo_stocks
+from wxbudget.sandbox.endpoints import Call, Endpoints, Route, match
+from wxbudget.sandbox.keys import (
+    DATABASE_FILE,
+    JOURNAL_FILE,
+    HomeKeys,
+    prepare_home,
+    write_config,
+)
+from wxbudget.sandbox.replies import (
+    MESSAGE_RATE_LIMIT,
+    MESSAGE_SYSTEM,
+    SUB_CODE_HEADER,
+    SUB_CODE_RATE_LIMIT,
+    SUB_CODE_SYSTEM,
+    ApiFailure,
+    Reply,
+    encode,
+    invalid_request,
+)
+from wxbudget.sandbox.seed import load_seed
+from wxbudget.sandbox.store import Store
+from wxbudget.sandbox.wire import Outgoing, Request
+
+HOST = "127.0.0.1"
+NONCE_ALPHABET = string.ascii_letters + string.digits
+IDLE_CONNECTION_SECONDS = 60
+
+
+class Hook(Protocol):
+    """Something that may answer instead of an endpoint, or alter a signed answer."""
+
+    def before_processing(self, request: Request, route: Route) -> Reply | None: ...
+
+    def before_sending(self, request: Request, reply: Reply, outgoing: Outgoing) -> Outgoing: ...
+
+
+class RateLimiter:
+    """At most `per_second` requests in any sliding one-second window, per key; 0 = unlimited."""
+
+    def __init__(self, per_second: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self._clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: tuple[str, str]) -> bool:
+        if self.per_second <= 0:
+            return True
+        with self._lock:
+            now = self._clock()
+            hits = self._hits.setdefault(key, deque())
+            while hits and now - hits[0] >= 1.0:
+                hits.popleft()
+            if len(hits) >= self.per_second:
+                return False
+            hits.append(now)
+            return True
+
+
+class Journal:
+    """requests.jsonl: one line per answered request, appended under a lock and flushed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, request: Request, reply: Reply, outgoing: Outgoing) -> None:
+        entry: dict[str, Any] = {
+            "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+            "method": request.method,
+            "path": request.target,
+            "status": outgoing.status,
+            "code": reply.code,
+            "request_id": outgoing.headers.get("Request-ID"),
+            "out_request_no": request.out_request_no(),
+            "applied": reply.applied,
+            "replay": reply.replay,
+            "fault": reply.fault,
+        }
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+
+
+class SandboxApp:
+    """Everything but the socket: turns a Request into a signed Outgoing."""
+
+    def __init__(
+        self,
+        keys: HomeKeys,
+        store: Store,
+        journal: Journal,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.keys = keys
+        self.store = store
+        self.journal = journal
+        self.limiter = limiter
+        self.clock = clock
+        self.routes = Endpoints(store).routes()
+        self.hooks: list[Hook] = []
+
+    def handle(self, request: Request, *, refused: ApiFailure | None = None) -> Outgoing:
+        try:
+            if refused is not None:
+                raise refused
+            reply = self._process(request)
+        except ApiFailure as failure:
+            reply = failure.reply()
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            reply = ApiFailure(500, "SYSTEM_ERROR", MESSAGE_SYSTEM, SUB_CODE_SYSTEM).reply()
+        outgoing = self.sign(reply)
+        for hook in self.hooks:
+            outgoing = hook.before_sending(request, reply, outgoing)
+        self.journal.record(request, reply, outgoing)
+        return outgoing
+
+    def _process(self, request: Request) -> Reply:
+        route, params = match(self.routes, request.method, request.path)
+        check_headers(request)
+        mchid = authenticate_partner(request, self.keys, now=int(self.clock()))
+        check_wechatpay_serial(request, self.keys)
+        if not self.limiter.allow((mchid, route.name)):
+            raise ApiFailure(429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT)
+        for hook in self.hooks:
+            injected = hook.before_processing(request, route)
+            if injected is not None:
+                return injected
+        return route.handler(Call(request=request, params=params, mchid=mchid))
+
+    def sign(self, reply: Reply) -> Outgoing:
+        """Serialise once and sign those exact bytes with the WeChat Pay private key."""
+        body = encode(reply.body)
+        timestamp = str(int(self.clock()))
+        nonce = "".join(secrets.choice(NONCE_ALPHABET) for _ in range(32))
+        message = signing.response_message(timestamp, nonce, body)
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "Request-ID": f"{secrets.token_hex(20).upper()}-{reply.sub_code}",
+            signing.HEADER_TIMESTAMP: timestamp,
+            signing.HEADER_NONCE: nonce,
+            signing.HEADER_SIGNATURE: signing.sign(self.keys.wechatpay_private_key, message),
+            signing.HEADER_SERIAL: self.keys.identity.wechatpay_public_key_id,
+            signing.HEADER_SIGNATURE_TYPE: signing.PARTNER_SCHEME,
+        }
+        headers.update(reply.extra_headers or {})
+        return Outgoing(status=reply.status, headers=headers, body=body)
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "wxbudget-sandbox"
+    timeout = IDLE_CONNECTION_SECONDS
+    server: SandboxServer
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_PUT(self) -> None:
+        self._answer()
+
+    def do_PATCH(self) -> None:
+        self._answer()
+
+    def do_DELETE(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        refused: ApiFailure | None = None
+        body = b""
+        length_text = headers.get("content-length", "0")
+        if "chunked" in headers.get("transfer-encoding", "").lower() or not length_text.isdigit():
+            # Without a usable length the body cannot be found, so the connection cannot be reused.
+            refused = invalid_request("Http头Content-Length缺失或无效", SUB_CODE_HEADER)
+            self.close_connection = True
+        else:
+            body = self.rfile.read(int(length_text))
+        request = Request(method=self.command, target=self.path, headers=headers, body=body)
+        outgoing = self.server.app.handle(request, refused=refused)
+        self.send_response(outgoing.status)
+        for name, value in outgoing.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(outgoing.body)
+        self.wfile.flush()
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: requests.jsonl is the log."""
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, app: SandboxApp) -> None:
+        self.app = app
+        super().__init__((HOST, port), SandboxHandler)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.server_address[1]}"
+
+
+def build_server(home: Path, *, port: int, seed: Path | None, rate_limit: int) -> SandboxServer:
+    """Prepare DIR, load state, bind the port and point config.toml at it."""
+    if rate_limit < 0:
+        raise UsageError(f"rate limit {rate_limit} is negative; use 0 for unlimited")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port {port} is outside 0-65535")
+    seed_stocks = load_seed(seed) if seed is not None else None
+    keys = prepare_home(home)
+    store = Store(home / DATABASE_FILE)
+    if seed_stocks is not None:
+        store.upsert_stocks(seed_stocks)
+    elif store.created:
+        store.upsert_stocks(demo_stocks())
+    app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), RateLimiter(rate_limit))
+    try:
+        server = SandboxServer(port, app)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from error
+    try:
+        write_config(home, keys.identity, server.base_url)
+    except BaseException:
+        server.server_close()
+        raise
+    return server

@@ -1,0 +1,217 @@
+"""Pure APIv3 signing and verification (wechatpay-api.md section 6).
+
+No I/O, no clock and no randomness of its own: the caller passes the timestamp, the nonce and
+the key objects, so every function here is deterministic and testable with golden vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+# Key types, re-exported so other modules can annotate without importing cryptography.
+PrivateKey = rsa.RSAPrivateKey
+PublicKey = rsa.RSAPublicKey
+
+PARTNER_SCHEME = "WECHATPAY2-SHA256-RSA2048"
+BRAND_SCHEME = "WECHATPAY-BRAND-SHA256-RSA2048"
+
+# Five lines for a request, three for a response, each terminated by "\n" including the last.
+REQUEST_MESSAGE_FORMAT = "{method}\n{target}\n{timestamp}\n{nonce}\n"
+RESPONSE_MESSAGE_FORMAT = "{timestamp}\n{nonce}\n"
+
+PROBE_SIGNATURE_PREFIX = "WECHATPAY/SIGNTEST/"
+MAX_CLOCK_SKEW_SECONDS = 300
+
+HEADER_TIMESTAMP = "Wechatpay-Timestamp"
+HEADER_NONCE = "Wechatpay-Nonce"
+HEADER_SIGNATURE = "Wechatpay-Signature"
+HEADER_SERIAL = "Wechatpay-Serial"
+HEADER_SIGNATURE_TYPE = "Wechatpay-Signature-Type"
+REQUIRED_RESPONSE_HEADERS = (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SERIAL)
+
+_AUTH_FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
+
+
+def request_message(method: str, target: str, timestamp: int, nonce: str, body: bytes) -> bytes:
+    """The bytes a request signature covers; `target` is the path plus `?query` exactly as sent."""
+    head = REQUEST_MESSAGE_FORMAT.format(
+        method=method.upper(), target=target, timestamp=timestamp, nonce=nonce
+    )
+    return head.encode() + body + b"\n"
+
+
+def response_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """The bytes a response signature covers: the raw body, never a re-serialisation."""
+    return RESPONSE_MESSAGE_FORMAT.format(timestamp=timestamp, nonce=nonce).encode() + body + b"\n"
+
+
+def sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
+    """SHA256withRSA (PKCS#1 v1.5), standard base64. Deterministic for a given key and message."""
+    signature = private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode("ascii")
+
+
+def signature_is_valid(public_key: rsa.RSAPublicKey, message: bytes, signature_b64: str) -> bool:
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    try:
+        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def authorization_header(
+    *,
+    scheme: str,
+    identity: str,
+    nonce: str,
+    signature: str,
+    timestamp: int,
+    serial_no: str,
+) -> str:
+    """`scheme mchid="..",nonce_str="..",signature="..",timestamp="..",serial_no=".."`.
+
+    The brand scheme names its identity field `brand_id`, the partner scheme `mchid`.
+    """
+    identity_field = "brand_id" if scheme == BRAND_SCHEME else "mchid"
+    fields = (
+        (identity_field, identity),
+        ("nonce_str", nonce),
+        ("signature", signature),
+        ("timestamp", str(timestamp)),
+        ("serial_no", serial_no),
+    )
+    return scheme + " " + ",".join(f'{name}="{value}"' for name, value in fields)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    scheme: str
+    fields: dict[str, str]
+
+
+def parse_authorization(header: str) -> Authorization | None:
+    """Parse an Authorization header; fields may come in any order. None when malformed."""
+    scheme, _, rest = header.strip().partition(" ")
+    if not scheme or not rest:
+        return None
+    fields: dict[str, str] = {}
+    for part in _split_fields(rest):
+        match = _AUTH_FIELD.fullmatch(part)
+        if match is None or match.group(1) in fields:
+            return None
+        fields[match.group(1)] = match.group(2)
+    return Authorization(scheme=scheme, fields=fields)
+
+
+def _split_fields(text: str) -> list[str]:
+    # Commas inside quoted values never occur in base64 or ids, but split on quotes to be safe.
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of checking a response signature; `reason` says why it failed."""
+
+    ok: bool
+    reason: str = ""
+
+    @classmethod
+    def passed(cls) -> Verification:
+        return cls(ok=True)
+
+    @classmethod
+    def failed(cls, reason: str) -> Verification:
+        return cls(ok=False, reason=reason)
+
+
+def verify_response(
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    public_keys: Mapping[str, rsa.RSAPublicKey],
+    now: int,
+) -> Verification:
+    """Check a response's `Wechatpay-*` headers and signature against the trusted keys.
+
+    `headers` must look names up case-insensitively (requests' headers do). `public_keys` maps
+    each accepted `Wechatpay-Serial` to its key; `now` is the caller's clock in Unix seconds.
+    """
+    missing = [name for name in REQUIRED_RESPONSE_HEADERS if not headers.get(name)]
+    if missing:
+        return Verification.failed(
+            f"response is unsigned: header {missing[0]} is missing"
+            + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "")
+        )
+    serial = headers[HEADER_SERIAL]
+    if serial not in public_keys:
+        expected = " or ".join(sorted(public_keys)) or "none configured"
+        return Verification.failed(f"unknown serial {serial} (expected {expected})")
+    timestamp_text = headers[HEADER_TIMESTAMP]
+    if not timestamp_text.isdigit():
+        return Verification.failed(f"{HEADER_TIMESTAMP} {timestamp_text!r} is not Unix seconds")
+    skew = now - int(timestamp_text)
+    if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
+        direction = "behind" if skew > 0 else "ahead of"
+        return Verification.failed(
+            f"clock skew of {abs(skew)} s: the response timestamp is {direction} this machine's "
+            f"clock by more than {MAX_CLOCK_SKEW_SECONDS} s; check the system time (NTP)"
+        )
+    signature = headers[HEADER_SIGNATURE]
+    if signature.startswith(PROBE_SIGNATURE_PREFIX):
+        return Verification.failed(
+            f"probe signature ({PROBE_SIGNATURE_PREFIX}...): WeChat Pay's signature test traffic, "
+            "deliberately invalid"
+        )
+    message = response_message(timestamp_text, headers[HEADER_NONCE], body)
+    if not signature_is_valid(public_keys[serial], message, signature):
+        return Verification.failed(
+            f"signature invalid: the body or headers were altered, or the key for {serial} is wrong"
+        )
+    return Verification.passed()
+
+
+def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """Parse a PEM RSA private key; raises ValueError with a reason otherwise."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (TypeError, UnsupportedAlgorithm) as error:
+        # TypeError: the key is encrypted; UnsupportedAlgorithm: not a key type we can use.
+        raise ValueError(str(error)) from error
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("not an RSA private key")
+    return key
+
+
+def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
+    """Parse a PEM RSA public key (SubjectPublicKeyInfo or PKCS#1); raises ValueError otherwise."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except UnsupportedAlgorithm as error:
+        raise ValueError(str(error)) from error
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("not an RSA public key")
+    return key
