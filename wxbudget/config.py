@@ -5,8 +5,6 @@ Precedence, everywhere: flag > environment > profile > built-in default (`resolv
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import os
 import re
 import stat
@@ -158,6 +156,8 @@ def load(path: Path) -> dict[str, Any]:
 def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
     for key in table:
         if key not in known:
+            import difflib
+
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(known)}"
             raise ConfigError(f"unknown key '{key}' in {where}{hint}")
@@ -221,6 +221,8 @@ def _check_base_url(value: str, where: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:

@@ -34,8 +34,9 @@ def serve_command(
         typer.Option(
             "--home",
             metavar="DIR",
-            help="Sandbox folder (keys, database, config.toml, requests.jsonl); created on "
-            "first start. [default: $XDG_DATA_HOME/wxbudget/sandbox]",
+            help="Sandbox folder (keys, database, config.toml, requests.jsonl), created on "
+            "first start; default $XDG_DATA_HOME/wxbudget/sandbox "
+            "(~/.local/share/wxbudget/sandbox).",
             file_okay=False,
         ),
     ] = None,
@@ -60,8 +61,9 @@ def serve_command(
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C.
 
-    Prints `listening on http://127.0.0.1:PORT` once ready and keeps DIR/config.toml's
-    `[profiles.sandbox]` pointed at that address, so another terminal can use it at once.
+    Once ready it prints `listening on http://127.0.0.1:PORT`.
+
+    Every start points the sandbox profile of DIR/config.toml at the port in use.
 
     Example:
 

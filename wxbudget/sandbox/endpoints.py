@@ -88,7 +88,9 @@ class Endpoints:
         stock = PARTNER_COUPONS + "/{product_coupon_id}/stocks/{stock_id}"
         return [
             Route("GET", stock, "partner", self.get_stock),
-            Route("GET", PARTNER_COUPONS + "/{product_coupon_id}/stocks", "partner", self.list),
+            Route(
+                "GET", PARTNER_COUPONS + "/{product_coupon_id}/stocks", "partner", self.list_stocks
+            ),
             Route("POST", stock + "/update-budget", "partner", self.update_budget),
         ]
 
@@ -97,7 +99,7 @@ class Endpoints:
         _check_brand(call.request.query.get("brand_id"), "brand_id", "query", stock["brand_id"])
         return Reply(status=200, body=stock)
 
-    def list(self, call: Call) -> Reply:
+    def list_stocks(self, call: Call) -> Reply:
         coupon = self._coupon(call)
         query = call.request.query
         brand_id = query.get("brand_id")

@@ -181,6 +181,9 @@ class SandboxApp:
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "wxbudget-sandbox"
+    # Headers and body go out in separate writes; without TCP_NODELAY a keep-alive client
+    # waits ~40 ms for the delayed ACK on every request after the first.
+    disable_nagle_algorithm = True
     timeout = IDLE_CONNECTION_SECONDS
     server: SandboxServer
 
@@ -228,6 +231,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # bursts of concurrent clients must queue, not be refused
 
     def __init__(self, port: int, app: SandboxApp) -> None:
         self.app = app

@@ -1,0 +1,108 @@
+"""The installed `wxbudget` script in subprocesses: the quick start, a TTY, start-up imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wxbudget.sandbox import RunningSandbox
+
+SCRIPT = str(Path(sys.executable).parent / "wxbudget")
+
+
+def wxbudget(*args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [SCRIPT, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == expect, result.stderr
+    return result
+
+
+@pytest.mark.slow
+def test_quick_start_uses_the_embedded_sandbox(isolated_environment: Path) -> None:
+    first = wxbudget("show", "1000000013", "1000000013001")
+    assert "using the embedded sandbox" in first.stderr
+    assert "10,000,000" in first.stdout
+    wxbudget("set-max", "1000000013", "1000000013001", "+500", "--yes")
+    after = wxbudget("show", "1000000013", "1000000013001", "-o", "json")
+    assert json.loads(after.stdout)["stock_send_rule"]["max_count"] == 10_000_500
+    home = isolated_environment / ".local" / "share" / "wxbudget" / "sandbox"
+    assert (home / "sandbox.db").exists()
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "wxbudget", "--version"], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.startswith("wxbudget ")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["set-max", "--help"]])
+def test_help_and_version_import_no_network_or_crypto(args: list[str]) -> None:
+    probe = (
+        "import sys\n"
+        f"sys.argv = ['wxbudget', *{args!r}]\n"
+        "from wxbudget.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('requests', 'cryptography', 'sqlite3', 'wxbudget.sandbox.server')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert "HEAVY []" in result.stderr
+
+
+def run_on_a_tty(args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run the script with stdin/stdout on a pseudo-terminal, answering the prompt."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [SCRIPT, *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+        env=os.environ | {"COLUMNS": "200"},
+    )
+    os.close(terminal)
+    output = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([controller], [], [], 30)
+        if not ready:
+            process.kill()
+            raise AssertionError(f"no output from the CLI: {output!r}")
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"[y/N]" in output:
+            os.write(controller, answer)
+            answered = True
+    os.close(controller)
+    return process.wait(timeout=30), output.decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("answer", "code", "cap"), [(b"y\n", 0, 10_000_100), (b"n\n", 2, 10_000_000)]
+)
+def test_confirmation_on_a_terminal(
+    sandbox: RunningSandbox, answer: bytes, code: int, cap: int
+) -> None:
+    status, output = run_on_a_tty(["set-max", "1000000013", "1000000013001", "+100"], answer)
+    assert "Apply this change? [y/N]" in output
+    assert status == code, output
+    shown = wxbudget("show", "1000000013", "1000000013001", "-o", "json")
+    assert json.loads(shown.stdout)["stock_send_rule"]["max_count"] == cap

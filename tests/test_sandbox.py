@@ -1,0 +1,845 @@
+"""The sandbox over real HTTP on loopback, with the real keys of its home folder."""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from typer.testing import CliRunner
+
+from wxbudget import signing
+from wxbudget.cli.sandbox import sandbox_app
+from wxbudget.errors import UsageError
+from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox.demo import demo_stocks
+
+COUPONS = "/v3/marketing/partner/product-coupon/product-coupons"
+STOCK = COUPONS + "/1000000013/stocks/1000000013001"
+DAILY_STOCK = COUPONS + "/1000000013/stocks/1000000013002"
+UPDATE = STOCK + "/update-budget"
+DAILY_UPDATE = DAILY_STOCK + "/update-budget"
+BRAND = "120344"
+
+
+@functools.lru_cache
+def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    # Parsing validates the key, which is slow; every test copies the same home, hence the same key.
+    return signing.load_private_key(pem)
+
+
+@dataclass
+class Merchant:
+    """Signs requests like a real client and verifies every answer like one."""
+
+    base_url: str
+    mchid: str
+    serial_no: str
+    private_key: rsa.RSAPrivateKey
+    public_key_id: str
+    wechatpay_public_key: rsa.RSAPublicKey
+    session: requests.Session
+
+    @classmethod
+    def of(cls, config_path: Path) -> Merchant:
+        profile = tomllib.loads(config_path.read_text())["profiles"]["sandbox"]
+        home = config_path.parent
+        session = requests.Session()
+        session.trust_env = False
+        return cls(
+            base_url=profile["base_url"],
+            mchid=profile["mchid"],
+            serial_no=profile["merchant_serial_no"],
+            private_key=load_private_key((home / profile["private_key_file"]).read_bytes()),
+            public_key_id=profile["wechatpay_public_key_id"],
+            wechatpay_public_key=signing.load_public_key(
+                (home / profile["wechatpay_public_key_file"]).read_bytes()
+            ),
+            session=session,
+        )
+
+    def authorization(
+        self,
+        method: str,
+        target: str,
+        body: bytes,
+        *,
+        timestamp: int | None = None,
+        order: tuple[str, ...] = ("mchid", "nonce_str", "signature", "timestamp", "serial_no"),
+        **overrides: str,
+    ) -> str:
+        stamp = int(time.time()) if timestamp is None else timestamp
+        nonce = secrets.token_hex(16)
+        message = signing.request_message(method, target, stamp, nonce, body)
+        fields = {
+            "mchid": self.mchid,
+            "nonce_str": nonce,
+            "signature": signing.sign(self.private_key, message),
+            "timestamp": str(stamp),
+            "serial_no": self.serial_no,
+        } | overrides
+        return signing.PARTNER_SCHEME + " " + ",".join(f'{name}="{fields[name]}"' for name in order)
+
+    def call(
+        self,
+        method: str,
+        target: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **auth: Any,
+    ) -> requests.Response:
+        raw = body if isinstance(body, bytes) else b""
+        if body is not None and not isinstance(body, bytes):
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        sent = {
+            "Authorization": self.authorization(method, target, raw, **auth),
+            "Accept": "application/json",
+            "User-Agent": "wxbudget-tests",
+        }
+        if method == "POST":
+            sent["Content-Type"] = "application/json"
+        sent |= headers or {}
+        response = self.session.request(method, self.base_url + target, data=raw, headers=sent)
+        verification = signing.verify_response(
+            response.headers,
+            response.content,
+            public_keys={self.public_key_id: self.wechatpay_public_key},
+            now=int(time.time()),
+        )
+        assert verification.ok, verification.reason
+        return response
+
+    def update(self, target: str = UPDATE, **fields: Any) -> requests.Response:
+        body = {
+            "out_request_no": "req_" + secrets.token_hex(8),
+            "update_mode": "MAX_COUNT",
+            "current_max_count": 10000000,
+            "target_max_count": 200,
+            "brand_id": BRAND,
+        } | fields
+        return self.call("POST", target, {k: v for k, v in body.items() if v is not None})
+
+
+@pytest.fixture(scope="module")
+def pristine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home made once per module: RSA key generation dominates a start, so copy, don't redo."""
+    home = tmp_path_factory.mktemp("pristine") / "sb"
+    start_in_background(home).stop()
+    return home
+
+
+@pytest.fixture
+def running(pristine_home: Path, tmp_path: Path) -> Iterator[RunningSandbox]:
+    home = tmp_path / "sb"
+    shutil.copytree(pristine_home, home)
+    sandbox = start_in_background(home)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def merchant(running: RunningSandbox) -> Iterator[Merchant]:
+    client = Merchant.of(running.config_path)
+    yield client
+    client.session.close()
+
+
+def journal(running: RunningSandbox) -> list[dict[str, Any]]:
+    lines = (running.home / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def assert_error(
+    response: requests.Response, status: int, code: str, message: str | None = None
+) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    if message is not None:
+        assert message in body["message"]
+    assert response.headers["Request-ID"].rsplit("-", 1)[1] != "0"
+    return body
+
+
+# --- the home folder -------------------------------------------------------------------------
+
+
+def test_first_start_creates_a_private_home_and_a_usable_profile(tmp_path: Path) -> None:
+    home = tmp_path / "fresh" / "sb"
+    running = start_in_background(home)
+    running.stop()
+    assert running.config_path == home / "config.toml"
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for name in ("merchant_private_key.pem", "wechatpay_private_key.pem"):
+        assert stat.S_IMODE((home / "keys" / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(running.config_path.stat().st_mode) == 0o600
+    assert (
+        (home / "keys" / "merchant_private_key.pem")
+        .read_bytes()
+        .startswith(b"-----BEGIN PRIVATE KEY-----")
+    )
+    for name in ("merchant_public_key.pem", "wechatpay_public_key.pem"):
+        assert (home / "keys" / name).read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
+    config = tomllib.loads(running.config_path.read_text())
+    assert config["default_profile"] == "sandbox"
+    profile = config["profiles"]["sandbox"]
+    assert set(profile) == {
+        "mchid",
+        "merchant_serial_no",
+        "private_key_file",
+        "wechatpay_public_key_id",
+        "wechatpay_public_key_file",
+        "brand_id",
+        "base_url",
+        "timeout",
+    }
+    assert profile["base_url"] == running.base_url
+    assert profile["brand_id"] == BRAND
+    assert profile["timeout"] == 10
+    assert len(profile["merchant_serial_no"]) == 40
+    assert profile["merchant_serial_no"] == profile["merchant_serial_no"].upper()
+    int(profile["merchant_serial_no"], 16)
+    assert profile["wechatpay_public_key_id"].startswith("PUB_KEY_ID_")
+    assert len(profile["wechatpay_public_key_id"].removeprefix("PUB_KEY_ID_")) == 32
+    assert (home / "sandbox.db").exists()
+
+
+def test_restart_keeps_keys_state_and_other_config_but_moves_base_url(tmp_path: Path) -> None:
+    home = tmp_path / "sb"
+    first = start_in_background(home)
+    client = Merchant.of(first.config_path)
+    assert client.update(target_max_count=4321).status_code == 200
+    client.session.close()
+    first.stop()
+    profile_before = tomllib.loads(first.config_path.read_text())["profiles"]["sandbox"]
+    with first.config_path.open("a") as handle:
+        handle.write('\n[profiles.prod]\nmchid = "1234567890"\n')
+    second = start_in_background(home)
+    try:
+        config = tomllib.loads(second.config_path.read_text())
+        assert config["profiles"]["prod"] == {"mchid": "1234567890"}
+        profile_after = config["profiles"]["sandbox"]
+        assert profile_after["base_url"] == second.base_url
+        assert {k: v for k, v in profile_after.items() if k != "base_url"} == {
+            k: v for k, v in profile_before.items() if k != "base_url"
+        }
+        again = Merchant.of(second.config_path)
+        stock = again.call("GET", STOCK + "?brand_id=" + BRAND).json()
+        assert stock["stock_send_rule"]["max_count"] == 4321
+        again.session.close()
+    finally:
+        second.stop()
+
+
+def test_a_folder_of_somebody_else_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty"):
+        start_in_background(tmp_path)
+
+
+# --- reading stocks ---------------------------------------------------------------------------
+
+
+def test_get_stock_answers_the_docs_example(merchant: Merchant) -> None:
+    response = merchant.call("GET", STOCK + "?brand_id=" + BRAND)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Wechatpay-Serial"] == merchant.public_key_id
+    assert response.headers["Wechatpay-Signature-Type"] == "WECHATPAY2-SHA256-RSA2048"
+    assert len(response.headers["Wechatpay-Nonce"]) == 32
+    assert "Date" in response.headers
+    assert response.json() == demo_stocks()[0]
+
+
+def test_list_pages_through_stocks_in_order(merchant: Merchant) -> None:
+    base = COUPONS + "/1000000013/stocks?brand_id=" + BRAND
+    everything = merchant.call("GET", base).json()
+    assert everything["total_count"] == 7
+    assert "next_page_token" not in everything
+    expected = [stock["stock_id"] for stock in everything["stock_list"]]
+    assert expected == sorted(expected)
+    seen: list[str] = []
+    page = merchant.call("GET", base + "&page_size=3").json()
+    assert page["total_count"] == 7
+    while True:
+        seen += [stock["stock_id"] for stock in page["stock_list"]]
+        if "next_page_token" not in page:
+            break
+        page = merchant.call("GET", f"{base}&page_size=3&page_token={page['next_page_token']}")
+        page = page.json()
+        assert "total_count" not in page
+    assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("&state=SENDING", ["1000000013001", "1000000013002", "1000000013007"]),
+        ("&state=DEACTIVATED", ["1000000013005"]),
+        ("&stock_bundle_id=712315129419284901", []),
+    ],
+)
+def test_list_filters(merchant: Merchant, query: str, expected: list[str]) -> None:
+    page = merchant.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND + query).json()
+    assert [stock["stock_id"] for stock in page["stock_list"]] == expected
+    assert page["total_count"] == len(expected)
+
+
+def test_list_filters_by_stock_bundle(merchant: Merchant) -> None:
+    target = COUPONS + "/1000000014/stocks?brand_id=120344&stock_bundle_id=712315129419284901"
+    page = merchant.call("GET", target).json()
+    assert [stock["stock_bundle_info"]["stock_bundle_index"] for stock in page["stock_list"]] == [
+        0,
+        1,
+        2,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("&page_size=51", "page_size"),
+        ("&page_size=0", "page_size"),
+        ("&page_size=ten", "page_size"),
+        ("&page_token=bm9wZQ==", "page_token"),
+        ("&page_token=not-a-token", "page_token"),
+        ("&state=RUNNING", "state"),
+    ],
+)
+def test_list_refuses_bad_query_parameters(merchant: Merchant, query: str, field: str) -> None:
+    response = merchant.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND + query)
+    body = assert_error(response, 400, "PARAM_ERROR")
+    assert body["detail"]["field"] == field
+    assert body["detail"]["location"] == "query"
+
+
+# --- gateway checks ---------------------------------------------------------------------------
+
+
+def test_authorization_fields_may_come_in_any_order(merchant: Merchant) -> None:
+    order = ("serial_no", "timestamp", "signature", "mchid", "nonce_str")
+    assert merchant.call("GET", STOCK + "?brand_id=" + BRAND, order=order).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        ({"signature": "c2lnbmF0dXJl"}, "signature"),
+        ({"mchid": "1900009999"}, "mchid"),
+        ({"serial_no": "0" * 40}, "serial_no"),
+        ({"timestamp": "1700000000x"}, "timestamp"),
+        ({"order": ("mchid", "nonce_str", "signature", "timestamp")}, "值格式错误"),
+    ],
+)
+def test_bad_authorization_is_a_sign_error(
+    merchant: Merchant, auth: dict[str, Any], message: str
+) -> None:
+    response = merchant.call("GET", STOCK + "?brand_id=" + BRAND, **auth)
+    assert_error(response, 401, "SIGN_ERROR", message)
+
+
+@pytest.mark.parametrize("offset", [-301, 301])
+def test_a_timestamp_more_than_five_minutes_off_is_refused(merchant: Merchant, offset: int) -> None:
+    response = merchant.call(
+        "GET", STOCK + "?brand_id=" + BRAND, timestamp=int(time.time()) + offset
+    )
+    assert_error(response, 401, "SIGN_ERROR", "不得超过5分钟")
+
+
+def test_a_timestamp_within_five_minutes_is_accepted(merchant: Merchant) -> None:
+    response = merchant.call("GET", STOCK + "?brand_id=" + BRAND, timestamp=int(time.time()) - 290)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "",
+        "WECHATPAY2-SHA256-RSA2048",
+        'WECHATPAY-BRAND-SHA256-RSA2048 brand_id="120344",nonce_str="a",signature="b",'
+        'timestamp="1",serial_no="c"',
+    ],
+)
+def test_malformed_or_foreign_scheme_authorization(merchant: Merchant, authorization: str) -> None:
+    response = merchant.call(
+        "GET", STOCK + "?brand_id=" + BRAND, headers={"Authorization": authorization}
+    )
+    assert_error(response, 401, "SIGN_ERROR", "Authorization值格式错误")
+
+
+@pytest.mark.parametrize("header", ["Accept", "User-Agent"])
+def test_missing_accept_or_user_agent(merchant: Merchant, header: str) -> None:
+    # http.client, because requests and urllib3 add their own Accept and User-Agent.
+    target = STOCK + "?brand_id=" + BRAND
+    headers = {
+        "Authorization": merchant.authorization("GET", target, b""),
+        "Accept": "application/json",
+        "User-Agent": "wxbudget-tests",
+    }
+    del headers[header]
+    connection = http.client.HTTPConnection(merchant.base_url.removeprefix("http://"))
+    try:
+        connection.request("GET", target, headers=headers)
+        answer = connection.getresponse()
+        status, body = answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+    assert (status, body["code"]) == (400, "INVALID_REQUEST")
+    assert body["message"] == "Http头缺少Accept或User-Agent"
+
+
+def test_post_needs_a_json_content_type(merchant: Merchant) -> None:
+    response = merchant.call(
+        "POST", UPDATE, {"brand_id": BRAND}, headers={"Content-Type": "text/plain"}
+    )
+    assert_error(response, 400, "INVALID_REQUEST", "Content-Type")
+
+
+def test_wechatpay_serial_header_must_name_the_sandbox_key(merchant: Merchant) -> None:
+    good = merchant.call(
+        "GET", STOCK + "?brand_id=" + BRAND, headers={"Wechatpay-Serial": merchant.public_key_id}
+    )
+    assert good.status_code == 200
+    bad = merchant.call(
+        "GET", STOCK + "?brand_id=" + BRAND, headers={"Wechatpay-Serial": "PUB_KEY_ID_0"}
+    )
+    body = assert_error(bad, 400, "PARAM_ERROR")
+    assert body["detail"]["field"] == "Wechatpay-Serial"
+
+
+def test_rate_limit_per_endpoint(tmp_path: Path) -> None:
+    with start_in_background(tmp_path / "sb", rate_limit=3) as sandbox:
+        client = Merchant.of(sandbox.config_path)
+        statuses = [client.call("GET", STOCK + "?brand_id=" + BRAND).status_code for _ in range(6)]
+        other_endpoint = client.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND)
+        client.session.close()
+    assert statuses[:3] == [200, 200, 200]
+    assert 429 in statuses
+    assert other_endpoint.status_code == 200
+    limited = [entry for entry in journal(sandbox) if entry["status"] == 429]
+    assert limited
+    assert all(entry["code"] == "RATELIMIT_EXCEEDED" for entry in limited)
+    assert all(entry["request_id"].endswith("-270924289") for entry in limited)
+
+
+# --- ids and routes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (COUPONS + "/1000000099/stocks/1000000099001?brand_id=120344", "product_coupon_id"),
+        (COUPONS + "/1000000013/stocks/1000000013999?brand_id=120344", "stock_id"),
+        (COUPONS + "/1000000013/stocks/1000000014001?brand_id=120344", "stock_id"),
+        (COUPONS + "/1000000013/stocks/1000000013001?brand_id=999999", "stock_id"),
+        (COUPONS + "/1000000099/stocks?brand_id=120344", "product_coupon_id"),
+        (COUPONS + "/1000000013/stocks?brand_id=999999", "product_coupon_id"),
+        ("/v3/marketing/partner/product-coupon/nothing-here", "不存在"),
+    ],
+)
+def test_unknown_ids_are_not_found(merchant: Merchant, target: str, message: str) -> None:
+    response = merchant.call("GET", target)
+    assert_error(response, 404, "NOT_FOUND", message)
+    assert response.headers["Request-ID"].endswith("-268578608")
+
+
+def test_unknown_stock_and_foreign_brand_look_the_same(merchant: Merchant) -> None:
+    unknown = merchant.call("GET", COUPONS + "/1000000013/stocks/1000000013999?brand_id=120344")
+    foreign = merchant.call("GET", STOCK + "?brand_id=999999")
+    assert unknown.json() == foreign.json()
+
+
+@pytest.mark.parametrize("target", [STOCK, COUPONS + "/1000000013/stocks"])
+def test_brand_id_is_required_in_the_query(merchant: Merchant, target: str) -> None:
+    body = assert_error(merchant.call("GET", target), 400, "PARAM_ERROR")
+    assert body["detail"]["field"] == "brand_id"
+
+
+def test_wrong_method_on_a_known_path(merchant: Merchant) -> None:
+    assert_error(merchant.call("GET", UPDATE), 405, "METHOD_NOT_ALLOWED")
+
+
+# --- update-budget: body checks ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"surprise": 1}, "/surprise"),
+        ({"out_request_no": None}, "/out_request_no"),
+        ({"out_request_no": "short"}, "/out_request_no"),
+        ({"out_request_no": "x" * 41}, "/out_request_no"),
+        ({"out_request_no": "has space 123"}, "/out_request_no"),
+        ({"update_mode": "MAX_COUNT_PER_USER"}, "/update_mode"),
+        ({"update_mode": None}, "/update_mode"),
+        ({"current_max_count": None}, "/current_max_count"),
+        ({"target_max_count": "200"}, "/target_max_count"),
+        ({"target_max_count": True}, "/target_max_count"),
+        ({"target_max_count": 2.5}, "/target_max_count"),
+        ({"target_max_count_per_day": 5}, "/target_max_count_per_day"),
+        ({"target_max_count": 0}, "/target_max_count"),
+        ({"target_max_count": 100_000_001}, "/target_max_count"),
+        ({"brand_id": None}, "/brand_id"),
+        ({"brand_id": 120344}, "/brand_id"),
+    ],
+)
+def test_update_body_param_errors(merchant: Merchant, fields: dict[str, Any], field: str) -> None:
+    body = assert_error(merchant.update(**fields), 400, "PARAM_ERROR")
+    assert body["detail"]["field"] == field
+    assert body["detail"]["location"] == "body"
+
+
+def test_per_day_mode_requires_its_own_fields(merchant: Merchant) -> None:
+    response = merchant.update(
+        DAILY_UPDATE,
+        update_mode="MAX_COUNT_PER_DAY",
+        current_max_count=None,
+        target_max_count=None,
+        current_max_count_per_day=5000,
+    )
+    body = assert_error(response, 400, "PARAM_ERROR")
+    assert body["detail"]["field"] == "/target_max_count_per_day"
+
+
+def test_out_of_range_target_says_so(merchant: Merchant) -> None:
+    assert_error(merchant.update(target_max_count=0), 400, "PARAM_ERROR", "参数超出取值范围")
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"'])
+def test_update_body_must_be_a_json_object(merchant: Merchant, raw: bytes) -> None:
+    assert_error(merchant.call("POST", UPDATE, raw), 400, "PARAM_ERROR")
+
+
+# --- update-budget: business rules ------------------------------------------------------------
+
+
+def stock_path(stock_id: str) -> str:
+    return f"{COUPONS}/{stock_id[:10]}/stocks/{stock_id}/update-budget"
+
+
+@pytest.mark.parametrize(
+    ("stock_id", "fields", "message"),
+    [
+        ("1000000013004", {"current_max_count": 10000}, "已过期的批次不可修改发放预算"),
+        ("1000000013005", {"current_max_count": 10000}, "已失效的批次不可修改发放预算"),
+        ("1000000013006", {"current_max_count": 10000}, "审批中的批次不可修改发放预算"),
+        ("1000000014001", {"current_max_count": 30000}, "批次组内的批次不可使用本接口"),
+        ("1000000013001", {"current_max_count": 9999999}, "当前值错误"),
+        (
+            "1000000013002",
+            {"current_max_count": 50000, "target_max_count": 11999},
+            "目标发放次数总上限不得小于当前已发放总次数",
+        ),
+        (
+            "1000000013001",
+            {
+                "update_mode": "MAX_COUNT_PER_DAY",
+                "current_max_count": None,
+                "target_max_count": None,
+                "current_max_count_per_day": 1000,
+                "target_max_count_per_day": 2000,
+            },
+            "批次未限制每日发放次数",
+        ),
+        (
+            "1000000013007",
+            {
+                "update_mode": "MAX_COUNT_PER_DAY",
+                "current_max_count": None,
+                "target_max_count": None,
+                "current_max_count_per_day": 1000,
+                "target_max_count_per_day": 994,
+            },
+            "目标每日发放次数上限不得小于当日已发放次数",
+        ),
+        (
+            "1000000013002",
+            {
+                "update_mode": "MAX_COUNT_PER_DAY",
+                "current_max_count": None,
+                "target_max_count": None,
+                "current_max_count_per_day": 4999,
+                "target_max_count_per_day": 6000,
+            },
+            "当前值错误",
+        ),
+    ],
+)
+def test_business_rules(
+    merchant: Merchant, stock_id: str, fields: dict[str, Any], message: str
+) -> None:
+    assert_error(merchant.update(stock_path(stock_id), **fields), 400, "INVALID_REQUEST", message)
+
+
+def test_paused_stock_and_lower_target_down_to_sent_count_are_allowed(merchant: Merchant) -> None:
+    paused = merchant.update(
+        stock_path("1000000013003"), current_max_count=20000, target_max_count=25000
+    )
+    assert paused.status_code == 200
+    exact = merchant.update(DAILY_UPDATE, current_max_count=50000, target_max_count=12000)
+    assert exact.json()["stock_send_rule"]["max_count"] == 12000
+
+
+def test_successful_update_is_visible_and_journaled(
+    running: RunningSandbox, merchant: Merchant
+) -> None:
+    response = merchant.update(
+        DAILY_UPDATE,
+        out_request_no="daily_20250101_0001",
+        update_mode="MAX_COUNT_PER_DAY",
+        current_max_count=None,
+        target_max_count=None,
+        current_max_count_per_day=5000,
+        target_max_count_per_day=800,
+    )
+    assert response.status_code == 200
+    assert response.headers["Request-ID"].endswith("-0")
+    expected_rule = {"max_count": 50000, "max_count_per_day": 800, "max_count_per_user": 1}
+    assert response.json()["stock_send_rule"] == expected_rule
+    fetched = merchant.call("GET", DAILY_STOCK + "?brand_id=" + BRAND).json()
+    assert fetched == response.json()
+    entry = journal(running)[0]
+    assert entry["method"] == "POST"
+    assert entry["path"] == DAILY_UPDATE
+    assert entry["status"] == 200
+    assert entry["code"] is None
+    assert entry["out_request_no"] == "daily_20250101_0001"
+    assert entry["applied"] is True
+    assert entry["replay"] is False
+    assert entry["request_id"] == response.headers["Request-ID"]
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def test_a_repeat_replays_the_first_outcome_and_applies_once(
+    running: RunningSandbox, merchant: Merchant
+) -> None:
+    first = merchant.update(out_request_no="once_only_001", target_max_count=300)
+    # Same data in another key order and spacing is the same request.
+    raw = json.dumps(
+        {
+            "brand_id": BRAND,
+            "target_max_count": 300,
+            "current_max_count": 10000000,
+            "update_mode": "MAX_COUNT",
+            "out_request_no": "once_only_001",
+        },
+        indent=2,
+    ).encode()
+    second = merchant.call("POST", UPDATE, raw)
+    assert (second.status_code, second.content) == (first.status_code, first.content)
+    assert [(e["applied"], e["replay"]) for e in journal(running)] == [(True, False), (False, True)]
+
+
+def test_a_repeated_business_failure_replays_too(
+    running: RunningSandbox, merchant: Merchant
+) -> None:
+    stale: dict[str, Any] = {"out_request_no": "stale_repeat_01", "current_max_count": 1}
+    first = merchant.update(**stale)
+    assert_error(first, 400, "INVALID_REQUEST", "当前值错误")
+    second = merchant.update(**stale)
+    assert (second.status_code, second.content) == (first.status_code, first.content)
+    assert journal(running)[1]["replay"] is True
+
+
+def test_same_number_with_different_data_is_refused(merchant: Merchant) -> None:
+    assert merchant.update(out_request_no="reused_number_1", target_max_count=300).ok
+    again = merchant.update(
+        out_request_no="reused_number_1", current_max_count=300, target_max_count=400
+    )
+    assert_error(again, 400, "INVALID_REQUEST", "相同单号但请求数据不一致")
+    assert again.headers["Request-ID"].endswith("-268578927")
+    other_stock = merchant.update(
+        DAILY_UPDATE, out_request_no="reused_number_1", target_max_count=300
+    )
+    assert_error(other_stock, 400, "INVALID_REQUEST", "相同单号但请求数据不一致")
+
+
+def test_refused_requests_do_not_claim_their_number(
+    running: RunningSandbox, merchant: Merchant
+) -> None:
+    number = "claimed_later_01"
+    assert_error(merchant.update(out_request_no=number, surprise=1), 400, "PARAM_ERROR")
+    assert_error(merchant.update(out_request_no=number, brand_id="999999"), 404, "NOT_FOUND")
+    body = {
+        "out_request_no": number,
+        "update_mode": "MAX_COUNT",
+        "current_max_count": 10000000,
+        "target_max_count": 200,
+        "brand_id": BRAND,
+    }
+    assert_error(merchant.call("POST", UPDATE, body, signature="c2ln"), 401, "SIGN_ERROR")
+    response = merchant.call("POST", UPDATE, body)
+    assert response.status_code == 200
+    assert journal(running)[-1]["applied"] is True
+
+
+def test_concurrent_identical_requests_apply_once(
+    running: RunningSandbox, merchant: Merchant
+) -> None:
+    barrier = threading.Barrier(8)
+    responses: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        client = Merchant.of(running.config_path)
+        barrier.wait()
+        response = client.update(out_request_no="concurrent_0001", target_max_count=777)
+        client.session.close()
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {(r.status_code, r.content) for r in responses} == {(200, responses[0].content)}
+    entries = journal(running)
+    assert sum(entry["applied"] for entry in entries) == 1
+    assert sum(entry["replay"] for entry in entries) == 7
+
+
+def test_concurrent_different_numbers_with_one_current_value_win_once(
+    running: RunningSandbox,
+) -> None:
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(index: int) -> None:
+        client = Merchant.of(running.config_path)
+        barrier.wait()
+        response = client.update(out_request_no=f"racer_{index:04d}", target_max_count=1000 + index)
+        client.session.close()
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 400, 400, 400, 400, 400]
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+def test_seed_is_upserted_instead_of_the_demo(tmp_path: Path) -> None:
+    stock = demo_stocks()[1] | {"product_coupon_id": "2000000001", "stock_id": "2000000001001"}
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps([stock]))
+    with start_in_background(tmp_path / "sb", seed=seed) as sandbox:
+        client = Merchant.of(sandbox.config_path)
+        seeded = client.call("GET", COUPONS + "/2000000001/stocks?brand_id=" + BRAND)
+        demo = client.call("GET", STOCK + "?brand_id=" + BRAND)
+        client.session.close()
+    assert seeded.json()["total_count"] == 1
+    assert demo.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "not found"),
+        ("[", "invalid JSON"),
+        ("{}", "JSON array"),
+        ("[1]", "element 0"),
+        ('[{"product_coupon_id": "1"}]', "element 0: stock_id"),
+    ],
+)
+def test_bad_seed_files_are_usage_errors(tmp_path: Path, content: str | None, problem: str) -> None:
+    seed = tmp_path / "seed.json"
+    if content is not None:
+        seed.write_text(content)
+    with pytest.raises(UsageError, match=problem) as caught:
+        start_in_background(tmp_path / "sb", seed=seed)
+    assert str(seed) in caught.value.message
+    assert "\n" not in caught.value.message
+    assert not (tmp_path / "sb").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"brand_id": None}, "brand_id"),
+        ({"stock_send_rule": {"max_count_per_day": 5}}, "stock_send_rule.max_count"),
+        ({"stock_send_rule": {"max_count": "5"}}, "stock_send_rule.max_count"),
+        ({"sent_count_info": None}, "sent_count_info"),
+        ({"state": "RUNNING"}, "state"),
+    ],
+)
+def test_seed_elements_name_their_problem(
+    tmp_path: Path, change: dict[str, Any], problem: str
+) -> None:
+    good = demo_stocks()[0]
+    bad = {key: value for key, value in (good | change).items() if value is not None}
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps([good, bad]))
+    with pytest.raises(UsageError, match=f"element 1: {problem}"):
+        start_in_background(tmp_path / "sb", seed=seed)
+
+
+# --- the foreground server and the CLI --------------------------------------------------------
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_address_and_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
+    code = (
+        "import sys; from pathlib import Path; from wxbudget.sandbox import serve; "
+        "serve(Path(sys.argv[1]))"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "sb")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:")
+        base_url = line.split()[-1]
+        config = tomllib.loads((tmp_path / "sb" / "config.toml").read_text())
+        assert config["profiles"]["sandbox"]["base_url"] == base_url
+        client = Merchant.of(tmp_path / "sb" / "config.toml")
+        assert client.call("GET", STOCK + "?brand_id=" + BRAND).status_code == 200
+        client.session.close()
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout.read() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_cli_help_documents_serve() -> None:
+    result = CliRunner().invoke(sandbox_app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--home", "--port", "--seed", "--rate-limit", "Example"):
+        assert option in result.stdout
