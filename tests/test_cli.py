@@ -186,9 +186,35 @@ def test_same_out_request_no_for_a_different_change_is_refused(sandbox: RunningS
     result = run(
         "set-max", COUPON, DAILY_STOCK, "+1", "--yes", "--out-request-no", "cron-run-0001", expect=4
     )
+    assert "out_request_no cron-run-0001 was already used" in result.stderr
+    assert "MAX_COUNT 60000 (50000 -> 60000)" in result.stderr
+    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 60000
+    assert [entry["applied"] for entry in posts(sandbox)] == [True]
+
+
+def test_server_refuses_a_reused_number_the_journal_does_not_know(
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("set-max", COUPON, DAILY_STOCK, "60000", "--yes", "--out-request-no", "cron-run-0002")
+    # Another machine (another journal) re-uses the number for a different change.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "other-machine"))
+    result = run(
+        "set-max", COUPON, DAILY_STOCK, "+1", "--yes", "--out-request-no", "cron-run-0002", expect=4
+    )
     assert "相同单号但请求数据不一致" in result.stderr
     assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 60000
     assert [entry["applied"] for entry in posts(sandbox)] == [True, False]
+
+
+def test_relative_re_run_with_the_same_number_does_not_apply_twice(
+    sandbox: RunningSandbox,
+) -> None:
+    args = ("set-max", COUPON, DAILY_STOCK, "+500", "--yes", "--out-request-no", "cron-daily-01")
+    run(*args)
+    again = run(*args)
+    assert "already 50,500: nothing to do" in again.stderr
+    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50500
+    assert len(posts(sandbox)) == 1
 
 
 def edited_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: str) -> Path:

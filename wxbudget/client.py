@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import platform
+import random
 import secrets
 import string
 import time
@@ -19,7 +20,13 @@ import requests
 
 from wxbudget import __version__, signing
 from wxbudget.config import Settings
-from wxbudget.errors import NetworkError, VerificationError, error_from_response
+from wxbudget.errors import (
+    NetworkError,
+    ServerError,
+    VerificationError,
+    WxBudgetError,
+    error_from_response,
+)
 from wxbudget.models import Stock
 
 PARTNER_STOCKS_PATH = (
@@ -47,6 +54,32 @@ def user_agent() -> str:
     )
 
 
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_JITTER = 0.25
+
+
+def backoff_seconds(retry: int, fraction: float) -> float:
+    """Wait before retry number `retry` (1, 2, 3...): 1 s, 2 s, 4 s... each within +-25%.
+
+    `fraction` is a uniform draw in [0, 1); passing it in keeps this pure, so tests pin it.
+    """
+    spread = 1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * fraction
+    return BACKOFF_BASE_SECONDS * 2.0 ** (retry - 1) * spread
+
+
+@dataclass
+class CallRecord:
+    """What one logical call did, for the audit journal: attempts and the last answer seen."""
+
+    method: str
+    target: str
+    attempts: int = 0
+    status: int | None = None
+    code: str | None = None
+    request_id: str | None = None
+    verified: bool = False
+
+
 @dataclass(frozen=True)
 class Response:
     """A verified 2xx answer: its raw body bytes and decoded JSON."""
@@ -66,11 +99,17 @@ class Client:
         *,
         trace: Trace | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.trace = trace
         self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.session = requests.Session()
+        self.last_call: CallRecord | None = None
+        self.last_write: CallRecord | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -100,8 +139,42 @@ class Client:
         query: Mapping[str, str] | None = None,
         body: bytes | None = None,
     ) -> Response:
-        """One signed request; raises the mapped error for anything but a verified 2xx."""
+        """A signed request with retries; raises the mapped error unless a verified 2xx comes.
+
+        Transport errors, 429 and 5xx are retried (at most `max_retries` times, backing off);
+        every attempt sends the same bytes, freshly signed. After a transport error the next
+        attempt goes to the other host (primary <-> backup) when a backup is configured.
+        """
         target = path + ("?" + urlencode(query) if query else "")
+        hosts = [self.settings.base_url]
+        if self.settings.backup_base_url and self.settings.backup_base_url != hosts[0]:
+            hosts.append(self.settings.backup_base_url)
+        record = CallRecord(method=method, target=target)
+        self.last_call = record
+        host = 0
+        retries = self.settings.max_retries
+        for retry in range(retries + 1):
+            record.attempts += 1
+            try:
+                return self._attempt(hosts[host], method, target, body, record)
+            except NetworkError as error:
+                last_error: WxBudgetError = error
+                if len(hosts) > 1:
+                    host = 1 - host
+            except ServerError as error:
+                last_error = error
+            if retry == retries:
+                break
+            delay = backoff_seconds(retry + 1, self.rng.random())
+            self._trace(f"  retry {retry + 1} of {retries} in {delay:.2f} s ({last_error.message})")
+            self.sleep(delay)
+        if record.attempts > 1:
+            last_error.message += f" (after {record.attempts} attempts)"
+        raise last_error
+
+    def _attempt(
+        self, base_url: str, method: str, target: str, body: bytes | None, record: CallRecord
+    ) -> Response:
         payload = body if body is not None else b""
         timestamp = int(self.clock())
         nonce = new_nonce()
@@ -122,7 +195,8 @@ class Client:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
-        url = self.settings.base_url + target
+        url = base_url + target
+        self._trace(f"attempt {record.attempts}:")
         self._trace_request(method, url, message, headers)
         try:
             raw = self.session.request(
@@ -130,22 +204,29 @@ class Client:
                 url,
                 data=body,
                 headers=headers,
-                timeout=self.settings.timeout,
+                timeout=(self.settings.connect_timeout, self.settings.timeout),
                 allow_redirects=False,
             )
         except requests.RequestException as error:
+            record.status = None
+            self._trace(f"< no answer: {_transport_reason(error)}")
             raise NetworkError(f"{method} {url} failed: {_transport_reason(error)}") from error
         request_id = raw.headers.get("Request-ID")
         content = raw.content
+        record.status = raw.status_code
+        record.request_id = request_id
         self._trace_response(raw.status_code, raw.headers, content)
         if not 200 <= raw.status_code < 300:
-            raise error_from_response(raw.status_code, content, request_id)
+            api_error = error_from_response(raw.status_code, content, request_id)
+            record.code = api_error.code
+            raise api_error
         verification = signing.verify_response(
             raw.headers,
             content,
             public_keys={self.settings.wechatpay_public_key_id: self.settings.wechatpay_public_key},
             now=int(self.clock()),
         )
+        record.verified = verification.ok
         self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
         if not verification.ok:
             raise VerificationError(
@@ -155,6 +236,7 @@ class Client:
         try:
             data = json.loads(content.decode("utf-8")) if content else None
         except (UnicodeDecodeError, ValueError) as error:
+            record.verified = False
             raise VerificationError(
                 "signed response body is not JSON; not believed", request_id=request_id
             ) from error

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 ENV_CONFIG = "WXBUDGET_CONFIG"
 ENV_PROFILE = "WXBUDGET_PROFILE"
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Connecting to a healthy host takes milliseconds; a long connect wait only delays failover.
+MAX_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_MAX_RETRIES = 3
 PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
@@ -33,9 +37,16 @@ REQUIRED_PROFILE_KEYS = (
     "wechatpay_public_key_id",
     "wechatpay_public_key_file",
 )
-OPTIONAL_PROFILE_KEYS = ("brand_id", "base_url", "timeout")
+OPTIONAL_PROFILE_KEYS = (
+    "brand_id",
+    "base_url",
+    "backup_base_url",
+    "timeout",
+    "max_retries",
+    "audit_log",
+)
 PROFILE_KEYS = REQUIRED_PROFILE_KEYS + OPTIONAL_PROFILE_KEYS
-STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout"}
+STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout", "max_retries"}
 
 _TOML_LINE = re.compile(r"at line (\d+)")
 
@@ -47,6 +58,8 @@ class Flags:
     config: Path | None = None
     profile: str | None = None
     brand_id: str | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +77,15 @@ class Settings:
     wechatpay_public_key: PublicKey
     brand_id: str | None
     base_url: str
+    backup_base_url: str | None
     timeout: float
+    max_retries: int
+    audit_log: Path
     embedded_sandbox: bool = False
+
+    @property
+    def connect_timeout(self) -> float:
+        return min(self.timeout, MAX_CONNECT_TIMEOUT_SECONDS)
 
     def require_brand_id(self) -> str:
         if not self.brand_id:
@@ -107,19 +127,39 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
         path = start_embedded_sandbox(env, missing_config=path)
         embedded = True
     document = load(path)
-    profiles = document.get("profiles", {})
+    name, profile = _select_profile(path, document, flags, env)
+    return _settings(path, name, profile, flags, env, embedded)
+
+
+def _select_profile(
+    path: Path, document: dict[str, Any], flags: Flags, env: Mapping[str, str]
+) -> tuple[str, dict[str, Any]]:
+    profiles: dict[str, Any] = document.get("profiles", {})
     name = flags.profile or env.get(ENV_PROFILE) or document.get("default_profile")
     if not name:
-        if len(profiles) == 1:
-            name = next(iter(profiles))
-        else:
+        if len(profiles) != 1:
             raise ConfigError(
                 f"no profile selected: pass -p NAME, set {ENV_PROFILE}, or set default_profile "
                 f"in {path} (profiles: {_names(profiles)})"
             )
+        name = next(iter(profiles))
     if name not in profiles:
         raise ConfigError(f"profile '{name}' is not in {path}; profiles there: {_names(profiles)}")
-    return _settings(path, name, profiles[name], flags, embedded)
+    return name, profiles[name]
+
+
+def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:
+    """The journal of the selected profile, found without loading any key."""
+    env = os.environ if env is None else env
+    path, named = locate(flags, env)
+    if not path.exists() and not named:
+        return default_audit_log(env)
+    _, profile = _select_profile(path, load(path), flags, env)
+    if "audit_log" in profile:
+        if not isinstance(profile["audit_log"], str):
+            raise ConfigError(f"audit_log in {path} must be a path string")
+        return _key_path(path, profile["audit_log"])
+    return default_audit_log(env)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -164,7 +204,12 @@ def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -
 
 
 def _settings(
-    path: Path, name: str, profile: dict[str, Any], flags: Flags, embedded: bool
+    path: Path,
+    name: str,
+    profile: dict[str, Any],
+    flags: Flags,
+    env: Mapping[str, str],
+    embedded: bool,
 ) -> Settings:
     where = f"profile '{name}' of {path}"
     for key in REQUIRED_PROFILE_KEYS:
@@ -181,10 +226,23 @@ def _settings(
             f"wechatpay_public_key_id '{public_key_id}' in {where} must start with "
             f"{PUBLIC_KEY_ID_PREFIX} (copy it from 商户平台 > 账户中心 > API安全)"
         )
-    base_url = _check_base_url(profile.get("base_url", DEFAULT_BASE_URL), where)
-    timeout = profile.get("timeout", DEFAULT_TIMEOUT_SECONDS)
+    base_url = _check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
+    backup_base_url = _backup_base_url(profile, base_url, where)
+    timeout = flags.timeout if flags.timeout is not None else profile.get("timeout")
+    if timeout is None:
+        timeout = DEFAULT_TIMEOUT_SECONDS
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"timeout in {where} must be a positive number of seconds, e.g. 10")
+    max_retries = flags.max_retries if flags.max_retries is not None else profile.get("max_retries")
+    if max_retries is None:
+        max_retries = DEFAULT_MAX_RETRIES
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigError(
+            f"max_retries in {where} must be a whole number >= 0 (0 disables retries)"
+        )
+    audit_log = (
+        _key_path(path, profile["audit_log"]) if "audit_log" in profile else default_audit_log(env)
+    )
     private_key_file = _key_path(path, profile["private_key_file"])
     public_key_file = _key_path(path, profile["wechatpay_public_key_file"])
     return Settings(
@@ -199,7 +257,10 @@ def _settings(
         wechatpay_public_key=load_public_key_file(public_key_file),
         brand_id=flags.brand_id or profile.get("brand_id"),
         base_url=base_url,
+        backup_base_url=backup_base_url,
         timeout=float(timeout),
+        max_retries=max_retries,
+        audit_log=audit_log,
         embedded_sandbox=embedded,
     )
 
@@ -209,15 +270,31 @@ def _key_path(config_path: Path, value: str) -> Path:
     return path if path.is_absolute() else config_path.parent / path
 
 
-def _check_base_url(value: str, where: str) -> str:
+def _check_base_url(value: str, key: str, where: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"base_url '{value}' in {where} must be an https:// URL")
+        raise ConfigError(f"{key} '{value}' in {where} must be an https:// URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"base_url '{value}' in {where} uses plain http to a non-loopback host; use https://"
+            f"{key} '{value}' in {where} uses plain http to a non-loopback host; use https://"
         )
     return value.rstrip("/")
+
+
+def _backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:
+    """The failover host: configured, or WeChat Pay's backup when the primary is WeChat Pay's.
+
+    A custom primary (a proxy, the sandbox) gets no implicit backup: failing over from a test
+    server to the real API would be a surprise nobody wants.
+    """
+    if "backup_base_url" in profile:
+        return _check_base_url(profile["backup_base_url"], "backup_base_url", where)
+    return BACKUP_BASE_URL if base_url == DEFAULT_BASE_URL else None
+
+
+def default_audit_log(env: Mapping[str, str]) -> Path:
+    state_home = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "wxbudget" / "audit.jsonl"
 
 
 def _is_loopback(host: str) -> bool:

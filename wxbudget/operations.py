@@ -1,11 +1,42 @@
-"""Read-modify-write of one cap: fetch the stock, plan against it, send, verify."""
+"""Read-modify-write of one cap: plan against the stock, journal, send, verify, reconcile.
+
+A change is never lost or doubled: every attempt reuses one out_request_no and body; a write
+that ends without a verified answer is settled by re-reading the stock; the audit journal holds
+an intent before the first attempt and an outcome after the last.
+"""
 
 from __future__ import annotations
 
-from wxbudget.budget import Change, Target, plan_change
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from wxbudget.budget import Change, Target, parse_target, plan_change
 from wxbudget.client import Client, serialize_body
-from wxbudget.errors import ApiError, ExitCode, StaleCurrentError, VerificationError, WxBudgetError
+from wxbudget.errors import (
+    ApiError,
+    ExitCode,
+    LocalCheckError,
+    NetworkError,
+    ServerError,
+    StaleCurrentError,
+    VerificationError,
+    WxBudgetError,
+)
+from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text
 from wxbudget.models import Stock, UpdateMode
+
+# Failures after which the write may or may not have happened.
+OUTCOME_UNKNOWN = (NetworkError, ServerError, VerificationError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A write that is known to have landed; `warning` says why it needed reconciling."""
+
+    stock: Stock
+    reconciled: bool = False
+    warning: str | None = None
 
 
 def fetch_stock(client: Client, product_coupon_id: str, stock_id: str) -> Stock:
@@ -23,9 +54,17 @@ def plan(
     *,
     out_request_no: str,
     expect_current: int | None = None,
+    journal: Journal | None = None,
 ) -> Change:
-    """GET the stock (verified) and plan the change against its current cap."""
+    """GET the stock (verified) and plan the change against its current cap.
+
+    An out_request_no already in the journal is a replay: the recorded change is planned again
+    (its absolute target), so a re-run after a crash never applies a relative target twice.
+    """
     stock = fetch_stock(client, product_coupon_id, stock_id)
+    recorded = journal.find_intent(client.settings.mchid, out_request_no) if journal else None
+    if recorded is not None:
+        target = _replayed_target(recorded, stock, mode, target, out_request_no)
     return plan_change(
         stock,
         mode,
@@ -36,24 +75,163 @@ def plan(
     )
 
 
+def _replayed_target(
+    recorded: dict[str, Any], stock: Stock, mode: UpdateMode, target: Target, number: str
+) -> Target:
+    same_change = (
+        recorded.get("product_coupon_id") == stock.product_coupon_id
+        and recorded.get("stock_id") == stock.stock_id
+        and recorded.get("update_mode") == mode.value
+        and recorded.get("target") == target.text
+    )
+    if not same_change:
+        raise LocalCheckError(
+            f"out_request_no {number} was already used on {recorded.get('time')} for stock "
+            f"{recorded.get('stock_id')} {recorded.get('update_mode')} {recorded.get('target')} "
+            f"({recorded.get('from')} -> {recorded.get('to')}); a different change needs a new "
+            "number (omit --out-request-no to generate one)"
+        )
+    before, after = recorded.get("from"), recorded.get("to")
+    current = stock.cap(mode)
+    if current not in (before, after):
+        raise StaleCurrentError(
+            f"out_request_no {number} was recorded as {mode.label} {before} -> {after}, but the "
+            f"stock now has {current}: someone else changed it; nothing was sent"
+        )
+    return parse_target(str(after))
+
+
+def execute(client: Client, journal: Journal, change: Change, *, target_text: str) -> Outcome:
+    """Send the planned change once (with retries), journaling intent and outcome."""
+    operation = new_operation_id()
+    settings = client.settings
+    journal.append(
+        {
+            "type": "intent",
+            "operation": operation,
+            "time": now_text(),
+            "actor": actor(),
+            "ci_job": ci_job(os.environ),
+            "profile": settings.profile,
+            "mchid": settings.mchid,
+            "brand_id": change.brand_id,
+            "product_coupon_id": change.stock.product_coupon_id,
+            "stock_id": change.stock.stock_id,
+            "update_mode": change.mode.value,
+            "target": target_text,
+            "from": change.current,
+            "to": change.target,
+            "out_request_no": change.out_request_no,
+        }
+    )
+    reconciled = False
+    try:
+        try:
+            stock = apply(client, change)
+        except OUTCOME_UNKNOWN as unknown:
+            reconciled = True
+            outcome = reconcile(client, change, unknown)
+        else:
+            outcome = Outcome(stock)
+    except WxBudgetError as error:
+        _record_outcome(journal, client, change, operation, error=error, reconciled=reconciled)
+        raise
+    _record_outcome(journal, client, change, operation, error=None, reconciled=outcome.reconciled)
+    return outcome
+
+
+def _record_outcome(
+    journal: Journal,
+    client: Client,
+    change: Change,
+    operation: str,
+    *,
+    error: WxBudgetError | None,
+    reconciled: bool,
+) -> None:
+    call = client.last_write
+    journal.append(
+        {
+            "type": "outcome",
+            "operation": operation,
+            "time": now_text(),
+            "out_request_no": change.out_request_no,
+            "result": "applied" if error is None else _result_name(error),
+            "attempts": call.attempts if call else 0,
+            "http_status": call.status if call else None,
+            "code": call.code if call else None,
+            "request_id": call.request_id if call else None,
+            "verified": call.verified if call else False,
+            "reconciled": reconciled,
+            "exit_code": 0 if error is None else int(error.exit_code),
+            "message": None if error is None else error.line(),
+        }
+    )
+
+
+def _result_name(error: WxBudgetError) -> str:
+    if isinstance(error, NotAppliedError):
+        return "not_applied"
+    if error.exit_code is ExitCode.CONFLICT:
+        return "conflict"
+    if isinstance(error, OUTCOME_UNKNOWN):
+        return "unknown"
+    return "rejected"
+
+
+class NotAppliedError(WxBudgetError):
+    """Re-reading the stock after an unanswered write showed the old cap: nothing happened."""
+
+    def __init__(self, message: str, *, exit_code: ExitCode, request_id: str | None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.exit_code = exit_code
+
+
 def apply(client: Client, change: Change) -> Stock:
     """POST update-budget with the planned body; return the stock WeChat Pay answered with."""
     body = serialize_body(change.body())
-    stock_id = change.stock.stock_id
     try:
-        stock, _ = client.update_budget(change.stock.product_coupon_id, stock_id, body)
+        stock, _ = client.update_budget(change.stock.product_coupon_id, change.stock.stock_id, body)
     except ApiError as error:
         if error.exit_code is ExitCode.CONFLICT:
             raise _stale(client, change, error) from error
         raise
-    except VerificationError as error:
-        raise VerificationError(
-            f"{error.message}; the change may or may not have been applied (out_request_no "
-            f"{change.out_request_no}): check with 'wxbudget show "
-            f"{change.stock.product_coupon_id} {stock_id}'",
-            request_id=error.request_id,
-        ) from error
+    finally:
+        client.last_write = client.last_call
     return stock
+
+
+def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome:
+    """Settle a write that ended without a verified answer by reading the stock again."""
+    number = change.out_request_no
+    where = f"stock {change.stock.stock_id}"
+    try:
+        now = fetch_stock(client, change.stock.product_coupon_id, change.stock.stock_id)
+    except WxBudgetError as error:
+        unknown.message += (
+            f"; re-reading the stock failed too ({error.message}), so the outcome is unknown: "
+            f"re-run with --out-request-no {number} to finish it safely"
+        )
+        raise unknown from error
+    found = now.cap(change.mode)
+    if found == change.target:
+        return Outcome(
+            now,
+            reconciled=True,
+            warning=f"{unknown.line()}; applied (confirmed by re-reading the stock)",
+        )
+    if found == change.current:
+        raise NotAppliedError(
+            f"{unknown.message}; not applied: {where} still has {change.mode.label} {found}; "
+            f"re-run (with --out-request-no {number}) to try again",
+            exit_code=unknown.exit_code,
+            request_id=unknown.request_id,
+        ) from unknown
+    raise StaleCurrentError(
+        f"{unknown.message}; {where} now has {change.mode.label} {found}, neither the "
+        f"{change.current} read before nor the target {change.target}: someone else changed it",
+        request_id=unknown.request_id,
+    ) from unknown
 
 
 def _stale(client: Client, change: Change, error: ApiError) -> WxBudgetError:

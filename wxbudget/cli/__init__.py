@@ -9,8 +9,10 @@ from wxbudget.cli.options import (
     ConfigOption,
     DebugOption,
     GlobalOptions,
+    MaxRetriesOption,
     OutputOption,
     ProfileOption,
+    TimeoutOption,
     VerboseOption,
     WxBudgetGroup,
 )
@@ -49,6 +51,8 @@ def root(
     output: OutputOption = None,
     verbose: VerboseOption = None,
     debug: DebugOption = None,
+    timeout: TimeoutOption = None,
+    max_retries: MaxRetriesOption = None,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
     ),
@@ -60,17 +64,20 @@ def root(
         output=output,
         verbose=verbose,
         debug=debug,
+        timeout=timeout,
+        max_retries=max_retries,
     )
 
 
 def _register() -> None:
-    from wxbudget.cli import sandbox, stock
+    from wxbudget.cli import history, sandbox, stock
 
     app.command("show")(stock.show)
     # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.
     negative_targets = {"ignore_unknown_options": True}
     app.command("set-max", context_settings=negative_targets)(stock.set_max)
     app.command("set-daily", context_settings=negative_targets)(stock.set_daily)
+    app.command("history")(history.history)
     app.add_typer(sandbox.sandbox_app, name="sandbox")
 
 

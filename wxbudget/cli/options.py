@@ -35,6 +35,8 @@ class GlobalOptions:
     output: OutputFormat | None = None
     verbose: bool | None = None
     debug: bool | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
 
     def merged(self, later: GlobalOptions) -> GlobalOptions:
         """Values given after the subcommand win over those given before it."""
@@ -52,7 +54,13 @@ class GlobalOptions:
     def flags(self) -> Flags:
         from wxbudget.config import Flags
 
-        return Flags(config=self.config, profile=self.profile, brand_id=self.brand_id)
+        return Flags(
+            config=self.config,
+            profile=self.profile,
+            brand_id=self.brand_id,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
 
 
 ProfileOption = Annotated[
@@ -93,6 +101,27 @@ DebugOption = Annotated[
     typer.Option("--debug", help="Show tracebacks for internal errors", show_default=False),
 ]
 
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="Seconds to wait for an answer (profile: timeout; default 10)",
+        metavar="S",
+        min=0.001,
+        show_default=False,
+    ),
+]
+MaxRetriesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-retries",
+        help="Retries after a network error, 429 or 5xx (profile: max_retries; default 3)",
+        metavar="N",
+        min=0,
+        show_default=False,
+    ),
+]
+
 _GLOBAL_PARAMETERS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
     for name, annotation in (
@@ -102,6 +131,8 @@ _GLOBAL_PARAMETERS = [
         ("output", OutputOption),
         ("verbose", VerboseOption),
         ("debug", DebugOption),
+        ("timeout", TimeoutOption),
+        ("max_retries", MaxRetriesOption),
     )
 ]
 

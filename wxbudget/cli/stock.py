@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -67,18 +68,42 @@ def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: Glob
         render.stock_table(stock)
 
 
-@with_global_options
-def set_max(
-    product_coupon_id: ProductCouponId,
-    stock_id: StockId,
-    target: TargetArgument,
-    yes: YesOption = False,
-    dry_run: DryRunOption = False,
-    expect_current: ExpectCurrentOption = None,
-    out_request_no: OutRequestNoOption = None,
-    *,
-    options: GlobalOptions,
-) -> None:
+def _change_command(mode_name: str, doc: str) -> Callable[..., None]:
+    """set-max and set-daily share every parameter; only the cap (update_mode) differs."""
+
+    @with_global_options
+    def command(
+        product_coupon_id: ProductCouponId,
+        stock_id: StockId,
+        target: TargetArgument,
+        yes: YesOption = False,
+        dry_run: DryRunOption = False,
+        expect_current: ExpectCurrentOption = None,
+        out_request_no: OutRequestNoOption = None,
+        *,
+        options: GlobalOptions,
+    ) -> None:
+        from wxbudget.models import UpdateMode
+
+        request = ChangeRequest(
+            mode=UpdateMode(mode_name),
+            product_coupon_id=product_coupon_id,
+            stock_id=stock_id,
+            target_text=target,
+            yes=yes,
+            dry_run=dry_run,
+            expect_current=expect_current,
+            out_request_no=out_request_no,
+        )
+        _change(options, request)
+
+    command.__doc__ = doc
+    command.__name__ = mode_name.lower()
+    return command
+
+
+set_max = _change_command(
+    "MAX_COUNT",
     """Set a stock's total issuing cap (MAX_COUNT).
 
     Examples:
@@ -88,34 +113,11 @@ def set_max(
       wxbudget set-max 1000000013 1000000013001 +10% --yes -o json
 
       wxbudget set-max 1000000013 1000000013001 -500 --dry-run
-    """
-    from wxbudget.models import UpdateMode
+    """,
+)
 
-    _change(
-        options,
-        UpdateMode.MAX_COUNT,
-        product_coupon_id,
-        stock_id,
-        target,
-        yes,
-        dry_run,
-        expect_current,
-        out_request_no,
-    )
-
-
-@with_global_options
-def set_daily(
-    product_coupon_id: ProductCouponId,
-    stock_id: StockId,
-    target: TargetArgument,
-    yes: YesOption = False,
-    dry_run: DryRunOption = False,
-    expect_current: ExpectCurrentOption = None,
-    out_request_no: OutRequestNoOption = None,
-    *,
-    options: GlobalOptions,
-) -> None:
+set_daily = _change_command(
+    "MAX_COUNT_PER_DAY",
     """Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).
 
     A stock created without a daily cap cannot get one afterwards.
@@ -125,66 +127,61 @@ def set_daily(
       wxbudget set-daily 1000000013 1000000013002 8000
 
       wxbudget set-daily 1000000013 1000000013002 -10% --yes
-    """
-    from wxbudget.models import UpdateMode
-
-    _change(
-        options,
-        UpdateMode.MAX_COUNT_PER_DAY,
-        product_coupon_id,
-        stock_id,
-        target,
-        yes,
-        dry_run,
-        expect_current,
-        out_request_no,
-    )
+    """,
+)
 
 
-def _change(
-    options: GlobalOptions,
-    mode: UpdateMode,
-    product_coupon_id: str,
-    stock_id: str,
-    target_text: str,
-    yes: bool,
-    dry_run: bool,
-    expect_current: int | None,
-    out_request_no: str | None,
-) -> None:
+@dataclass(frozen=True)
+class ChangeRequest:
+    mode: UpdateMode
+    product_coupon_id: str
+    stock_id: str
+    target_text: str
+    yes: bool
+    dry_run: bool
+    expect_current: int | None
+    out_request_no: str | None
+
+
+def _change(options: GlobalOptions, request: ChangeRequest) -> None:
     from wxbudget import budget, operations, render
     from wxbudget.client import serialize_body
     from wxbudget.errors import UsageError
+    from wxbudget.journal import Journal
 
+    mode = request.mode
     # Everything checkable without the network is checked before the first request.
-    target = budget.parse_target(target_text)
+    target = budget.parse_target(request.target_text)
     number = (
-        budget.check_out_request_no(out_request_no)
-        if out_request_no is not None
+        budget.check_out_request_no(request.out_request_no)
+        if request.out_request_no is not None
         else budget.new_out_request_no()
     )
     with _client(options) as client:
+        journal = Journal(client.settings.audit_log)
         change = operations.plan(
             client,
-            product_coupon_id,
-            stock_id,
+            request.product_coupon_id,
+            request.stock_id,
             mode,
             target,
             out_request_no=number,
-            expect_current=expect_current,
+            expect_current=request.expect_current,
+            journal=journal,
         )
         if change.is_noop:
             render.notice(
-                f"{mode.label} of stock {stock_id} is already {change.current:,}: nothing to do"
+                f"{mode.label} of stock {request.stock_id} is already {change.current:,}: "
+                "nothing to do"
             )
             _result(options, change.stock)
             return
         render.plan(change)
-        if dry_run:
+        if request.dry_run:
             render.notice("dry run: nothing sent; the request body would be:")
             render.raw_result(serialize_body(change.body()).decode("utf-8"))
             return
-        if not yes:
+        if not request.yes:
             if not sys.stdin.isatty():
                 raise UsageError(
                     "refusing to change the budget without confirmation: stdin is not a terminal; "
@@ -194,8 +191,11 @@ def _change(
                 render.notice("cancelled: nothing was sent")
                 raise typer.Exit(2)
         render.notice(f"out_request_no {change.out_request_no}")
-        stock = operations.apply(client, change)
-    render.notice(f"done: {mode.label} of stock {stock_id} is now {stock.cap(mode):,}")
+        outcome = operations.execute(client, journal, change, target_text=request.target_text)
+    if outcome.warning:
+        render.notice(outcome.warning)
+    stock = outcome.stock
+    render.notice(f"done: {mode.label} of stock {request.stock_id} is now {stock.cap(mode):,}")
     _result(options, stock, changed=mode, before=change.current)
 
 

@@ -1,0 +1,128 @@
+"""The audit journal: an append-only JSON-lines record of every write, intent before outcome.
+
+An intent line is written (flushed and fsynced) before the first attempt and an outcome line
+after the last, so a crash in between leaves the intent on record. Lines of one operation share
+an `operation` id. Appends take an exclusive lock, so concurrent processes never interleave.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wxbudget.errors import ConfigError
+
+# Environment variables that identify a CI job, in the order they are looked for.
+CI_JOB_VARIABLES = (
+    "GITHUB_RUN_ID",
+    "CI_JOB_ID",
+    "BUILD_TAG",
+    "BUILDKITE_JOB_ID",
+    "CIRCLE_BUILD_NUM",
+    "TRAVIS_JOB_ID",
+    "BUILD_ID",
+)
+
+
+def now_text() -> str:
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+def actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in a bare container
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def ci_job(env: Mapping[str, str]) -> str | None:
+    for name in CI_JOB_VARIABLES:
+        if env.get(name):
+            return f"{name}={env[name]}"
+    return None
+
+
+@dataclass
+class Journal:
+    path: Path
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        """Append one line durably: flushed and fsynced before returning."""
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot write the audit journal {self.path}: {error.strerror}; "
+                "fix the folder or set audit_log in the profile"
+            ) from error
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            os.write(descriptor, line.encode("utf-8"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every well-formed line; a torn last line (a crash mid-write) is skipped."""
+        try:
+            handle = self.path.open(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        with handle:
+            for line in handle:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict):
+                    yield entry
+
+    def find_intent(self, mchid: str, out_request_no: str) -> dict[str, Any] | None:
+        """The latest intent that used this out_request_no for this merchant."""
+        found = None
+        for entry in self.entries():
+            if (
+                entry.get("type") == "intent"
+                and entry.get("mchid") == mchid
+                and entry.get("out_request_no") == out_request_no
+            ):
+                found = entry
+        return found
+
+    def operations(self) -> list[Operation]:
+        """Intents paired with their outcomes, oldest first."""
+        by_id: dict[str, Operation] = {}
+        for entry in self.entries():
+            operation_id = entry.get("operation")
+            if not isinstance(operation_id, str):
+                continue
+            if entry.get("type") == "intent":
+                by_id[operation_id] = Operation(intent=entry)
+            elif entry.get("type") == "outcome" and operation_id in by_id:
+                by_id[operation_id].outcome = entry
+        return list(by_id.values())
+
+
+@dataclass
+class Operation:
+    intent: dict[str, Any]
+    outcome: dict[str, Any] | None = field(default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"intent": self.intent, "outcome": self.outcome}
+
+
+def new_operation_id() -> str:
+    return uuid.uuid4().hex
