@@ -1,0 +1,200 @@
+"""Retries, failover, the audit journal and history, against the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.conftest import run
+from wxbudget.client import backoff_seconds
+from wxbudget.sandbox import RunningSandbox, start_in_background
+
+COUPON = "1000000013"
+STOCK = "1000000013002"
+
+
+@pytest.mark.parametrize(
+    ("retry", "fraction", "seconds"),
+    [
+        (1, 0.0, 0.75),
+        (1, 0.5, 1.0),
+        (1, 0.999999, 1.25),
+        (2, 0.5, 2.0),
+        (3, 0.5, 4.0),
+        (3, 0.0, 3.0),
+    ],
+)
+def test_backoff_is_exponential_with_bounded_jitter(
+    retry: int, fraction: float, seconds: float
+) -> None:
+    assert backoff_seconds(retry, fraction) == pytest.approx(seconds, abs=1e-5)
+
+
+def audit_entries(home: Path) -> list[dict[str, Any]]:
+    path = home / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_write_journals_intent_then_outcome(
+    sandbox: RunningSandbox, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    run("set-max", COUPON, STOCK, "+100", "--yes", "--out-request-no", "journal-test-1")
+    intent, outcome = audit_entries(isolated_environment)
+    assert intent["type"] == "intent"
+    assert outcome["type"] == "outcome"
+    assert intent["operation"] == outcome["operation"]
+    assert {
+        key: intent[key]
+        for key in (
+            "profile",
+            "mchid",
+            "brand_id",
+            "product_coupon_id",
+            "stock_id",
+            "update_mode",
+            "from",
+            "to",
+            "out_request_no",
+            "ci_job",
+        )
+    } == {
+        "profile": "sandbox",
+        "mchid": "1900000001",
+        "brand_id": "120344",
+        "product_coupon_id": COUPON,
+        "stock_id": STOCK,
+        "update_mode": "MAX_COUNT",
+        "from": 50000,
+        "to": 50100,
+        "out_request_no": "journal-test-1",
+        "ci_job": "GITHUB_RUN_ID=4242",
+    }
+    assert re.fullmatch(r".+@.+", intent["actor"])
+    assert outcome["result"] == "applied"
+    assert outcome["attempts"] == 1
+    assert outcome["http_status"] == 200
+    assert outcome["verified"] is True
+    assert outcome["reconciled"] is False
+    assert outcome["exit_code"] == 0
+    assert outcome["request_id"]
+    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+
+
+def test_refused_writes_are_journaled_and_local_refusals_are_not(
+    sandbox: RunningSandbox, isolated_environment: Path
+) -> None:
+    run("set-max", COUPON, "1000000013004", "+1", "--yes", expect=4)  # local check: nothing sent
+    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    assert not journal.exists()
+
+
+def test_history_pairs_and_filters(sandbox: RunningSandbox) -> None:
+    run("set-max", COUPON, STOCK, "+1", "--yes")
+    run("set-daily", COUPON, STOCK, "4000", "--yes")
+    run("set-max", COUPON, "1000000013001", "+1", "--yes")
+    table = run("history")
+    assert table.stdout.count("applied, exit 0") == 3
+    listed = json.loads(run("history", COUPON, STOCK, "-o", "json").stdout)
+    assert [entry["intent"]["update_mode"] for entry in listed] == [
+        "MAX_COUNT",
+        "MAX_COUNT_PER_DAY",
+    ]
+    assert all(entry["outcome"]["result"] == "applied" for entry in listed)
+    assert json.loads(run("history", "--since", "2999-01-01", "-o", "json").stdout) == []
+    run("history", "--since", "yesterday", expect=2)
+
+
+def test_history_flags_an_intent_without_outcome(
+    sandbox: RunningSandbox, isolated_environment: Path
+) -> None:
+    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    journal.parent.mkdir(parents=True)
+    journal.write_text(
+        json.dumps(
+            {
+                "type": "intent",
+                "operation": "abc",
+                "time": "2026-11-22T10:00:00+00:00",
+                "product_coupon_id": COUPON,
+                "stock_id": STOCK,
+                "update_mode": "MAX_COUNT",
+                "from": 1,
+                "to": 2,
+                "target": "2",
+                "out_request_no": "crashed-01",
+            }
+        )
+        + "\n"
+        + '{"type": "outcome", "operation": "ab'  # a torn line from a crash mid-write
+    )
+    assert "NO OUTCOME" in run("history").stdout
+    listed = json.loads(run("history", "-o", "json").stdout)
+    assert listed[0]["outcome"] is None
+
+
+def test_audit_log_profile_key(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    import tomllib
+
+    document = tomllib.loads(sandbox.config_path.read_text())
+    document["profiles"]["sandbox"]["audit_log"] = "audit/custom.jsonl"
+    sandbox.config_path.write_text(tomli_w.dumps(document))
+    run("set-max", COUPON, STOCK, "+1", "--yes")
+    custom = sandbox.config_path.parent / "audit" / "custom.jsonl"
+    assert len(custom.read_text().splitlines()) == 2
+    assert len(json.loads(run("history", "-o", "json").stdout)) == 1
+
+
+def write_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: object) -> Path:
+    import tomllib
+
+    document = tomllib.loads(sandbox.config_path.read_text())
+    profile = document["profiles"]["sandbox"]
+    for key in ("private_key_file", "wechatpay_public_key_file"):
+        profile[key] = str(sandbox.config_path.parent / profile[key])
+    profile.update(changes)
+    path = tmp_path / "profile.toml"
+    path.write_text(tomli_w.dumps(document))
+    return path
+
+
+def test_failover_to_the_backup_host_after_a_transport_error(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    # The primary refuses connections; the backup is a second server on the same state.
+    config = write_profile(
+        sandbox, tmp_path, base_url="http://127.0.0.1:9", backup_base_url=sandbox.base_url
+    )
+    result = run("-v", "set-max", COUPON, STOCK, "+5", "--yes", "--config", str(config))
+    attempts = re.findall(r"> POST (http://127\.0\.0\.1:\d+)", result.stderr)
+    assert attempts == ["http://127.0.0.1:9", sandbox.base_url]
+    bodies = re.findall(
+        r'> signing message: "POST\\n[^"]*?\\n(\d+)\\n(\w+)\\n(\{.*?\})\\n"', result.stderr
+    )
+    assert len(bodies) == 2
+    assert bodies[0][2] == bodies[1][2]  # byte-identical body, same out_request_no
+    assert bodies[0][1] != bodies[1][1]  # freshly signed: a new nonce
+    assert "retry 1 of 3 in" in result.stderr
+
+
+def test_max_retries_zero_disables_retries(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    config = write_profile(sandbox, tmp_path, base_url="http://127.0.0.1:9")
+    result = run("show", COUPON, STOCK, "--config", str(config), "--max-retries", "0", expect=7)
+    assert "after" not in result.stderr
+    result = run("show", COUPON, STOCK, "--config", str(config), "--max-retries", "1", expect=7)
+    assert "(after 2 attempts)" in result.stderr
+
+
+def test_a_second_server_can_share_the_home(sandbox: RunningSandbox) -> None:
+    second = start_in_background(sandbox.home)
+    try:
+        assert second.base_url != sandbox.base_url
+    finally:
+        second.stop()
