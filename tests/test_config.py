@@ -224,3 +224,17 @@ def test_missing_brand_id_is_a_config_error(tmp_path: Path) -> None:
     settings = config.resolve(Flags(config=path), {})
     with pytest.raises(ConfigError, match="pass --brand-id"):
         settings.require_brand_id()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("mchid", "商户1900"),
+        ("mchid", "19 00"),
+        ("merchant_serial_no", "not-hex"),
+        ("wechatpay_public_key_id", 'PUB_KEY_ID_1",x="2'),
+    ],
+)
+def test_header_values_must_be_plain_tokens(tmp_path: Path, key: str, value: str) -> None:
+    path = write_config(tmp_path, {"profiles": {"p": profile(**{key: value})}})
+    assert f"{key} {value!r}" in refusal(path)

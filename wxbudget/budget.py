@@ -110,15 +110,6 @@ def plan_change(
     Raises LocalCheckError (nothing is sent) or StaleCurrentError for --expect-current.
     """
     where = f"stock {stock.stock_id}"
-    if stock.state not in CHANGEABLE_STATES:
-        raise LocalCheckError(
-            f"{where} is {stock.state}: only SENDING or PAUSED stocks can change their budget"
-        )
-    if stock.bundle_id is not None:
-        raise LocalCheckError(
-            f"{where} belongs to stock bundle {stock.bundle_id}: change the bundle's budget "
-            "instead (the stock endpoint refuses bundled stocks)"
-        )
     current = stock.cap(mode)
     if current is None:
         raise LocalCheckError(
@@ -130,19 +121,7 @@ def plan_change(
             "nothing was sent"
         )
     value = target.resolve(current)
-    if not MIN_CAP <= value <= MAX_CAP:
-        raise LocalCheckError(
-            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP:,}".replace(",", "")
-        )
-    if mode is UpdateMode.MAX_COUNT and value < stock.sent_total and value != current:
-        raise LocalCheckError(
-            f"target total cap {value} is below the {stock.sent_total} coupons already issued"
-        )
-    if mode is UpdateMode.MAX_COUNT_PER_DAY and value < stock.sent_today and value != current:
-        raise LocalCheckError(
-            f"target daily cap {value} is below the {stock.sent_today} coupons issued today"
-        )
-    return Change(
+    change = Change(
         stock=stock,
         mode=mode,
         current=current,
@@ -150,3 +129,29 @@ def plan_change(
         out_request_no=out_request_no,
         brand_id=brand_id,
     )
+    if change.is_noop:
+        # Nothing will be sent, so there is nothing to refuse (an exported plan keeps the caps
+        # of stopped or bundled stocks as they are).
+        return change
+    if stock.state not in CHANGEABLE_STATES:
+        raise LocalCheckError(
+            f"{where} is {stock.state}: only SENDING or PAUSED stocks can change their budget"
+        )
+    if stock.bundle_id is not None:
+        raise LocalCheckError(
+            f"{where} belongs to stock bundle {stock.bundle_id}: change the bundle's budget "
+            "instead (the stock endpoint refuses bundled stocks)"
+        )
+    if not MIN_CAP <= value <= MAX_CAP:
+        raise LocalCheckError(
+            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP:,}".replace(",", "")
+        )
+    if mode is UpdateMode.MAX_COUNT and value < stock.sent_total:
+        raise LocalCheckError(
+            f"target total cap {value} is below the {stock.sent_total} coupons already issued"
+        )
+    if mode is UpdateMode.MAX_COUNT_PER_DAY and value < stock.sent_today:
+        raise LocalCheckError(
+            f"target daily cap {value} is below the {stock.sent_today} coupons issued today"
+        )
+    return change

@@ -11,7 +11,7 @@ import random
 import secrets
 import string
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +28,9 @@ from wxbudget.errors import (
     error_from_response,
 )
 from wxbudget.models import Stock
+from wxbudget.ratelimit import RateLimiter
 
+LIST_PAGE_SIZE = 50
 PARTNER_STOCKS_PATH = (
     "/v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks"
 )
@@ -101,12 +103,14 @@ class Client:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.trace = trace
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.limiter = limiter
         self.session = requests.Session()
         self.last_call: CallRecord | None = None
         self.last_write: CallRecord | None = None
@@ -118,14 +122,46 @@ class Client:
         self, product_coupon_id: str, stock_id: str, brand_id: str
     ) -> tuple[Stock, Response]:
         path = f"{self._stocks_path(product_coupon_id)}/{quote(stock_id, safe='')}"
-        response = self.call("GET", path, query={"brand_id": brand_id})
+        response = self.call("GET", path, query={"brand_id": brand_id}, endpoint="get-stock")
         return Stock.from_api(response.data), response
+
+    def list_stocks(
+        self,
+        product_coupon_id: str,
+        brand_id: str,
+        *,
+        state: str | None = None,
+        stock_bundle_id: str | None = None,
+        page_size: int = LIST_PAGE_SIZE,
+    ) -> Iterator[Stock]:
+        """Every stock of a coupon, page by page (each page verified before it is believed)."""
+        query = {"brand_id": brand_id, "page_size": str(page_size)}
+        if state:
+            query["state"] = state
+        if stock_bundle_id:
+            query["stock_bundle_id"] = stock_bundle_id
+        path = self._stocks_path(product_coupon_id)
+        while True:
+            response = self.call("GET", path, query=query, endpoint="list-stocks")
+            data = response.data if isinstance(response.data, dict) else {}
+            stocks = data.get("stock_list") or []
+            if not isinstance(stocks, list):
+                raise VerificationError(
+                    "stock_list in the list answer is not an array; not believed",
+                    request_id=response.request_id,
+                )
+            for item in stocks:
+                yield Stock.from_api(item)
+            token = data.get("next_page_token")
+            if not token or not stocks:
+                return
+            query["page_token"] = str(token)
 
     def update_budget(
         self, product_coupon_id: str, stock_id: str, body: bytes
     ) -> tuple[Stock, Response]:
         path = f"{self._stocks_path(product_coupon_id)}/{quote(stock_id, safe='')}/update-budget"
-        response = self.call("POST", path, body=body)
+        response = self.call("POST", path, body=body, endpoint="update-budget")
         return Stock.from_api(response.data), response
 
     def _stocks_path(self, product_coupon_id: str) -> str:
@@ -138,6 +174,7 @@ class Client:
         *,
         query: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        endpoint: str = "other",
     ) -> Response:
         """A signed request with retries; raises the mapped error unless a verified 2xx comes.
 
@@ -155,6 +192,8 @@ class Client:
         retries = self.settings.max_retries
         for retry in range(retries + 1):
             record.attempts += 1
+            if self.limiter is not None:
+                self.limiter.acquire(endpoint)
             try:
                 return self._attempt(hosts[host], method, target, body, record)
             except NetworkError as error:

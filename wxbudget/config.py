@@ -27,6 +27,8 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 # Connecting to a healthy host takes milliseconds; a long connect wait only delays failover.
 MAX_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_RETRIES = 3
+# WeChat Pay's documented limit per endpoint, shared by every brand of a service provider.
+DEFAULT_RATE_LIMIT = 20
 PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
@@ -44,10 +46,24 @@ OPTIONAL_PROFILE_KEYS = (
     "timeout",
     "max_retries",
     "audit_log",
+    "rate_limit",
 )
 PROFILE_KEYS = REQUIRED_PROFILE_KEYS + OPTIONAL_PROFILE_KEYS
-STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout", "max_retries"}
+STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout", "max_retries", "rate_limit"}
 
+HEADER_VALUE_RULES = (
+    ("mchid", re.compile(r"[0-9]{1,32}"), '"1900000001" (digits)'),
+    (
+        "merchant_serial_no",
+        re.compile(r"[0-9A-Fa-f]{1,64}"),
+        '"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" (hex)',
+    ),
+    (
+        "wechatpay_public_key_id",
+        re.compile(r"[0-9A-Za-z_]{1,64}"),
+        '"PUB_KEY_ID_0000000000000024101100397200000006"',
+    ),
+)
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -81,6 +97,7 @@ class Settings:
     timeout: float
     max_retries: int
     audit_log: Path
+    rate_limit: int
     embedded_sandbox: bool = False
 
     @property
@@ -220,6 +237,10 @@ def _settings(
             raise ConfigError(
                 f'{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."'
             )
+    # These go into HTTP headers, so they must be plain ASCII tokens.
+    for key, pattern, example in HEADER_VALUE_RULES:
+        if key in profile and not pattern.fullmatch(profile[key]):
+            raise ConfigError(f"{key} {profile[key]!r} in {where} must look like {example}")
     public_key_id = profile["wechatpay_public_key_id"]
     if not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX):
         raise ConfigError(
@@ -239,6 +260,11 @@ def _settings(
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ConfigError(
             f"max_retries in {where} must be a whole number >= 0 (0 disables retries)"
+        )
+    rate_limit = profile.get("rate_limit", DEFAULT_RATE_LIMIT)
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 0:
+        raise ConfigError(
+            f"rate_limit in {where} must be a whole number of requests per second (0 = no limit)"
         )
     audit_log = (
         _key_path(path, profile["audit_log"]) if "audit_log" in profile else default_audit_log(env)
@@ -261,6 +287,7 @@ def _settings(
         timeout=float(timeout),
         max_retries=max_retries,
         audit_log=audit_log,
+        rate_limit=rate_limit,
         embedded_sandbox=embedded,
     )
 

@@ -17,6 +17,8 @@ class ExitCode(IntEnum):
     CONFLICT = 5
     VERIFICATION = 6
     NETWORK = 7
+    PARTIAL = 8
+    INTERRUPTED = 130
 
 
 class WxBudgetError(Exception):

@@ -70,13 +70,15 @@ def root(
 
 
 def _register() -> None:
-    from wxbudget.cli import history, sandbox, stock
+    from wxbudget.cli import batch, history, sandbox, stock
 
     app.command("show")(stock.show)
     # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.
     negative_targets = {"ignore_unknown_options": True}
     app.command("set-max", context_settings=negative_targets)(stock.set_max)
     app.command("set-daily", context_settings=negative_targets)(stock.set_daily)
+    app.command("list")(batch.list_stocks)
+    app.command("apply")(batch.apply)
     app.command("history")(history.history)
     app.add_typer(sandbox.sandbox_app, name="sandbox")
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class GlobalOptions:
     @property
     def json(self) -> bool:
         return self.output is OutputFormat.json
+
+    def refuse_csv(self, command: str) -> None:
+        """Only `list` writes CSV (a plan file); elsewhere say so instead of ignoring it."""
+        if self.output is OutputFormat.csv:
+            from wxbudget.errors import UsageError
+
+            raise UsageError(
+                f"-o csv is only for 'wxbudget list'; use -o table or -o json with {command}"
+            )
 
     def flags(self) -> Flags:
         from wxbudget.config import Flags
@@ -88,7 +98,12 @@ BrandOption = Annotated[
 ]
 OutputOption = Annotated[
     OutputFormat | None,
-    typer.Option("--output", "-o", help="table (default) or json on stdout", show_default=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="table (default), json, or csv (list only: a ready plan file) on stdout",
+        show_default=False,
+    ),
 ]
 VerboseOption = Annotated[
     bool | None,
@@ -136,6 +151,8 @@ _GLOBAL_PARAMETERS = [
     )
 ]
 
+CSV_COMMANDS = frozenset({"list_stocks"})
+
 # Typer injects the click context into a parameter annotated typer.Context.
 _CONTEXT_PARAMETER = inspect.Parameter(
     "wxbudget_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context
@@ -164,7 +181,10 @@ def with_global_options(command: F) -> F:
         local = GlobalOptions(**{p.name: kwargs.pop(p.name) for p in _GLOBAL_PARAMETERS})
         context: typer.Context = kwargs.pop(_CONTEXT_PARAMETER.name)
         before = context.find_object(GlobalOptions) or GlobalOptions()
-        return command(*args, options=before.merged(local), **kwargs)
+        options = before.merged(local)
+        if command.__name__ not in CSV_COMMANDS:
+            options.refuse_csv(context.command_path)
+        return command(*args, options=options, **kwargs)
 
     del wrapper.__wrapped__
     parameters = [*own, *_GLOBAL_PARAMETERS, _CONTEXT_PARAMETER]

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
+
 sandbox_app = typer.Typer(
     help="Run a faithful local emulator of the WeChat Pay product-coupon API.",
     no_args_is_help=True,
@@ -18,13 +20,6 @@ sandbox_app = typer.Typer(
 def _group() -> None:
     # A callback keeps `serve` a named subcommand even while it is the group's only command.
     pass
-
-
-def default_home() -> Path:
-    """`$XDG_DATA_HOME/wxbudget/sandbox`, i.e. `~/.local/share/wxbudget/sandbox` by default."""
-    data_home = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
-    return base / "wxbudget" / "sandbox"
 
 
 @sandbox_app.command("serve")
@@ -58,6 +53,41 @@ def serve_command(
             "--rate-limit", min=0, help="Requests per second per endpoint; 0 = unlimited."
         ),
     ] = 20,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="KIND=PROBABILITY[:METHOD]",
+            help="Misbehave on purpose (repeatable; the first fault drawn wins). KIND: 500, 429 "
+            "(nothing applied), drop (applied, connection closed unanswered), delay (applied, "
+            "answer held --fault-delay seconds), badsig, unsigned, skew, probe (applied, answer "
+            "fails verification). METHOD GET or POST; default both.",
+        ),
+    ] = None,
+    fault_seed: Annotated[
+        int | None,
+        typer.Option(
+            "--fault-seed", metavar="N", help="Seed for reproducible fault draws; default random."
+        ),
+    ] = None,
+    fault_delay: Annotated[
+        float,
+        typer.Option(
+            "--fault-delay",
+            metavar="SECONDS",
+            min=0,
+            help="How long a delay fault holds an answer.",
+        ),
+    ] = DEFAULT_FAULT_DELAY_SECONDS,
+    fault_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--fault-limit",
+            metavar="N",
+            min=0,
+            help="Stop injecting after N faults in total; default unlimited.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C.
 
@@ -65,10 +95,25 @@ def serve_command(
 
     Every start points the sandbox profile of DIR/config.toml at the port in use.
 
-    Example:
+    Faults are drawn only for requests that pass the signature and rate-limit checks, and each
+    one is recorded in DIR/requests.jsonl as "fault".
+
+    Examples:
 
         wxbudget sandbox serve --home ./sb --port 8080
+
+        wxbudget sandbox serve --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7
     """
+    from wxbudget.embedded import embedded_home
     from wxbudget.sandbox import serve
 
-    serve(home or default_home(), port=port, seed=seed, rate_limit=rate_limit)
+    serve(
+        home or embedded_home(os.environ),
+        port=port,
+        seed=seed,
+        rate_limit=rate_limit,
+        faults=fault or (),
+        fault_seed=fault_seed,
+        fault_delay=fault_delay,
+        fault_limit=fault_limit,
+    )

@@ -60,7 +60,7 @@ def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: Glob
     """
     from wxbudget import operations, render
 
-    with _client(options) as client:
+    with open_client(options) as client:
         stock = operations.fetch_stock(client, product_coupon_id, stock_id)
     if options.json:
         render.json_result(stock.raw)
@@ -157,7 +157,7 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
         if request.out_request_no is not None
         else budget.new_out_request_no()
     )
-    with _client(options) as client:
+    with open_client(options) as client:
         journal = Journal(client.settings.audit_log)
         change = operations.plan(
             client,
@@ -215,13 +215,18 @@ def _result(
 
 
 @contextmanager
-def _client(options: GlobalOptions) -> Iterator[Client]:
+def open_client(options: GlobalOptions, *, rate_limited: bool = False) -> Iterator[Client]:
     """Resolve settings and hold one client (one connection pool) for the command."""
     from wxbudget import config, render
     from wxbudget.client import Client
+    from wxbudget.ratelimit import RateLimiter
 
     settings = config.resolve(options.flags())
-    client = Client(settings, trace=render.trace if options.verbose else None)
+    client = Client(
+        settings,
+        trace=render.trace if options.verbose else None,
+        limiter=RateLimiter(settings.rate_limit) if rate_limited else None,
+    )
     try:
         yield client
     finally:

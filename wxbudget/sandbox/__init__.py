@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -21,6 +22,8 @@ __all__ = ["RunningSandbox", "serve", "start_in_background"]
 
 # How often serve_forever looks for a shutdown request: the latency of stop() and of Ctrl-C.
 SHUTDOWN_POLL_SECONDS = 0.05
+# Here rather than in faults.py, which imports cryptography: the CLI's `--help` shows it.
+DEFAULT_FAULT_DELAY_SECONDS = 3.0
 
 
 @dataclass
@@ -47,13 +50,34 @@ class RunningSandbox:
 
 
 def start_in_background(
-    home: Path, *, port: int = 0, seed: Path | None = None, rate_limit: int = 20
+    home: Path,
+    *,
+    port: int = 0,
+    seed: Path | None = None,
+    rate_limit: int = 20,
+    faults: Sequence[str] = (),
+    fault_seed: int | None = None,
+    fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
+    fault_limit: int | None = None,
 ) -> RunningSandbox:
-    """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests."""
+    """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests.
+
+    `faults` are `KIND=PROBABILITY[:METHOD]` strings (see wxbudget.sandbox.faults); a bad one
+    raises UsageError before anything is created.
+    """
     from wxbudget.sandbox.keys import CONFIG_FILE
     from wxbudget.sandbox.server import build_server
 
-    server = build_server(home, port=port, seed=seed, rate_limit=rate_limit)
+    server = build_server(
+        home,
+        port=port,
+        seed=seed,
+        rate_limit=rate_limit,
+        faults=faults,
+        fault_seed=fault_seed,
+        fault_delay=fault_delay,
+        fault_limit=fault_limit,
+    )
     # The socket already listens, so requests queue until serve_forever picks them up.
     thread = threading.Thread(
         target=server.serve_forever,
@@ -71,11 +95,31 @@ def start_in_background(
     )
 
 
-def serve(home: Path, *, port: int = 0, seed: Path | None = None, rate_limit: int = 20) -> None:
+def serve(
+    home: Path,
+    *,
+    port: int = 0,
+    seed: Path | None = None,
+    rate_limit: int = 20,
+    faults: Sequence[str] = (),
+    fault_seed: int | None = None,
+    fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
+    fault_limit: int | None = None,
+) -> None:
     """Run a sandbox in the foreground until SIGINT or SIGTERM, then close it and return."""
+    from wxbudget.sandbox.faults import FaultInjector
     from wxbudget.sandbox.server import build_server
 
-    server = build_server(home, port=port, seed=seed, rate_limit=rate_limit)
+    server = build_server(
+        home,
+        port=port,
+        seed=seed,
+        rate_limit=rate_limit,
+        faults=faults,
+        fault_seed=fault_seed,
+        fault_delay=fault_delay,
+        fault_limit=fault_limit,
+    )
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
         # shutdown() waits for serve_forever, which runs in this very thread: ask from another.
@@ -83,6 +127,11 @@ def serve(home: Path, *, port: int = 0, seed: Path | None = None, rate_limit: in
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # On stderr, so stdout stays the one `listening on` line that scripts wait for; the
+        # seed is printed even when drawn at random, so a surprising run can be replayed.
+        for hook in server.app.hooks:
+            if isinstance(hook, FaultInjector):
+                print(hook.describe(), file=sys.stderr, flush=True)
         print(f"listening on {server.base_url}", flush=True)
         server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
     finally:

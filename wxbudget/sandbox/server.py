@@ -1,8 +1,8 @@
 """The HTTP front: the request pipeline in WeChat Pay's order, signing, rate limit and journal.
 
 Pipeline: route -> headers -> Authorization -> Wechatpay-Serial -> rate limit -> hooks'
-`before_processing` -> endpoint -> sign -> hooks' `before_sending` -> write -> journal.
-The two hook points are where fault injection plugs in.
+`before_processing` -> endpoint -> sign -> hooks' `before_sending` -> journal -> write.
+The two hook points are where fault injection (faults.py) plugs in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,9 +23,11 @@ from typing import Any, Protocol
 
 from wxbudget import signing
 from wxbudget.errors import UsageError
+from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.auth import authenticate_partner, check_headers, check_wechatpay_serial
 from wxbudget.sandbox.demo import demo_stocks
 from wxbudget.sandbox.endpoints import Call, Endpoints, Route, match
+from wxbudget.sandbox.faults import FaultInjector, parse_faults
 from wxbudget.sandbox.keys import (
     DATABASE_FILE,
     JOURNAL_FILE,
@@ -46,7 +48,7 @@ from wxbudget.sandbox.replies import (
 )
 from wxbudget.sandbox.seed import load_seed
 from wxbudget.sandbox.store import Store
-from wxbudget.sandbox.wire import Outgoing, Request
+from wxbudget.sandbox.wire import Intervention, Outgoing, Request
 
 HOST = "127.0.0.1"
 NONCE_ALPHABET = string.ascii_letters + string.digits
@@ -54,9 +56,13 @@ IDLE_CONNECTION_SECONDS = 60
 
 
 class Hook(Protocol):
-    """Something that may answer instead of an endpoint, or alter a signed answer."""
+    """Something that may answer instead of an endpoint, label a request, or alter an answer.
 
-    def before_processing(self, request: Request, route: Route) -> Reply | None: ...
+    `before_processing` runs only for requests that passed every gateway check; the first hook
+    returning an Intervention decides. `before_sending` runs for every answer.
+    """
+
+    def before_processing(self, request: Request, route: Route) -> Intervention | None: ...
 
     def before_sending(self, request: Request, reply: Reply, outgoing: Outgoing) -> Outgoing: ...
 
@@ -130,33 +136,44 @@ class SandboxApp:
         self.hooks: list[Hook] = []
 
     def handle(self, request: Request, *, refused: ApiFailure | None = None) -> Outgoing:
+        # Kept outside the try: a fault chosen up front still applies when the endpoint fails.
+        intervention = Intervention()
         try:
             if refused is not None:
                 raise refused
-            reply = self._process(request)
+            route, params, mchid = self._admit(request)
+            intervention = self._intervention(request, route)
+            reply = intervention.reply
+            if reply is None:
+                reply = route.handler(Call(request=request, params=params, mchid=mchid))
         except ApiFailure as failure:
             reply = failure.reply()
         except Exception:
             traceback.print_exc(file=sys.stderr)
             reply = ApiFailure(500, "SYSTEM_ERROR", MESSAGE_SYSTEM, SUB_CODE_SYSTEM).reply()
+        reply.fault = intervention.fault
         outgoing = self.sign(reply)
         for hook in self.hooks:
             outgoing = hook.before_sending(request, reply, outgoing)
         self.journal.record(request, reply, outgoing)
         return outgoing
 
-    def _process(self, request: Request) -> Reply:
+    def _admit(self, request: Request) -> tuple[Route, dict[str, str], str]:
+        """The gateway checks; returns the route, its path parameters and the caller's mchid."""
         route, params = match(self.routes, request.method, request.path)
         check_headers(request)
         mchid = authenticate_partner(request, self.keys, now=int(self.clock()))
         check_wechatpay_serial(request, self.keys)
         if not self.limiter.allow((mchid, route.name)):
             raise ApiFailure(429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT)
+        return route, params, mchid
+
+    def _intervention(self, request: Request, route: Route) -> Intervention:
         for hook in self.hooks:
-            injected = hook.before_processing(request, route)
-            if injected is not None:
-                return injected
-        return route.handler(Call(request=request, params=params, mchid=mchid))
+            intervention = hook.before_processing(request, route)
+            if intervention is not None:
+                return intervention
+        return Intervention()
 
     def sign(self, reply: Reply) -> Outgoing:
         """Serialise once and sign those exact bytes with the WeChat Pay private key."""
@@ -215,12 +232,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
             body = self.rfile.read(int(length_text))
         request = Request(method=self.command, target=self.path, headers=headers, body=body)
         outgoing = self.server.app.handle(request, refused=refused)
-        self.send_response(outgoing.status)
-        for name, value in outgoing.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(outgoing.body)
-        self.wfile.flush()
+        if outgoing.drop:
+            self.close_connection = True
+            return
+        if outgoing.delay_seconds > 0:
+            time.sleep(outgoing.delay_seconds)
+            # The client has most likely timed out and hung up: never read from this socket again.
+            self.close_connection = True
+        try:
+            self.send_response(outgoing.status)
+            for name, value in outgoing.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(outgoing.body)
+            self.wfile.flush()
+        except ConnectionError:
+            # A client that hung up is the client's business, not a server error to report.
+            self.close_connection = True
 
     def version_string(self) -> str:
         return self.server_version
@@ -242,12 +270,28 @@ class SandboxServer(ThreadingHTTPServer):
         return f"http://{HOST}:{self.server_address[1]}"
 
 
-def build_server(home: Path, *, port: int, seed: Path | None, rate_limit: int) -> SandboxServer:
+def build_server(
+    home: Path,
+    *,
+    port: int,
+    seed: Path | None,
+    rate_limit: int,
+    faults: Sequence[str] = (),
+    fault_seed: int | None = None,
+    fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
+    fault_limit: int | None = None,
+) -> SandboxServer:
     """Prepare DIR, load state, bind the port and point config.toml at it."""
     if rate_limit < 0:
         raise UsageError(f"rate limit {rate_limit} is negative; use 0 for unlimited")
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is outside 0-65535")
+    # Every argument is checked before DIR is touched, so a typo never leaves a half-made home.
+    fault_specs = parse_faults(faults)
+    if not fault_delay >= 0:  # also refuses NaN
+        raise UsageError(f"fault delay {fault_delay} must be 0 or more seconds")
+    if fault_limit is not None and fault_limit < 0:
+        raise UsageError(f"fault limit {fault_limit} is negative")
     seed_stocks = load_seed(seed) if seed is not None else None
     keys = prepare_home(home)
     store = Store(home / DATABASE_FILE)
@@ -256,6 +300,16 @@ def build_server(home: Path, *, port: int, seed: Path | None, rate_limit: int) -
     elif store.created:
         store.upsert_stocks(demo_stocks())
     app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), RateLimiter(rate_limit))
+    if fault_specs:
+        app.hooks.append(
+            FaultInjector(
+                fault_specs,
+                wechatpay_private_key=keys.wechatpay_private_key,
+                seed=fault_seed,
+                delay_seconds=fault_delay,
+                limit=fault_limit,
+            )
+        )
     try:
         server = SandboxServer(port, app)
     except OSError as error:

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from wxbudget.sandbox.replies import Reply
+
 
 @dataclass(frozen=True)
 class Request:
@@ -42,6 +44,18 @@ class Request:
         return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class Intervention:
+    """A hook's say over one request, given before the endpoint runs.
+
+    `reply` answers instead of the endpoint; `fault` labels whatever reply goes out (it lands
+    in `Reply.fault`, so `before_sending` and requests.jsonl see it).
+    """
+
+    reply: Reply | None = None
+    fault: str | None = None
+
+
 @dataclass
 class Outgoing:
     """The signed response about to be written; a fault hook may still alter any part."""
@@ -49,3 +63,7 @@ class Outgoing:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # Transport misbehaviour happens after the journal line is written, so a client that gave
+    # up can already read what the server did.
+    delay_seconds: float = 0.0
+    drop: bool = False  # close the connection without writing a single byte

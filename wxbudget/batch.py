@@ -1,0 +1,320 @@
+"""Batches: plan every cap of a plan file against live state, then apply exactly once.
+
+Each step (one cap of one stock) gets its out_request_no written, fsynced, to the batch journal
+before its first attempt. Re-running the same plan reads that journal: steps confirmed done are
+skipped, unfinished ones are re-sent with their recorded number and recorded change, so a batch
+killed at any instant finishes with every change applied once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wxbudget.budget import Change, Target, new_out_request_no, parse_target, plan_change
+from wxbudget.client import Client
+from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
+from wxbudget.journal import Journal, now_text
+from wxbudget.models import Stock, UpdateMode
+from wxbudget.operations import execute
+from wxbudget.plan import Plan, PlanRow
+
+# A coupon with more planned rows than this is read with the list endpoint (50 per page).
+LIST_THRESHOLD = 5
+
+
+@dataclass
+class Step:
+    """One cap of one planned stock, from planning to its result."""
+
+    row: PlanRow
+    mode: UpdateMode
+    target: Target
+    status: str = "pending"  # change | noop | refused | done | applied | failed | not-started
+    change: Change | None = None
+    current: int | None = None
+    reason: str | None = None
+    out_request_no: str | None = None
+    request_id: str | None = None
+    exit_code: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.row.product_coupon_id}/{self.row.stock_id}/{self.mode.value}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "product_coupon_id": self.row.product_coupon_id,
+            "stock_id": self.row.stock_id,
+            "update_mode": self.mode.value,
+            "from": self.current,
+            "to": self.change.target if self.change else None,
+            "outcome": self.status,
+            "reason": self.reason,
+            "out_request_no": self.out_request_no,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass
+class BatchJournal:
+    """Per-plan record of each step's out_request_no and result; named by the plan's hash."""
+
+    path: Path
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def default_path(cls, audit_log: Path, plan: Plan) -> Path:
+        return audit_log.parent / "batches" / f"{plan.digest[:16]}.jsonl"
+
+    def load(self) -> None:
+        self.records = {}
+        for entry in Journal(self.path).entries():
+            key = entry.get("key")
+            if isinstance(key, str):
+                self.records.setdefault(key, {}).update(entry)
+
+    def write(self, entry: dict[str, Any]) -> None:
+        Journal(self.path).append(entry)
+        with self._lock:
+            self.records.setdefault(entry["key"], {}).update(entry)
+
+    def record_plan(self, plan: Plan) -> None:
+        """Keep the plan itself, so `apply --resume` can finish without the file."""
+        if "__plan__" not in self.records:
+            text = plan.text
+            self.write({"type": "plan", "key": "__plan__", "source": plan.source, "csv": text})
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the batch's lock; a second apply of the same plan refuses (exit 2)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock_path = self.path.with_suffix(".lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(descriptor, 64).decode("ascii", "replace").strip() or "?"
+                raise UsageError(
+                    f"another apply of this plan is running (pid {holder}, lock {lock_path}); "
+                    "wait for it, or use --resume once it has stopped"
+                ) from None
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(descriptor)
+
+
+def latest_journal(audit_log: Path) -> Path | None:
+    """The most recently written batch journal, for `apply --resume` without a plan."""
+    folder = audit_log.parent / "batches"
+    journals = sorted(folder.glob("*.jsonl"), key=lambda path: path.stat().st_mtime)
+    return journals[-1] if journals else None
+
+
+def read_current_state(
+    client: Client, plan: Plan, default_brand_id: str | None
+) -> dict[tuple[str, str], Stock | WxBudgetError]:
+    """The live stock of every planned row: listed per coupon when many, else one GET each."""
+    by_coupon: dict[tuple[str, str], list[PlanRow]] = {}
+    for row in plan.rows:
+        brand_id = row.brand_id or default_brand_id
+        if not brand_id:
+            raise UsageError(
+                f"{plan.source} line {row.line}: no brand_id: add a brand_id column, pass "
+                "--brand-id, or set brand_id in the profile"
+            )
+        by_coupon.setdefault((row.product_coupon_id, brand_id), []).append(row)
+    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
+    for (coupon, brand_id), rows in by_coupon.items():
+        if len(rows) > LIST_THRESHOLD:
+            try:
+                listed = {s.stock_id: s for s in client.list_stocks(coupon, brand_id)}
+            except RejectedError as error:
+                listed = {}
+                for row in rows:
+                    found[(coupon, row.stock_id)] = error
+                continue
+            for row in rows:
+                found[(coupon, row.stock_id)] = listed.get(row.stock_id) or LocalCheckError(
+                    f"stock {row.stock_id} is not in coupon {coupon} of brand {brand_id}"
+                )
+        else:
+            for row in rows:
+                try:
+                    found[(coupon, row.stock_id)], _ = client.get_stock(
+                        coupon, row.stock_id, brand_id
+                    )
+                except RejectedError as error:
+                    found[(coupon, row.stock_id)] = error
+    return found
+
+
+def plan_steps(
+    plan: Plan,
+    state: dict[tuple[str, str], Stock | WxBudgetError],
+    journal: BatchJournal,
+    default_brand_id: str | None,
+    *,
+    partner: bool = True,
+) -> list[Step]:
+    """Every step with its status: change, no-op, refused, or done in an earlier run."""
+    steps: list[Step] = []
+    for row in plan.rows:
+        for mode, target in row.targets:
+            step = Step(row=row, mode=mode, target=target)
+            steps.append(step)
+            stock = state[(row.product_coupon_id, row.stock_id)]
+            if isinstance(stock, WxBudgetError):
+                step.status, step.reason = "refused", stock.message
+                continue
+            step.current = stock.cap(mode)
+            recorded = journal.records.get(step.key)
+            if recorded and recorded.get("result") == "applied":
+                step.status, step.reason = "done", "done in an earlier run"
+                step.out_request_no = recorded.get("out_request_no")
+                continue
+            if recorded:
+                _plan_recorded(step, stock, recorded, row.brand_id or default_brand_id, partner)
+                continue
+            _plan_new(step, stock, row.brand_id or default_brand_id, partner)
+    return steps
+
+
+def _plan_new(step: Step, stock: Stock, brand_id: str | None, partner: bool) -> None:
+    try:
+        change = plan_change(
+            stock,
+            step.mode,
+            step.target,
+            out_request_no=new_out_request_no(),
+            brand_id=brand_id if partner else None,
+        )
+    except LocalCheckError as error:
+        step.status, step.reason = "refused", error.message
+        return
+    step.change = change
+    step.status = "noop" if change.is_noop else "change"
+    step.out_request_no = None if change.is_noop else change.out_request_no
+
+
+def _plan_recorded(
+    step: Step, stock: Stock, recorded: dict[str, Any], brand_id: str | None, partner: bool
+) -> None:
+    """An unfinished step of an earlier run: its recorded change, never a new one."""
+    before, after = recorded.get("from"), recorded.get("to")
+    number = str(recorded.get("out_request_no"))
+    step.out_request_no = number
+    if step.current == after:
+        step.status, step.reason = "done", "applied in an earlier run (confirmed by the stock)"
+        return
+    if step.current != before:
+        step.status = "refused"
+        step.reason = (
+            f"an earlier run recorded {before} -> {after} ({number}) but the cap is now "
+            f"{step.current}: someone else changed it"
+        )
+        return
+    step.change = plan_change(
+        stock,
+        step.mode,
+        parse_target(str(after)),
+        out_request_no=number,
+        brand_id=brand_id if partner else None,
+    )
+    step.status = "change"
+    step.reason = "resumed with its recorded out_request_no"
+
+
+@dataclass
+class ApplyOptions:
+    concurrency: int
+    make_client: Callable[[], Client]
+    audit: Journal
+    on_step_done: Callable[[Step], None]
+    stop: threading.Event
+
+
+def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions) -> bool:
+    """Send every `change` step; return False when interrupted (in-flight steps finish)."""
+    pending = [step for step in steps if step.status == "change"]
+    local = threading.local()
+    clients: list[Client] = []
+    clients_lock = threading.Lock()
+
+    def client() -> Client:
+        if not hasattr(local, "client"):
+            local.client = options.make_client()
+            with clients_lock:
+                clients.append(local.client)
+        current: Client = local.client
+        return current
+
+    def run(step: Step) -> Step:
+        if options.stop.is_set():
+            step.status = "not-started"
+            return step
+        change = step.change
+        if change is None:  # only "change" steps are submitted
+            raise RuntimeError(f"step {step.key} has no planned change")
+        journal.write(
+            {
+                "type": "step",
+                "key": step.key,
+                "time": now_text(),
+                "out_request_no": change.out_request_no,
+                "from": change.current,
+                "to": change.target,
+            }
+        )
+        try:
+            outcome = execute(client(), options.audit, change, target_text=step.target.text)
+        except WxBudgetError as error:
+            step.status, step.reason, step.exit_code = "failed", error.line(), int(error.exit_code)
+            step.request_id = error.request_id
+            journal.write({"type": "result", "key": step.key, "result": "failed"})
+        else:
+            step.status = "applied"
+            step.reason = outcome.warning
+            last_write = client().last_write
+            step.request_id = last_write.request_id if last_write else None
+            journal.write({"type": "result", "key": step.key, "result": "applied"})
+        return step
+
+    interrupted = False
+    with ThreadPoolExecutor(max_workers=max(options.concurrency, 1)) as pool:
+        futures: set[Future[Step]] = {pool.submit(run, step) for step in pending}
+        while futures:
+            try:
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                interrupted = True
+                options.stop.set()
+                continue
+            for future in done:
+                options.on_step_done(future.result())
+    for each in clients:
+        each.close()
+    return not (interrupted or options.stop.is_set())
+
+
+def summarize(steps: list[Step]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.status] = counts.get(step.status, 0) + 1
+    return counts
+
+
+def steps_json(steps: list[Step]) -> str:
+    return json.dumps([step.to_json() for step in steps], ensure_ascii=False, indent=2)

@@ -1,0 +1,200 @@
+"""Fault injection: a sandbox that misbehaves on purpose, so retry and verification code paths
+(ours and a user's own integration) can be exercised against real HTTP.
+
+A fault is configured as `KIND=PROBABILITY[:METHOD]`, e.g. `500=0.1:POST` or `drop=0.05`.
+Without METHOD a fault applies to every GET endpoint and to update-budget POSTs.
+
+Draw rule, kept exact so a seed reproduces a run:
+one `random.Random(seed)` guarded by one lock. For each request that reached processing (it passed
+the header, Authorization, Wechatpay-Serial and rate-limit checks, so a 400/401/429 of the
+gateway and an unknown route are never faulted) the configured faults whose method matches are
+tried in the order given, one `rng.random()` draw each, and the first whose draw is below its
+probability is injected; at most one fault per request. Faults not matching the method consume
+no draw. Once `limit` faults were injected, nothing is drawn any more.
+
+Kinds:
+- `500`, `429`: answer 500 SYSTEM_ERROR / 429 RATELIMIT_EXCEEDED instead of running the
+  endpoint, so nothing is applied and nothing is recorded for idempotency.
+- `drop`: run the endpoint (a write is applied and recorded), then close the connection without
+  writing a byte.
+- `delay`: run the endpoint, then hold the normal signed answer for `delay_seconds`.
+- `badsig`: sign the answer with a key that is not the WeChat Pay key; `Wechatpay-Serial` stays.
+- `unsigned`: strip every `Wechatpay-*` header (Request-ID stays).
+- `skew`: sign the answer over a `Wechatpay-Timestamp` SKEW_SECONDS in the past.
+- `probe`: replace the signature by a `WECHATPAY/SIGNTEST/` probe value.
+The last six apply to whatever the endpoint answered, an error reply (404, 400 ...) included:
+one rule for every reply is simpler to reason about than a list of exceptions.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import random
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wxbudget import signing
+from wxbudget.errors import UsageError
+from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
+from wxbudget.sandbox.endpoints import Route
+from wxbudget.sandbox.replies import (
+    MESSAGE_RATE_LIMIT,
+    MESSAGE_SYSTEM,
+    SUB_CODE_RATE_LIMIT,
+    SUB_CODE_SYSTEM,
+    ApiFailure,
+    Reply,
+)
+from wxbudget.sandbox.wire import Intervention, Outgoing, Request
+
+ANSWER_KINDS = ("500", "429")
+ALTERING_KINDS = ("drop", "delay", "badsig", "unsigned", "skew", "probe")
+KINDS = ANSWER_KINDS + ALTERING_KINDS
+METHODS = ("GET", "POST")
+SPEC_FORMAT = "KIND=PROBABILITY[:METHOD]"
+# Twice the 5 minutes clients tolerate, so every verifier refuses it whatever its rounding.
+SKEW_SECONDS = 600
+# A real signature is 256 bytes of RSA-2048 output; the probe looks just as long.
+PROBE_RANDOM_BYTES = 256
+WECHATPAY_HEADER_PREFIX = "wechatpay-"
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    kind: str
+    probability: float
+    method: str | None = None  # None: every method of METHODS
+
+    def applies_to(self, method: str) -> bool:
+        return method == self.method if self.method is not None else method in METHODS
+
+    def __str__(self) -> str:
+        method = "" if self.method is None else ":" + self.method
+        return f"{self.kind}={self.probability:g}{method}"
+
+
+def parse_fault(text: str) -> FaultSpec:
+    """One `KIND=PROBABILITY[:METHOD]`; UsageError naming what is wrong otherwise."""
+    kind, equals, rest = text.strip().partition("=")
+    if not equals:
+        raise UsageError(f"fault {text!r} is not {SPEC_FORMAT} (e.g. 500=0.1:POST)")
+    if kind not in KINDS:
+        raise UsageError(
+            f"unknown fault kind {kind!r} in {text!r}; valid kinds: {', '.join(KINDS)}"
+        )
+    probability_text, colon, method = rest.partition(":")
+    try:
+        probability = float(probability_text)
+    except ValueError:
+        probability = math.nan
+    if not 0.0 <= probability <= 1.0:  # NaN fails this too
+        raise UsageError(
+            f"fault probability {probability_text!r} in {text!r} is not a number from 0 to 1"
+        )
+    if colon and method.upper() not in METHODS:
+        raise UsageError(f"fault method {method!r} in {text!r} is not {' or '.join(METHODS)}")
+    return FaultSpec(kind=kind, probability=probability, method=method.upper() if colon else None)
+
+
+def parse_faults(texts: Sequence[str]) -> list[FaultSpec]:
+    return [parse_fault(text) for text in texts]
+
+
+class FaultInjector:
+    """A sandbox hook that injects the configured faults by the draw rule of this module."""
+
+    def __init__(
+        self,
+        specs: Sequence[FaultSpec],
+        *,
+        wechatpay_private_key: signing.PrivateKey,
+        seed: int | None = None,
+        delay_seconds: float = DEFAULT_FAULT_DELAY_SECONDS,
+        limit: int | None = None,
+    ) -> None:
+        self.specs = tuple(specs)
+        # A seed is always chosen, so an unseeded run can still be reported and replayed.
+        self.seed = secrets.randbits(32) if seed is None else seed
+        self.delay_seconds = delay_seconds
+        self.limit = limit
+        self.injected = 0
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._wechatpay_private_key = wechatpay_private_key
+        self._stranger: signing.PrivateKey | None = None
+
+    def describe(self) -> str:
+        limit = "" if self.limit is None else f", at most {self.limit}"
+        specs = " ".join(str(spec) for spec in self.specs)
+        return f"injecting faults {specs} (--fault-seed {self.seed}{limit})"
+
+    def draw(self, method: str) -> str | None:
+        """The fault kind for the next request of `method`, or None."""
+        with self._lock:
+            if self.limit is not None and self.injected >= self.limit:
+                return None
+            for spec in self.specs:
+                if not spec.applies_to(method):
+                    continue
+                if self._rng.random() < spec.probability:
+                    self.injected += 1
+                    return spec.kind
+            return None
+
+    def before_processing(self, request: Request, route: Route) -> Intervention | None:
+        kind = self.draw(route.method)
+        if kind is None:
+            return None
+        return Intervention(reply=_answer(kind), fault=kind)
+
+    def before_sending(self, request: Request, reply: Reply, outgoing: Outgoing) -> Outgoing:
+        match reply.fault:
+            case "drop":
+                outgoing.drop = True
+            case "delay":
+                outgoing.delay_seconds = self.delay_seconds
+            case "badsig":
+                _sign(outgoing, self._stranger_key(), outgoing.headers[signing.HEADER_TIMESTAMP])
+            case "unsigned":
+                outgoing.headers = {
+                    name: value
+                    for name, value in outgoing.headers.items()
+                    if not name.lower().startswith(WECHATPAY_HEADER_PREFIX)
+                }
+            case "skew":
+                past = str(int(outgoing.headers[signing.HEADER_TIMESTAMP]) - SKEW_SECONDS)
+                _sign(outgoing, self._wechatpay_private_key, past)
+            case "probe":
+                noise = base64.b64encode(secrets.token_bytes(PROBE_RANDOM_BYTES)).decode("ascii")
+                outgoing.headers[signing.HEADER_SIGNATURE] = signing.PROBE_SIGNATURE_PREFIX + noise
+        return outgoing
+
+    def _stranger_key(self) -> signing.PrivateKey:
+        """A key WeChat Pay never had, made on first use: most runs never need one."""
+        with self._lock:
+            if self._stranger is None:
+                from cryptography.hazmat.primitives.asymmetric import rsa
+
+                self._stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            return self._stranger
+
+
+def _answer(kind: str) -> Reply | None:
+    """The reply that replaces the endpoint's for the answering kinds; None for the others."""
+    if kind == "500":
+        return ApiFailure(500, "SYSTEM_ERROR", MESSAGE_SYSTEM, SUB_CODE_SYSTEM).reply()
+    if kind == "429":
+        return ApiFailure(
+            429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT
+        ).reply()
+    return None
+
+
+def _sign(outgoing: Outgoing, key: signing.PrivateKey, timestamp: str) -> None:
+    nonce = outgoing.headers[signing.HEADER_NONCE]
+    message = signing.response_message(timestamp, nonce, outgoing.body)
+    outgoing.headers[signing.HEADER_TIMESTAMP] = timestamp
+    outgoing.headers[signing.HEADER_SIGNATURE] = signing.sign(key, message)
