@@ -21,6 +21,7 @@ from typing import Any
 
 from wxbudget.budget import Change, Target, new_out_request_no, parse_target, plan_change
 from wxbudget.client import Client
+from wxbudget.config import Settings
 from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
 from wxbudget.journal import Journal, now_text
 from wxbudget.models import Stock, UpdateMode
@@ -123,18 +124,29 @@ def latest_journal(audit_log: Path) -> Path | None:
     return journals[-1] if journals else None
 
 
-def read_current_state(
-    client: Client, plan: Plan, default_brand_id: str | None
-) -> dict[tuple[str, str], Stock | WxBudgetError]:
-    """The live stock of every planned row: listed per coupon when many, else one GET each."""
-    by_coupon: dict[tuple[str, str], list[PlanRow]] = {}
-    for row in plan.rows:
-        brand_id = row.brand_id or default_brand_id
-        if not brand_id:
+def row_brand_id(row: PlanRow, plan: Plan, settings: Settings) -> str | None:
+    """The brand_id a row's calls carry: None for a brand profile, which acts for itself."""
+    if settings.is_brand:
+        if row.brand_id and row.brand_id != settings.brand_id:
             raise UsageError(
-                f"{plan.source} line {row.line}: no brand_id: add a brand_id column, pass "
-                "--brand-id, or set brand_id in the profile"
+                f"{plan.source} line {row.line}: brand {row.brand_id} is not this brand profile's "
+                f"({settings.brand_id}); a brand can only change its own stocks"
             )
+        return None
+    brand_id = row.brand_id or settings.brand_id
+    if not brand_id:
+        raise UsageError(
+            f"{plan.source} line {row.line}: no brand_id: add a brand_id column, pass "
+            "--brand-id, or set brand_id in the profile"
+        )
+    return brand_id
+
+
+def read_current_state(client: Client, plan: Plan) -> dict[tuple[str, str], Stock | WxBudgetError]:
+    """The live stock of every planned row: listed per coupon when many, else one GET each."""
+    by_coupon: dict[tuple[str, str | None], list[PlanRow]] = {}
+    for row in plan.rows:
+        brand_id = row_brand_id(row, plan, client.settings)
         by_coupon.setdefault((row.product_coupon_id, brand_id), []).append(row)
     found: dict[tuple[str, str], Stock | WxBudgetError] = {}
     for (coupon, brand_id), rows in by_coupon.items():
@@ -165,9 +177,7 @@ def plan_steps(
     plan: Plan,
     state: dict[tuple[str, str], Stock | WxBudgetError],
     journal: BatchJournal,
-    default_brand_id: str | None,
-    *,
-    partner: bool = True,
+    settings: Settings,
 ) -> list[Step]:
     """Every step with its status: change, no-op, refused, or done in an earlier run."""
     steps: list[Step] = []
@@ -185,21 +195,22 @@ def plan_steps(
                 step.status, step.reason = "done", "done in an earlier run"
                 step.out_request_no = recorded.get("out_request_no")
                 continue
+            brand_id = row_brand_id(row, plan, settings)
             if recorded:
-                _plan_recorded(step, stock, recorded, row.brand_id or default_brand_id, partner)
+                _plan_recorded(step, stock, recorded, brand_id)
                 continue
-            _plan_new(step, stock, row.brand_id or default_brand_id, partner)
+            _plan_new(step, stock, brand_id)
     return steps
 
 
-def _plan_new(step: Step, stock: Stock, brand_id: str | None, partner: bool) -> None:
+def _plan_new(step: Step, stock: Stock, brand_id: str | None) -> None:
     try:
         change = plan_change(
             stock,
             step.mode,
             step.target,
             out_request_no=new_out_request_no(),
-            brand_id=brand_id if partner else None,
+            brand_id=brand_id,
         )
     except LocalCheckError as error:
         step.status, step.reason = "refused", error.message
@@ -210,7 +221,7 @@ def _plan_new(step: Step, stock: Stock, brand_id: str | None, partner: bool) -> 
 
 
 def _plan_recorded(
-    step: Step, stock: Stock, recorded: dict[str, Any], brand_id: str | None, partner: bool
+    step: Step, stock: Stock, recorded: dict[str, Any], brand_id: str | None
 ) -> None:
     """An unfinished step of an earlier run: its recorded change, never a new one."""
     before, after = recorded.get("from"), recorded.get("to")
@@ -231,7 +242,7 @@ def _plan_recorded(
         step.mode,
         parse_target(str(after)),
         out_request_no=number,
-        brand_id=brand_id if partner else None,
+        brand_id=brand_id,
     )
     step.status = "change"
     step.reason = "resumed with its recorded out_request_no"

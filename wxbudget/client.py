@@ -31,6 +31,7 @@ from wxbudget.models import Stock
 from wxbudget.ratelimit import RateLimiter
 
 LIST_PAGE_SIZE = 50
+BRAND_STOCKS_PATH = "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks"
 PARTNER_STOCKS_PATH = (
     "/v3/marketing/partner/product-coupon/product-coupons/{product_coupon_id}/stocks"
 )
@@ -111,6 +112,7 @@ class Client:
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.limiter = limiter
+        self.verifier = Verifier(settings)
         self.session = requests.Session()
         self.last_call: CallRecord | None = None
         self.last_write: CallRecord | None = None
@@ -119,23 +121,25 @@ class Client:
         self.session.close()
 
     def get_stock(
-        self, product_coupon_id: str, stock_id: str, brand_id: str
+        self, product_coupon_id: str, stock_id: str, brand_id: str | None
     ) -> tuple[Stock, Response]:
+        """One stock. `brand_id` is the partner's query parameter; brands send none."""
         path = f"{self._stocks_path(product_coupon_id)}/{quote(stock_id, safe='')}"
-        response = self.call("GET", path, query={"brand_id": brand_id}, endpoint="get-stock")
+        query = self._brand_query(brand_id)
+        response = self.call("GET", path, query=query, endpoint="get-stock")
         return Stock.from_api(response.data), response
 
     def list_stocks(
         self,
         product_coupon_id: str,
-        brand_id: str,
+        brand_id: str | None,
         *,
         state: str | None = None,
         stock_bundle_id: str | None = None,
         page_size: int = LIST_PAGE_SIZE,
     ) -> Iterator[Stock]:
         """Every stock of a coupon, page by page (each page verified before it is believed)."""
-        query = {"brand_id": brand_id, "page_size": str(page_size)}
+        query = self._brand_query(brand_id) | {"page_size": str(page_size)}
         if state:
             query["state"] = state
         if stock_bundle_id:
@@ -165,7 +169,13 @@ class Client:
         return Stock.from_api(response.data), response
 
     def _stocks_path(self, product_coupon_id: str) -> str:
-        return PARTNER_STOCKS_PATH.format(product_coupon_id=quote(product_coupon_id, safe=""))
+        template = BRAND_STOCKS_PATH if self.settings.is_brand else PARTNER_STOCKS_PATH
+        return template.format(product_coupon_id=quote(product_coupon_id, safe=""))
+
+    def _brand_query(self, brand_id: str | None) -> dict[str, str]:
+        if self.settings.is_brand or brand_id is None:
+            return {}
+        return {"brand_id": brand_id}
 
     def call(
         self,
@@ -222,16 +232,19 @@ class Client:
         headers = {
             "Accept": "application/json",
             "User-Agent": user_agent(),
-            "Wechatpay-Serial": self.settings.wechatpay_public_key_id,
             "Authorization": signing.authorization_header(
-                scheme=signing.PARTNER_SCHEME,
-                identity=self.settings.mchid,
+                scheme=signing.BRAND_SCHEME if self.settings.is_brand else signing.PARTNER_SCHEME,
+                identity=self.settings.identity,
                 nonce=nonce,
                 signature=signature,
                 timestamp=timestamp,
-                serial_no=self.settings.merchant_serial_no,
+                serial_no=self.settings.serial_no,
             ),
         }
+        # The request's Wechatpay-Serial selects the key WeChat Pay answers with.
+        answer_key_id = self.verifier.preferred_serial()
+        if answer_key_id:
+            headers["Wechatpay-Serial"] = answer_key_id
         if body is not None:
             headers["Content-Type"] = "application/json"
         url = base_url + target
@@ -259,12 +272,7 @@ class Client:
             api_error = error_from_response(raw.status_code, content, request_id)
             record.code = api_error.code
             raise api_error
-        verification = signing.verify_response(
-            raw.headers,
-            content,
-            public_keys={self.settings.wechatpay_public_key_id: self.settings.wechatpay_public_key},
-            now=int(self.clock()),
-        )
+        verification = self.verifier.verify(raw.headers, content, now=int(self.clock()))
         record.verified = verification.ok
         self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
         if not verification.ok:
@@ -302,6 +310,22 @@ class Client:
         for name, value in headers.items():
             self._trace(f"< {name}: {redact_header(name, value)}")
         self._trace("< " + body.decode("utf-8", "replace"))
+
+
+class Verifier:
+    """The keys that may sign answers: the WeChat Pay public key and/or platform certificates."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keys: dict[str, signing.PublicKey] = {}
+        if settings.wechatpay_public_key_id and settings.wechatpay_public_key:
+            self.keys[settings.wechatpay_public_key_id] = settings.wechatpay_public_key
+
+    def preferred_serial(self) -> str | None:
+        return self.settings.wechatpay_public_key_id
+
+    def verify(self, headers: Mapping[str, str], body: bytes, *, now: int) -> signing.Verification:
+        return signing.verify_response(headers, body, public_keys=self.keys, now=now)
 
 
 def redact_header(name: str, value: str) -> str:

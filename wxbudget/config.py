@@ -32,14 +32,36 @@ DEFAULT_RATE_LIMIT = 20
 PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
-REQUIRED_PROFILE_KEYS = (
+KINDS = ("partner", "brand")
+# Keys that must be present, by profile kind; a partner also needs one way to verify answers.
+REQUIRED_KEYS = {
+    "partner": ("mchid", "merchant_serial_no", "private_key_file"),
+    "brand": (
+        "brand_id",
+        "brand_serial_no",
+        "private_key_file",
+        "wechatpay_public_key_id",
+        "wechatpay_public_key_file",
+    ),
+}
+# Keys that make no sense in the other kind: refusing them catches a profile half-converted.
+KIND_ONLY_KEYS = {
+    "partner": ("mchid", "merchant_serial_no", "apiv3_key_file", "platform_cert_dir"),
+    "brand": ("brand_serial_no",),
+}
+PUBLIC_KEY_PAIR = ("wechatpay_public_key_id", "wechatpay_public_key_file")
+PLATFORM_CERT_PAIR = ("apiv3_key_file", "platform_cert_dir")
+PROFILE_KEYS = (
+    "kind",
     "mchid",
     "merchant_serial_no",
+    "brand_serial_no",
     "private_key_file",
+    "merchant_cert_file",
     "wechatpay_public_key_id",
     "wechatpay_public_key_file",
-)
-OPTIONAL_PROFILE_KEYS = (
+    "apiv3_key_file",
+    "platform_cert_dir",
     "brand_id",
     "base_url",
     "backup_base_url",
@@ -48,8 +70,9 @@ OPTIONAL_PROFILE_KEYS = (
     "audit_log",
     "rate_limit",
 )
-PROFILE_KEYS = REQUIRED_PROFILE_KEYS + OPTIONAL_PROFILE_KEYS
-STRING_KEYS = frozenset(PROFILE_KEYS) - {"timeout", "max_retries", "rate_limit"}
+NUMBER_KEYS = frozenset({"timeout", "max_retries", "rate_limit"})
+STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS
+APIV3_KEY_LENGTH = 32
 
 HEADER_VALUE_RULES = (
     ("mchid", re.compile(r"[0-9]{1,32}"), '"1900000001" (digits)'),
@@ -58,6 +81,12 @@ HEADER_VALUE_RULES = (
         re.compile(r"[0-9A-Fa-f]{1,64}"),
         '"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" (hex)',
     ),
+    (
+        "brand_serial_no",
+        re.compile(r"[0-9A-Fa-f]{1,64}"),
+        '"3493DE0D9BB4EB98A8C65EAA7E8EE887EC24B71A" (hex)',
+    ),
+    ("brand_id", re.compile(r"[0-9A-Za-z_-]{1,64}"), '"120344"'),
     (
         "wechatpay_public_key_id",
         re.compile(r"[0-9A-Za-z_]{1,64}"),
@@ -84,13 +113,17 @@ class Settings:
 
     config_path: Path
     profile: str
-    mchid: str
-    merchant_serial_no: str
+    kind: str  # "partner" (service provider, /v3/...) or "brand" (brand-direct, /brand/...)
+    mchid: str | None
+    serial_no: str  # merchant_serial_no (partner) or brand_serial_no (brand)
     private_key_file: Path
     private_key: PrivateKey
-    wechatpay_public_key_id: str
-    wechatpay_public_key_file: Path
-    wechatpay_public_key: PublicKey
+    merchant_cert_file: Path | None
+    wechatpay_public_key_id: str | None
+    wechatpay_public_key_file: Path | None
+    wechatpay_public_key: PublicKey | None
+    apiv3_key_file: Path | None
+    platform_cert_dir: Path | None
     brand_id: str | None
     base_url: str
     backup_base_url: str | None
@@ -99,6 +132,15 @@ class Settings:
     audit_log: Path
     rate_limit: int
     embedded_sandbox: bool = False
+
+    @property
+    def is_brand(self) -> bool:
+        return self.kind == "brand"
+
+    @property
+    def identity(self) -> str:
+        """Who signs: the mchid of a partner, the brand_id of a brand."""
+        return self.require_brand_id() if self.is_brand else str(self.mchid)
 
     @property
     def connect_timeout(self) -> float:
@@ -111,6 +153,27 @@ class Settings:
                 f"of {self.config_path}"
             )
         return self.brand_id
+
+    def body_brand_id(self) -> str | None:
+        """brand_id for query strings and bodies: partners send it, brands never do."""
+        return None if self.is_brand else self.require_brand_id()
+
+    def read_apiv3_key(self) -> bytes:
+        """The APIv3 key that decrypts platform certificates; read only when needed."""
+        if self.apiv3_key_file is None:
+            raise ConfigError(f"profile '{self.profile}' has no apiv3_key_file")
+        try:
+            key = self.apiv3_key_file.read_bytes().strip()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read apiv3_key_file {self.apiv3_key_file}: {error.strerror}"
+            ) from error
+        if len(key) != APIV3_KEY_LENGTH:
+            raise ConfigError(
+                f"apiv3_key_file {self.apiv3_key_file} must hold the 32-character APIv3 key "
+                f"(it holds {len(key)} bytes)"
+            )
+        return key
 
 
 def default_config_path(env: Mapping[str, str]) -> Path:
@@ -229,20 +292,37 @@ def _settings(
     embedded: bool,
 ) -> Settings:
     where = f"profile '{name}' of {path}"
-    for key in REQUIRED_PROFILE_KEYS:
-        if key not in profile:
-            raise ConfigError(f"{where} lacks required key '{key}'")
     for key in STRING_KEYS & profile.keys():
         if not isinstance(profile[key], str) or not profile[key].strip():
             raise ConfigError(
                 f'{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."'
             )
+    kind = profile.get("kind", "partner")
+    if kind not in KINDS:
+        raise ConfigError(f'kind {kind!r} in {where} must be "partner" or "brand"')
+    other = "brand" if kind == "partner" else "partner"
+    for key in KIND_ONLY_KEYS[other]:
+        if key in profile:
+            raise ConfigError(f"{key} is not used by a {kind} profile ({where}); remove it")
+    for key in REQUIRED_KEYS[kind]:
+        if key not in profile:
+            raise ConfigError(f"{where} lacks required key '{key}'")
+    for pair in (PUBLIC_KEY_PAIR, PLATFORM_CERT_PAIR):
+        given = [key for key in pair if key in profile]
+        if len(given) == 1:
+            missing = next(key for key in pair if key not in profile)
+            raise ConfigError(f"{where} has {given[0]} but lacks '{missing}'")
+    if not any(key in profile for key in PUBLIC_KEY_PAIR + PLATFORM_CERT_PAIR):
+        raise ConfigError(
+            f"{where} lacks required key 'wechatpay_public_key_id' (with "
+            "wechatpay_public_key_file), or apiv3_key_file with platform_cert_dir"
+        )
     # These go into HTTP headers, so they must be plain ASCII tokens.
     for key, pattern, example in HEADER_VALUE_RULES:
         if key in profile and not pattern.fullmatch(profile[key]):
             raise ConfigError(f"{key} {profile[key]!r} in {where} must look like {example}")
-    public_key_id = profile["wechatpay_public_key_id"]
-    if not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX):
+    public_key_id = profile.get("wechatpay_public_key_id")
+    if public_key_id is not None and not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX):
         raise ConfigError(
             f"wechatpay_public_key_id '{public_key_id}' in {where} must start with "
             f"{PUBLIC_KEY_ID_PREFIX} (copy it from 商户平台 > 账户中心 > API安全)"
@@ -270,18 +350,31 @@ def _settings(
         _key_path(path, profile["audit_log"]) if "audit_log" in profile else default_audit_log(env)
     )
     private_key_file = _key_path(path, profile["private_key_file"])
-    public_key_file = _key_path(path, profile["wechatpay_public_key_file"])
+    public_key_file = (
+        _key_path(path, profile["wechatpay_public_key_file"]) if public_key_id else None
+    )
+
+    def optional_path(key: str) -> Path | None:
+        return _key_path(path, profile[key]) if key in profile else None
+
     return Settings(
         config_path=path,
         profile=name,
-        mchid=profile["mchid"],
-        merchant_serial_no=profile["merchant_serial_no"],
+        kind=kind,
+        mchid=profile.get("mchid"),
+        serial_no=profile["brand_serial_no" if kind == "brand" else "merchant_serial_no"],
         private_key_file=private_key_file,
         private_key=load_private_key_file(private_key_file),
+        merchant_cert_file=optional_path("merchant_cert_file"),
         wechatpay_public_key_id=public_key_id,
         wechatpay_public_key_file=public_key_file,
-        wechatpay_public_key=load_public_key_file(public_key_file),
-        brand_id=flags.brand_id or profile.get("brand_id"),
+        wechatpay_public_key=load_public_key_file(public_key_file) if public_key_file else None,
+        apiv3_key_file=optional_path("apiv3_key_file"),
+        platform_cert_dir=optional_path("platform_cert_dir"),
+        # A brand profile acts for its own brand only: --brand-id cannot change who signs.
+        brand_id=profile.get("brand_id")
+        if kind == "brand"
+        else flags.brand_id or profile.get("brand_id"),
         base_url=base_url,
         backup_base_url=backup_base_url,
         timeout=float(timeout),

@@ -40,8 +40,7 @@ class Outcome:
 
 
 def fetch_stock(client: Client, product_coupon_id: str, stock_id: str) -> Stock:
-    brand_id = client.settings.require_brand_id()
-    stock, _ = client.get_stock(product_coupon_id, stock_id, brand_id)
+    stock, _ = client.get_stock(product_coupon_id, stock_id, client.settings.body_brand_id())
     return stock
 
 
@@ -62,7 +61,7 @@ def plan(
     (its absolute target), so a re-run after a crash never applies a relative target twice.
     """
     stock = fetch_stock(client, product_coupon_id, stock_id)
-    recorded = journal.find_intent(client.settings.mchid, out_request_no) if journal else None
+    recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
     if recorded is not None:
         target = _replayed_target(recorded, stock, mode, target, out_request_no)
     return plan_change(
@@ -70,7 +69,7 @@ def plan(
         mode,
         target,
         out_request_no=out_request_no,
-        brand_id=client.settings.require_brand_id(),
+        brand_id=client.settings.body_brand_id(),
         expect_current=expect_current,
     )
 
@@ -113,8 +112,9 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
             "actor": actor(),
             "ci_job": ci_job(os.environ),
             "profile": settings.profile,
-            "mchid": settings.mchid,
-            "brand_id": change.brand_id,
+            "mchid": settings.identity,
+            "kind": settings.kind,
+            "brand_id": settings.brand_id,
             "product_coupon_id": change.stock.product_coupon_id,
             "stock_id": change.stock.stock_id,
             "update_mode": change.mode.value,

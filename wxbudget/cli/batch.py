@@ -48,7 +48,7 @@ def list_stocks(
     if state is not None and state.upper() not in STATES:
         raise UsageError(f"--state {state!r} is not a state; use one of {', '.join(STATES)}")
     with open_client(options, rate_limited=True) as client:
-        brand_id = client.settings.require_brand_id()
+        brand_id = client.settings.body_brand_id()
         stocks = list(
             client.list_stocks(product_coupon_id, brand_id, state=state.upper() if state else None)
         )
@@ -176,8 +176,8 @@ def _apply(
     settings = client.settings
     with batch_journal.locked():
         batch_journal.load()
-        state = batch.read_current_state(client, plan, settings.brand_id)
-        steps = batch.plan_steps(plan, state, batch_journal, settings.brand_id)
+        state = batch.read_current_state(client, plan)
+        steps = batch.plan_steps(plan, state, batch_journal, settings)
         refused = [step for step in steps if step.status == "refused"]
         if dry_run:
             if options.json:
