@@ -1,0 +1,286 @@
+"""`list` and `apply` end to end against seeded sandboxes: plans, partial failures, resume, lock."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from tests.batch_helpers import applied_counts, request_log, write_seed
+from tests.conftest import run
+from wxbudget.batch import BatchJournal
+from wxbudget.plan import parse_plan
+from wxbudget.sandbox import RunningSandbox, start_in_background
+
+SCRIPT = str(Path(sys.executable).parent / "wxbudget")
+HEADER = "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+    """Coupon 3000000001 with 60 stocks (two list pages), 3000000002 with 3; no rate limit."""
+    seed = tmp_path / "seed.json"
+    write_seed(seed, {"3000000001": 60, "3000000002": 3})
+    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=0)
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    yield running
+    running.stop()
+
+
+def plan_file(tmp_path: Path, rows: list[str], name: str = "plan.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(row + "\n" for row in rows))
+    return path
+
+
+def caps(coupon: str, stock: str) -> tuple[int, int | None]:
+    data = json.loads(run("show", coupon, stock, "-o", "json").stdout)
+    rule = data["stock_send_rule"]
+    return rule["max_count"], rule.get("max_count_per_day")
+
+
+def test_list_pages_through_every_stock(seeded: RunningSandbox) -> None:
+    listed = json.loads(run("list", "3000000001", "-o", "json").stdout)
+    assert len(listed) == 60
+    assert len({item["stock_id"] for item in listed}) == 60
+    lists = [
+        e for e in request_log(seeded.home) if e["method"] == "GET" and "page_size=50" in e["path"]
+    ]
+    assert len(lists) == 2
+    table = run("list", "3000000001", "--state", "sending").stdout
+    assert "60 stocks of coupon 3000000001" in table
+    assert json.loads(run("list", "3000000001", "--state", "PAUSED", "-o", "json").stdout) == []
+    run("list", "3000000001", "--state", "ASLEEP", expect=2)
+
+
+def test_list_csv_is_a_ready_plan(seeded: RunningSandbox, tmp_path: Path) -> None:
+    exported = run("list", "3000000002", "-o", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [row["max_count"] for row in rows] == ["10000"] * 3
+    assert rows[0]["brand_id"] == "120344"
+    plan = tmp_path / "export.csv"
+    plan.write_text(exported)
+    # Applying an unedited export changes nothing and sends nothing.
+    result = run("apply", str(plan), "--yes")
+    assert "nothing to do" in result.stderr
+    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+
+
+def test_csv_output_is_only_for_list(seeded: RunningSandbox) -> None:
+    assert (
+        "-o csv is only for 'wxbudget list'" in run("show", "1", "2", "-o", "csv", expect=2).stderr
+    )
+
+
+def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_path: Path) -> None:
+    plan = plan_file(
+        tmp_path,
+        [
+            "3000000002,30000000020001,+500,",
+            "3000000002,30000000020002,,900",
+            "3000000002,30000000020003,10000,",
+        ],
+    )
+    result = run("apply", str(plan), "--dry-run")
+    assert "10,000 -> 10,500" in result.stdout
+    assert "1,000 -> 900" in result.stdout
+    assert "noop" in result.stdout
+    steps = json.loads(run("apply", str(plan), "--dry-run", "-o", "json").stdout)
+    assert [(s["update_mode"], s["from"], s["to"], s["outcome"]) for s in steps] == [
+        ("MAX_COUNT", 10000, 10500, "change"),
+        ("MAX_COUNT_PER_DAY", 1000, 900, "change"),
+        ("MAX_COUNT", 10000, 10000, "noop"),
+    ]
+    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+
+
+def test_refused_rows_are_all_listed_and_nothing_is_sent(
+    seeded: RunningSandbox, tmp_path: Path
+) -> None:
+    plan = plan_file(
+        tmp_path,
+        [
+            "3000000002,30000000020001,+500,",
+            "3000000002,30000000020002,0,",
+            "3000000002,99,5,",
+            "3000000002,30000000020003,,-100%",
+        ],
+    )
+    result = run("apply", str(plan), "--yes", expect=4)
+    assert "3 planned change(s) refused" in result.stderr
+    for reason in ("outside 1..100000000", "NOT_FOUND"):
+        assert reason in result.stderr
+    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    run("apply", str(plan), "--dry-run", expect=4)
+
+
+def test_apply_changes_both_caps_with_one_number_each(
+    seeded: RunningSandbox, tmp_path: Path
+) -> None:
+    rows = [f"3000000001,3000000001{i:04d},+{i},-{i}%" for i in range(1, 21)]
+    plan = plan_file(tmp_path, rows)
+    result = run("apply", str(plan), "--yes", "-o", "json", "--concurrency", "6")
+    steps = json.loads(result.stdout)
+    assert len(steps) == 40
+    assert {step["outcome"] for step in steps} == {"applied"}
+    assert caps("3000000001", "30000000010007") == (10007, 930)
+    counts = applied_counts(seeded.home)
+    assert len(counts) == 40
+    assert set(counts.values()) == {1}
+    # Plain progress lines on a non-terminal stderr.
+    assert "[40/40]" in result.stderr
+    # Re-running the same plan: everything is done already, nothing is sent twice.
+    again = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
+    assert {step["outcome"] for step in again} == {"done"}
+    assert sum(applied_counts(seeded.home).values()) == 40
+    # Every write is in the audit journal too.
+    assert len(json.loads(run("history", "-o", "json").stdout)) == 40
+
+
+def test_some_rows_failing_exits_8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed = tmp_path / "seed.json"
+    write_seed(seed, {"3000000003": 4})
+    running = start_in_background(
+        tmp_path / "sb", seed=seed, rate_limit=0, faults=["500=1:POST"], fault_limit=2
+    )
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    try:
+        plan = plan_file(tmp_path, [f"3000000003,3000000003{i:04d},+1," for i in range(1, 5)])
+        result = run(
+            "apply",
+            str(plan),
+            "--yes",
+            "--max-retries",
+            "0",
+            "--concurrency",
+            "1",
+            "-o",
+            "json",
+            expect=8,
+        )
+        outcomes = [step["outcome"] for step in json.loads(result.stdout)]
+        assert outcomes == ["failed", "failed", "applied", "applied"]
+        assert "not applied" in json.loads(result.stdout)[0]["reason"]
+        # Re-running retries only the failed rows, with their recorded numbers.
+        again = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
+        assert [step["outcome"] for step in again] == ["applied", "applied", "done", "done"]
+        assert [step["out_request_no"] for step in again] == [
+            step["out_request_no"] for step in json.loads(result.stdout)
+        ]
+        assert set(applied_counts(running.home).values()) == {1}
+    finally:
+        running.stop()
+
+
+def test_a_second_apply_of_the_same_plan_is_locked_out(
+    seeded: RunningSandbox, tmp_path: Path, isolated_environment: Path
+) -> None:
+    plan = plan_file(tmp_path, ["3000000002,30000000020001,+1,"])
+    journal = BatchJournal.default_path(
+        isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl",
+        parse_plan(plan.read_bytes(), "x"),
+    )
+    journal.parent.mkdir(parents=True)
+    with journal.with_suffix(".lock").open("w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        result = run("apply", str(plan), "--yes", expect=2)
+    assert "another apply of this plan is running" in result.stderr
+    run("apply", str(plan), "--yes")
+
+
+def test_client_rate_limit_keeps_every_window_under_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = tmp_path / "seed.json"
+    write_seed(seed, {"3000000004": 30})
+    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=10)
+    import tomllib
+
+    document = tomllib.loads(running.config_path.read_text())
+    document["profiles"]["sandbox"]["rate_limit"] = 10
+    running.config_path.write_text(tomli_w.dumps(document))
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    try:
+        plan = plan_file(tmp_path, [f"3000000004,3000000004{i:04d},+1," for i in range(1, 31)])
+        run("apply", str(plan), "--yes", "--concurrency", "8")
+        posts = [e for e in request_log(running.home) if e["method"] == "POST"]
+        assert len(posts) == 30
+        assert not [e for e in posts if e["status"] == 429]
+        times = sorted(datetime.fromisoformat(e["time"]).timestamp() for e in posts)
+        busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+        assert busiest <= 10
+    finally:
+        running.stop()
+
+
+def wait_for_applied(home: Path, count: int, process: subprocess.Popen[str]) -> None:
+    for _ in range(600):
+        if sum(applied_counts(home).values()) >= count or process.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["kill -9", "Ctrl-C"])
+def test_interrupted_batch_resumes_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    seed = tmp_path / "seed.json"
+    write_seed(seed, {"3000000005": 40})
+    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=0)
+    import tomllib
+
+    document = tomllib.loads(running.config_path.read_text())
+    document["profiles"]["sandbox"]["rate_limit"] = 10  # slow enough to interrupt mid-batch
+    running.config_path.write_text(tomli_w.dumps(document))
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    try:
+        plan = plan_file(tmp_path, [f"3000000005,3000000005{i:04d},+7," for i in range(1, 41)])
+        process = subprocess.Popen(
+            [SCRIPT, "apply", str(plan), "--yes", "--concurrency", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for_applied(running.home, 8, process)
+        process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if how == "Ctrl-C":
+            assert process.returncode == 130, stderr
+            assert "apply --resume" in stderr
+        else:
+            assert process.returncode == -signal.SIGKILL
+        done_before = sum(applied_counts(running.home).values())
+        assert 8 <= done_before < 40
+        resumed = run("apply", "--resume", "--yes", "-o", "json")
+        outcomes = [step["outcome"] for step in json.loads(resumed.stdout)]
+        assert set(outcomes) <= {"applied", "done"}
+        counts = applied_counts(running.home)
+        assert len(counts) == 40
+        assert set(counts.values()) == {1}
+        for index in range(1, 41):
+            assert caps("3000000005", f"3000000005{index:04d}")[0] == 10_007
+    finally:
+        running.stop()
+
+
+def test_resume_without_any_batch(seeded: RunningSandbox) -> None:
+    assert "nothing to resume" in run("apply", "--resume", "--yes", expect=2).stderr
+    assert "missing PLAN" in run("apply", "--yes", expect=2).stderr
+
+
+def test_plan_from_stdin(seeded: RunningSandbox) -> None:
+    text = HEADER + "3000000002,30000000020003,12345,\n"
+    run("apply", "-", "--yes", input=text)
+    assert caps("3000000002", "30000000020003")[0] == 12345
