@@ -207,6 +207,7 @@ def test_first_start_creates_a_private_home_and_a_usable_profile(tmp_path: Path)
         "mchid",
         "merchant_serial_no",
         "private_key_file",
+        "merchant_cert_file",
         "wechatpay_public_key_id",
         "wechatpay_public_key_file",
         "brand_id",

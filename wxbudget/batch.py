@@ -9,6 +9,7 @@ killed at any instant finishes with every change applied once.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from wxbudget.budget import Change, Target, new_out_request_no, parse_target, plan_change
 from wxbudget.client import Client
@@ -32,7 +34,7 @@ from wxbudget.plan import Plan, PlanRow
 LIST_THRESHOLD = 5
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One cap of one planned stock, from planning to its result."""
 
@@ -74,8 +76,13 @@ class BatchJournal:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def default_path(cls, audit_log: Path, plan: Plan) -> Path:
-        return audit_log.parent / "batches" / f"{plan.digest[:16]}.jsonl"
+    def default_path(cls, settings: Settings, plan: Plan) -> Path:
+        """Named by the plan's content and the account it runs against, so the same plan
+        applied to another merchant or brand starts afresh instead of looking "done"."""
+        host = urlsplit(settings.base_url).hostname or ""
+        target = f"{plan.digest}\n{settings.kind}\n{settings.identity}\n{host}"
+        name = hashlib.sha256(target.encode()).hexdigest()[:16]
+        return settings.audit_log.parent / "batches" / f"{name}.jsonl"
 
     def load(self) -> None:
         self.records = {}
@@ -142,35 +149,89 @@ def row_brand_id(row: PlanRow, plan: Plan, settings: Settings) -> str | None:
     return brand_id
 
 
-def read_current_state(client: Client, plan: Plan) -> dict[tuple[str, str], Stock | WxBudgetError]:
-    """The live stock of every planned row: listed per coupon when many, else one GET each."""
+def read_current_state(
+    client: Client, plan: Plan, *, make_client: Callable[[], Client] | None = None, workers: int = 4
+) -> dict[tuple[str, str], Stock | WxBudgetError]:
+    """The live stock of every planned row: listed per coupon when many, else one GET each.
+
+    Reads run on `workers` threads (each with its own client from `make_client`, sharing the
+    rate limiter), so one slow or retried read does not hold up the others.
+    """
     by_coupon: dict[tuple[str, str | None], list[PlanRow]] = {}
     for row in plan.rows:
         brand_id = row_brand_id(row, plan, client.settings)
         by_coupon.setdefault((row.product_coupon_id, brand_id), []).append(row)
-    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
+    jobs: list[tuple[str, str | None, list[PlanRow]]] = []
     for (coupon, brand_id), rows in by_coupon.items():
         if len(rows) > LIST_THRESHOLD:
-            try:
-                listed = {s.stock_id: s for s in client.list_stocks(coupon, brand_id)}
-            except RejectedError as error:
-                listed = {}
-                for row in rows:
-                    found[(coupon, row.stock_id)] = error
-                continue
-            for row in rows:
-                found[(coupon, row.stock_id)] = listed.get(row.stock_id) or LocalCheckError(
-                    f"stock {row.stock_id} is not in coupon {coupon} of brand {brand_id}"
-                )
+            jobs.append((coupon, brand_id, rows))
         else:
-            for row in rows:
-                try:
-                    found[(coupon, row.stock_id)], _ = client.get_stock(
-                        coupon, row.stock_id, brand_id
-                    )
-                except RejectedError as error:
-                    found[(coupon, row.stock_id)] = error
+            jobs.extend((coupon, brand_id, [row]) for row in rows)
+    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
+    with _ThreadClients(client, make_client) as clients, ThreadPoolExecutor(workers) as pool:
+        reads = [pool.submit(_read, clients, *job) for job in jobs]
+        for read in reads:
+            found.update(read.result())
     return found
+
+
+def _read(
+    clients: _ThreadClients, coupon: str, brand_id: str | None, rows: list[PlanRow]
+) -> dict[tuple[str, str], Stock | WxBudgetError]:
+    client = clients.get()
+    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
+    if len(rows) == 1:
+        row = rows[0]
+        try:
+            found[(coupon, row.stock_id)], _ = client.get_stock(coupon, row.stock_id, brand_id)
+        except RejectedError as error:
+            found[(coupon, row.stock_id)] = error
+        return found
+    planned = {row.stock_id for row in rows}
+    try:
+        listed = {
+            stock.stock_id: stock
+            for stock in client.list_stocks(coupon, brand_id, keep_raw=False)
+            if stock.stock_id in planned
+        }
+    except RejectedError as error:
+        return {(coupon, row.stock_id): error for row in rows}
+    for row in rows:
+        found[(coupon, row.stock_id)] = listed.get(row.stock_id) or LocalCheckError(
+            f"stock {row.stock_id} is not in coupon {coupon} of brand {brand_id}"
+        )
+    return found
+
+
+class _ThreadClients:
+    """One client per worker thread (requests sessions are not shared across threads)."""
+
+    def __init__(self, main: Client | None, make_client: Callable[[], Client] | None) -> None:
+        self.main = main
+        self.make_client = make_client
+        self.local = threading.local()
+        self.made: list[Client] = []
+        self.lock = threading.Lock()
+
+    def get(self) -> Client:
+        if self.make_client is None:
+            if self.main is None:
+                raise RuntimeError("no client to read with")
+            return self.main
+        client: Client | None = getattr(self.local, "client", None)
+        if client is None:
+            client = self.make_client()
+            self.local.client = client
+            with self.lock:
+                self.made.append(client)
+        return client
+
+    def __enter__(self) -> _ThreadClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for client in self.made:
+            client.close()
 
 
 def plan_steps(
@@ -192,8 +253,7 @@ def plan_steps(
             step.current = stock.cap(mode)
             recorded = journal.records.get(step.key)
             if recorded and recorded.get("result") == "applied":
-                step.status, step.reason = "done", "done in an earlier run"
-                step.out_request_no = recorded.get("out_request_no")
+                _plan_applied_before(step, recorded)
                 continue
             brand_id = row_brand_id(row, plan, settings)
             if recorded:
@@ -201,6 +261,20 @@ def plan_steps(
                 continue
             _plan_new(step, stock, brand_id)
     return steps
+
+
+def _plan_applied_before(step: Step, recorded: dict[str, Any]) -> None:
+    """A step an earlier run applied: done, unless the cap moved since (then refuse, loudly)."""
+    step.out_request_no = recorded.get("out_request_no")
+    if step.current == recorded.get("to"):
+        step.status, step.reason = "done", "done in an earlier run"
+        return
+    step.status = "refused"
+    step.reason = (
+        f"an earlier run applied {recorded.get('from')} -> {recorded.get('to')} "
+        f"({step.out_request_no}) but the cap is now {step.current}: it changed since; "
+        "write a new plan for a new change"
+    )
 
 
 def _plan_new(step: Step, stock: Stock, brand_id: str | None) -> None:
@@ -260,17 +334,10 @@ class ApplyOptions:
 def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions) -> bool:
     """Send every `change` step; return False when interrupted (in-flight steps finish)."""
     pending = [step for step in steps if step.status == "change"]
-    local = threading.local()
-    clients: list[Client] = []
-    clients_lock = threading.Lock()
+    clients = _ThreadClients(None, options.make_client)
 
     def client() -> Client:
-        if not hasattr(local, "client"):
-            local.client = options.make_client()
-            with clients_lock:
-                clients.append(local.client)
-        current: Client = local.client
-        return current
+        return clients.get()
 
     def run(step: Step) -> Step:
         if options.stop.is_set():
@@ -315,8 +382,7 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
                 continue
             for future in done:
                 options.on_step_done(future.result())
-    for each in clients:
-        each.close()
+    clients.__exit__()
     return not (interrupted or options.stop.is_set())
 
 
@@ -327,5 +393,10 @@ def summarize(steps: list[Step]) -> dict[str, int]:
     return counts
 
 
-def steps_json(steps: list[Step]) -> str:
-    return json.dumps([step.to_json() for step in steps], ensure_ascii=False, indent=2)
+def steps_json(steps: list[Step]) -> Iterator[str]:
+    """A JSON array, one object per step, produced piece by piece (plans can be huge)."""
+    yield "["
+    for index, step in enumerate(steps):
+        separator = "," if index else ""
+        yield separator + "\n  " + json.dumps(step.to_json(), ensure_ascii=False)
+    yield "\n]"

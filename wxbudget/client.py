@@ -137,6 +137,7 @@ class Client:
         state: str | None = None,
         stock_bundle_id: str | None = None,
         page_size: int = LIST_PAGE_SIZE,
+        keep_raw: bool = True,
     ) -> Iterator[Stock]:
         """Every stock of a coupon, page by page (each page verified before it is believed)."""
         query = self._brand_query(brand_id) | {"page_size": str(page_size)}
@@ -155,7 +156,7 @@ class Client:
                     request_id=response.request_id,
                 )
             for item in stocks:
-                yield Stock.from_api(item)
+                yield Stock.from_api(item, keep_raw=keep_raw)
             token = data.get("next_page_token")
             if not token or not stocks:
                 return

@@ -30,7 +30,7 @@ class UpdateMode(StrEnum):
         return "total cap" if self is UpdateMode.MAX_COUNT else "daily cap"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stock:
     """One stock (批次) of a product coupon, as the stock endpoints return it."""
 
@@ -48,8 +48,11 @@ class Stock:
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, data: Any) -> Stock:
-        """Build from a decoded (and verified) response body; a malformed one is not believed."""
+    def from_api(cls, data: Any, *, keep_raw: bool = True) -> Stock:
+        """Build from a decoded (and verified) response body; a malformed one is not believed.
+
+        `keep_raw=False` drops the full object (batches of thousands only need the counts).
+        """
         try:
             if not isinstance(data, dict):
                 raise TypeError("not a JSON object")
@@ -68,7 +71,7 @@ class Stock:
                 coupon_code_mode=data.get("coupon_code_mode"),
                 brand_id=data.get("brand_id"),
                 bundle_id=_text(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
-                raw=data,
+                raw=data if keep_raw else {},
             )
         except (KeyError, TypeError, ValueError) as error:
             raise VerificationError(

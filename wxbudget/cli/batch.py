@@ -14,6 +14,7 @@ from wxbudget.cli.stock import ProductCouponId, open_client
 if TYPE_CHECKING:
     from wxbudget.batch import BatchJournal, Step
     from wxbudget.client import Client
+    from wxbudget.config import Settings
     from wxbudget.plan import Plan
 
 STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
@@ -126,14 +127,14 @@ def apply(
     if plan_file is None and not resume:
         raise UsageError("missing PLAN: give a plan CSV file (or - for stdin), or --resume")
     with open_client(options, rate_limited=True) as client:
-        plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings.audit_log)
+        plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings)
         _apply(
             options, client, plan, batch_journal, dry_run=dry_run, yes=yes, concurrency=concurrency
         )
 
 
 def _locate_batch(
-    plan_file: str | None, journal: Path | None, resume: bool, audit_log: Path
+    plan_file: str | None, journal: Path | None, resume: bool, settings: Settings
 ) -> tuple[Plan, BatchJournal]:
     from wxbudget.batch import BatchJournal, latest_journal
     from wxbudget.errors import UsageError
@@ -141,11 +142,11 @@ def _locate_batch(
 
     if plan_file is not None:
         plan = read_plan(plan_file)
-        path = journal or BatchJournal.default_path(audit_log, plan)
+        path = journal or BatchJournal.default_path(settings, plan)
         if resume and not path.exists():
             raise UsageError(f"nothing to resume: no batch journal at {path}")
         return plan, BatchJournal(path)
-    found = journal or latest_journal(audit_log)
+    found = journal or latest_journal(settings.audit_log)
     if found is None or not found.exists():
         raise UsageError("nothing to resume: no batch journal found; give the PLAN file")
     batch_journal = BatchJournal(found)
@@ -174,14 +175,24 @@ def _apply(
     from wxbudget.journal import Journal
 
     settings = client.settings
+
+    def worker_client() -> Client:
+        # Each worker thread has its own session; all share one rate limiter.
+        return Client(settings, trace=client.trace, limiter=client.limiter)
+
     with batch_journal.locked():
         batch_journal.load()
-        state = batch.read_current_state(client, plan)
+        state = batch.read_current_state(
+            client,
+            plan,
+            make_client=worker_client,
+            workers=concurrency,
+        )
         steps = batch.plan_steps(plan, state, batch_journal, settings)
         refused = [step for step in steps if step.status == "refused"]
         if dry_run:
             if options.json:
-                render.raw_result(batch.steps_json(steps))
+                render.streamed_result(batch.steps_json(steps))
             else:
                 render.plan_table(steps, to_stdout=True)
             if refused:
@@ -215,9 +226,7 @@ def _apply(
                 batch_journal,
                 batch.ApplyOptions(
                     concurrency=concurrency,
-                    make_client=lambda: Client(
-                        settings, trace=client.trace, limiter=client.limiter
-                    ),
+                    make_client=worker_client,
                     audit=Journal(settings.audit_log),
                     on_step_done=progress.advance,
                     stop=stop,
@@ -236,6 +245,6 @@ def _summary(options: GlobalOptions, steps: list[Step]) -> None:
     from wxbudget import batch, render
 
     if options.json:
-        render.raw_result(batch.steps_json(steps))
+        render.streamed_result(batch.steps_json(steps))
     else:
         render.batch_summary(steps)

@@ -88,12 +88,22 @@ def serve_command(
             help="Stop injecting after N faults in total; default unlimited.",
         ),
     ] = None,
+    platform_cert: Annotated[
+        bool,
+        typer.Option(
+            "--platform-cert",
+            help="Also act as a merchant with platform certificates (平台证书): serve "
+            "GET /v3/certificates, sign answers to requests without a public key id in "
+            "Wechatpay-Serial with the newest certificate, and write the sandbox-cert profile.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C.
 
     Once ready it prints `listening on http://127.0.0.1:PORT`.
 
-    Every start points the sandbox profile of DIR/config.toml at the port in use.
+    Every start points the sandbox profiles of DIR/config.toml at the port in use: sandbox
+    (partner, /v3), sandbox-brand (品牌API, /brand) and, with --platform-cert, sandbox-cert.
 
     Faults are drawn only for requests that pass the signature and rate-limit checks, and each
     one is recorded in DIR/requests.jsonl as "fault".
@@ -103,6 +113,8 @@ def serve_command(
         wxbudget sandbox serve --home ./sb --port 8080
 
         wxbudget sandbox serve --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7
+
+        wxbudget sandbox serve --platform-cert
     """
     from wxbudget.embedded import embedded_home
     from wxbudget.sandbox import serve
@@ -116,4 +128,5 @@ def serve_command(
         fault_seed=fault_seed,
         fault_delay=fault_delay,
         fault_limit=fault_limit,
+        platform_cert=platform_cert,
     )

@@ -1,4 +1,4 @@
-"""A faithful local emulator of the WeChat Pay product-coupon API (partner endpoints).
+"""A faithful local emulator of the WeChat Pay product-coupon API (partner and brand endpoints).
 
 Importing this package is cheap: the server, SQLite and cryptography load only when a sandbox
 starts, so the CLI's `--help` stays fast.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wxbudget.sandbox.server import SandboxServer
 
-__all__ = ["RunningSandbox", "serve", "start_in_background"]
+__all__ = ["RunningSandbox", "rotate_platform_certificate", "serve", "start_in_background"]
 
 # How often serve_forever looks for a shutdown request: the latency of stop() and of Ctrl-C.
 SHUTDOWN_POLL_SECONDS = 0.05
@@ -59,11 +59,13 @@ def start_in_background(
     fault_seed: int | None = None,
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
+    platform_cert: bool = False,
 ) -> RunningSandbox:
     """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests.
 
     `faults` are `KIND=PROBABILITY[:METHOD]` strings (see wxbudget.sandbox.faults); a bad one
-    raises UsageError before anything is created.
+    raises UsageError before anything is created. `platform_cert` also serves platform
+    certificates (`GET /v3/certificates`) and writes the `sandbox-cert` profile.
     """
     from wxbudget.sandbox.keys import CONFIG_FILE
     from wxbudget.sandbox.server import build_server
@@ -77,6 +79,7 @@ def start_in_background(
         fault_seed=fault_seed,
         fault_delay=fault_delay,
         fault_limit=fault_limit,
+        platform_cert=platform_cert,
     )
     # The socket already listens, so requests queue until serve_forever picks them up.
     thread = threading.Thread(
@@ -95,6 +98,17 @@ def start_in_background(
     )
 
 
+def rotate_platform_certificate(home: Path) -> str:
+    """Add a newer platform certificate to `home` and return its serial number.
+
+    The old ones stay listed by `GET /v3/certificates`; the next start with `--platform-cert`
+    signs with the new one, so a client meets a serial it has not downloaded yet.
+    """
+    from wxbudget.sandbox.certificates import rotate_platform_certificate as rotate
+
+    return rotate(home)
+
+
 def serve(
     home: Path,
     *,
@@ -105,6 +119,7 @@ def serve(
     fault_seed: int | None = None,
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
+    platform_cert: bool = False,
 ) -> None:
     """Run a sandbox in the foreground until SIGINT or SIGTERM, then close it and return."""
     from wxbudget.sandbox.faults import FaultInjector
@@ -119,6 +134,7 @@ def serve(
         fault_seed=fault_seed,
         fault_delay=fault_delay,
         fault_limit=fault_limit,
+        platform_cert=platform_cert,
     )
 
     def stop(_signal: int, _frame: FrameType | None) -> None:

@@ -1,11 +1,17 @@
 """The gateway checks WeChat Pay makes before any endpoint runs: headers, then Authorization.
 
+`/v3/...` takes the partner scheme (`mchid`), `/brand/...` the brand scheme (`brand_id`); the
+other scheme on a path is a SIGN_ERROR like any malformed header.
+
 Strict choices where the docs are silent: an Authorization header with a field beyond the five
-documented ones is malformed, and a `Wechatpay-Serial` request header naming anything but this
-merchant's WeChat Pay public key id is a PARAM_ERROR (the official samples always send it).
+documented ones is malformed, and a partner `Wechatpay-Serial` request header naming anything but
+this merchant's WeChat Pay public key id (or, with platform certificates on, one of their
+serials) is a PARAM_ERROR (the official samples always send it). Brand calls must send it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from wxbudget import signing
 from wxbudget.sandbox.keys import HomeKeys
@@ -13,11 +19,15 @@ from wxbudget.sandbox.replies import (
     MESSAGE_AUTH_FORMAT,
     MESSAGE_BAD_SIGNATURE,
     MESSAGE_BAD_TIMESTAMP,
+    MESSAGE_BRAND_WECHATPAY_SERIAL,
     MESSAGE_CLOCK_SKEW,
     MESSAGE_CONTENT_TYPE,
     MESSAGE_MISSING_ACCEPT,
+    MESSAGE_UNKNOWN_BRAND,
     MESSAGE_UNKNOWN_MCHID,
     MESSAGE_WECHATPAY_SERIAL,
+    MESSAGE_WECHATPAY_SERIAL_OR_CERT,
+    MESSAGE_WRONG_BRAND_SERIAL,
     MESSAGE_WRONG_SERIAL,
     SUB_CODE_HEADER,
     JsonObject,
@@ -27,8 +37,29 @@ from wxbudget.sandbox.replies import (
 )
 from wxbudget.sandbox.wire import Request
 
-PARTNER_AUTH_FIELDS = frozenset({"mchid", "nonce_str", "signature", "timestamp", "serial_no"})
+PARTNER = "partner"
+BRAND = "brand"
+BRAND_PATH_PREFIX = "/brand/"
+COMMON_AUTH_FIELDS = frozenset({"nonce_str", "signature", "timestamp", "serial_no"})
+_SCHEMES = {PARTNER: (signing.PARTNER_SCHEME, "mchid"), BRAND: (signing.BRAND_SCHEME, "brand_id")}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request: a partner's mchid or a brand's brand_id."""
+
+    variant: str
+    identity: str
+
+    @property
+    def key(self) -> str:
+        """The caller's namespace for idempotency and rate limits; ids of the two never mix."""
+        return self.identity if self.variant == PARTNER else f"{BRAND}:{self.identity}"
+
+
+def variant_of(path: str) -> str:
+    return BRAND if path.startswith(BRAND_PATH_PREFIX) else PARTNER
 
 
 def check_headers(request: Request) -> None:
@@ -40,22 +71,42 @@ def check_headers(request: Request) -> None:
             raise invalid_request(MESSAGE_CONTENT_TYPE, SUB_CODE_HEADER)
 
 
-def authenticate_partner(request: Request, keys: HomeKeys, *, now: int) -> str:
-    """Check the `WECHATPAY2-SHA256-RSA2048` Authorization header; returns the mchid."""
+def authenticate(request: Request, keys: HomeKeys, *, variant: str, now: int) -> Caller:
+    """Check the Authorization header the path's variant requires; returns who signed."""
+    scheme, identity_field = _SCHEMES[variant]
     authorization = signing.parse_authorization(request.header("Authorization") or "")
     if (
         authorization is None
-        or authorization.scheme != signing.PARTNER_SCHEME
-        or set(authorization.fields) != PARTNER_AUTH_FIELDS
+        or authorization.scheme != scheme
+        or set(authorization.fields) != COMMON_AUTH_FIELDS | {identity_field}
         or not all(authorization.fields.values())
     ):
-        raise sign_error(MESSAGE_AUTH_FORMAT)
+        detail = None
+        if authorization is not None and authorization.scheme in (
+            signing.PARTNER_SCHEME,
+            signing.BRAND_SCHEME,
+        ):
+            detail = _detail(
+                "Authorization",
+                authorization.scheme,
+                issue=f"{request.path} 的认证类型应为 {scheme},字段 {identity_field}",
+            )
+        raise sign_error(MESSAGE_AUTH_FORMAT, detail)
     fields = authorization.fields
-    identity = keys.identity
-    if fields["mchid"] != identity.mchid:
-        raise sign_error(MESSAGE_UNKNOWN_MCHID, _detail("mchid", fields["mchid"]))
-    if fields["serial_no"] != identity.merchant_serial_no:
-        raise sign_error(MESSAGE_WRONG_SERIAL, _detail("serial_no", fields["serial_no"]))
+    if variant == PARTNER:
+        expected_identity = keys.identity.mchid
+        expected_serial = keys.identity.merchant_serial_no
+        signer_key = keys.merchant_public_key
+        unknown_identity, wrong_serial = MESSAGE_UNKNOWN_MCHID, MESSAGE_WRONG_SERIAL
+    else:
+        expected_identity = keys.brand.identity.brand_id
+        expected_serial = keys.brand.identity.brand_serial_no
+        signer_key = keys.brand.brand_public_key
+        unknown_identity, wrong_serial = MESSAGE_UNKNOWN_BRAND, MESSAGE_WRONG_BRAND_SERIAL
+    if fields[identity_field] != expected_identity:
+        raise sign_error(unknown_identity, _detail(identity_field, fields[identity_field]))
+    if fields["serial_no"] != expected_serial:
+        raise sign_error(wrong_serial, _detail("serial_no", fields["serial_no"]))
     timestamp_text = fields["timestamp"]
     if not timestamp_text.isdigit():
         raise sign_error(MESSAGE_BAD_TIMESTAMP, _detail("timestamp", timestamp_text))
@@ -65,7 +116,7 @@ def authenticate_partner(request: Request, keys: HomeKeys, *, now: int) -> str:
     message = signing.request_message(
         request.method, request.target, timestamp, fields["nonce_str"], request.body
     )
-    if not signing.signature_is_valid(keys.merchant_public_key, message, fields["signature"]):
+    if not signing.signature_is_valid(signer_key, message, fields["signature"]):
         detail = _detail("signature", "(elided)", issue="sign not match")
         # What WeChat Pay echoes back so a developer can diff it against their own sign string.
         detail["sign_information"] = {
@@ -76,19 +127,41 @@ def authenticate_partner(request: Request, keys: HomeKeys, *, now: int) -> str:
             "sign_message_length": len(message),
         }
         raise sign_error(MESSAGE_BAD_SIGNATURE, detail)
-    return fields["mchid"]
+    return Caller(variant=variant, identity=fields[identity_field])
 
 
-def check_wechatpay_serial(request: Request, keys: HomeKeys) -> None:
+def check_wechatpay_serial(request: Request, keys: HomeKeys, *, variant: str) -> None:
     serial = request.header(signing.HEADER_SERIAL)
-    if serial is not None and serial != keys.identity.wechatpay_public_key_id:
+    if variant == BRAND:
+        expected = keys.brand.identity.wechatpay_public_key_id
+        if serial != expected:
+            raise param_error(
+                signing.HEADER_SERIAL,
+                serial,
+                f"应为 brand_id {keys.brand.identity.brand_id} 的微信支付公钥ID {expected}",
+                location="header",
+                message=MESSAGE_BRAND_WECHATPAY_SERIAL,
+            )
+        return
+    public_key_id = keys.identity.wechatpay_public_key_id
+    platform_serials = [entry.serial_no for entry in keys.platform]
+    if serial is None or serial == public_key_id or serial in platform_serials:
+        return
+    if platform_serials:
         raise param_error(
             signing.HEADER_SERIAL,
             serial,
-            f"应为 {keys.identity.wechatpay_public_key_id}",
+            f"应为 {public_key_id} 或平台证书序列号 {' / '.join(platform_serials)}",
             location="header",
-            message=MESSAGE_WECHATPAY_SERIAL,
+            message=MESSAGE_WECHATPAY_SERIAL_OR_CERT,
         )
+    raise param_error(
+        signing.HEADER_SERIAL,
+        serial,
+        f"应为 {public_key_id}",
+        location="header",
+        message=MESSAGE_WECHATPAY_SERIAL,
+    )
 
 
 def _detail(field: str, value: str, *, issue: str = "") -> JsonObject:

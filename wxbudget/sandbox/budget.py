@@ -1,4 +1,6 @@
-"""update-budget: the request body's rules, then the business rules, both pure functions.
+"""update-budget of a stock or a stock bundle: the body's rules, then the business rules.
+
+All pure functions.
 
 Where the docs are silent the sandbox is strict on purpose, so a client that passes here does
 not meet a surprise in production: every unknown body field is refused, and a daily target
@@ -16,6 +18,8 @@ from typing import Any
 from wxbudget.sandbox.replies import (
     MESSAGE_BELOW_SENT,
     MESSAGE_BELOW_TODAY,
+    MESSAGE_BUNDLE_DAILY_UNLIMITED,
+    MESSAGE_BUNDLE_STATE,
     MESSAGE_DAILY_UNLIMITED,
     MESSAGE_STALE_CURRENT,
     MESSAGE_STOCK_AUDITING,
@@ -58,7 +62,10 @@ BODY_FIELDS = frozenset(
     {"out_request_no", "update_mode", "brand_id"}
     | {name for fields in _MODE_FIELDS.values() for name in fields[:2]}
 )
+# 品牌API: the brand is the signer, so a brand_id in the body is an unknown field.
+BRAND_BODY_FIELDS = BODY_FIELDS - {"brand_id"}
 
+_BUNDLE_STATES = frozenset({"SENDING", "PAUSED"})
 _BLOCKED_STATES = {
     "STOPPED": (MESSAGE_STOCK_STOPPED, SUB_CODE_STOCK_STOPPED),
     "DEACTIVATED": (MESSAGE_STOCK_DEACTIVATED, SUB_CODE_STOCK_DEACTIVATED),
@@ -72,7 +79,7 @@ class BudgetChange:
     update_mode: str
     current: int
     target: int
-    brand_id: str
+    brand_id: str | None  # None on the brand API
 
     @property
     def rule_field(self) -> str:
@@ -102,10 +109,11 @@ def decode_body(raw: bytes) -> JsonObject:
     return decoded
 
 
-def parse_change(body: JsonObject) -> BudgetChange:
+def parse_change(body: JsonObject, *, brand_api: bool = False) -> BudgetChange:
     """Apply the field rules of the official page, in the order a reader meets them."""
+    known = BRAND_BODY_FIELDS if brand_api else BODY_FIELDS
     for name in body:
-        if name not in BODY_FIELDS:
+        if name not in known:
             raise param_error(f"/{name}", body[name], f"请求体中含有未定义的字段 {name}")
     out_request_no = body.get("out_request_no")
     if not isinstance(out_request_no, str) or not OUT_REQUEST_NO.fullmatch(out_request_no):
@@ -139,7 +147,7 @@ def parse_change(body: JsonObject) -> BudgetChange:
             )
         values[name] = value
     brand_id = body.get("brand_id")
-    if not isinstance(brand_id, str) or not brand_id:
+    if not brand_api and (not isinstance(brand_id, str) or not brand_id):
         raise param_error("/brand_id", brand_id, "brand_id 必填,且为字符串")
     target = values[target_name]
     if not TARGET_MIN <= target <= TARGET_MAX:
@@ -176,4 +184,32 @@ def apply_change(stock: JsonObject, change: BudgetChange, *, usage_mode: str) ->
         raise invalid_request(MESSAGE_BELOW_TODAY, SUB_CODE_BELOW_TODAY)
     updated = copy.deepcopy(stock)
     updated["stock_send_rule"][change.rule_field] = change.target
+    return updated
+
+
+def apply_bundle_change(stocks: list[JsonObject], change: BudgetChange) -> list[JsonObject]:
+    """Every stock of a bundle with its new cap, or the first rule one of them breaks.
+
+    All or nothing: the rules are checked on every stock before any is changed.
+    """
+    for stock in stocks:
+        if stock["state"] not in _BUNDLE_STATES:
+            _, sub_code = _BLOCKED_STATES.get(stock["state"], (None, SUB_CODE_PARAM))
+            raise invalid_request(
+                MESSAGE_BUNDLE_STATE.format(stock_id=stock["stock_id"], state=stock["state"]),
+                sub_code,
+            )
+    caps = [stock["stock_send_rule"].get(change.rule_field) for stock in stocks]
+    if change.update_mode == MODE_MAX_COUNT_PER_DAY and None in caps:
+        raise invalid_request(MESSAGE_BUNDLE_DAILY_UNLIMITED, SUB_CODE_DAILY_UNLIMITED)
+    if any(change.current != cap for cap in caps):
+        raise invalid_request(MESSAGE_STALE_CURRENT, SUB_CODE_STALE_CURRENT)
+    sent_field = "total_count" if change.update_mode == MODE_MAX_COUNT else "today_count"
+    if any(change.target < stock["sent_count_info"][sent_field] for stock in stocks):
+        if change.update_mode == MODE_MAX_COUNT:
+            raise invalid_request(MESSAGE_BELOW_SENT, SUB_CODE_BELOW_SENT)
+        raise invalid_request(MESSAGE_BELOW_TODAY, SUB_CODE_BELOW_TODAY)
+    updated = copy.deepcopy(stocks)
+    for stock in updated:
+        stock["stock_send_rule"][change.rule_field] = change.target
     return updated

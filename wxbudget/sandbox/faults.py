@@ -166,7 +166,7 @@ class FaultInjector:
                 }
             case "skew":
                 past = str(int(outgoing.headers[signing.HEADER_TIMESTAMP]) - SKEW_SECONDS)
-                _sign(outgoing, self._wechatpay_private_key, past)
+                _sign(outgoing, outgoing.signing_key or self._wechatpay_private_key, past)
             case "probe":
                 noise = base64.b64encode(secrets.token_bytes(PROBE_RANDOM_BYTES)).decode("ascii")
                 outgoing.headers[signing.HEADER_SIGNATURE] = signing.PROBE_SIGNATURE_PREFIX + noise

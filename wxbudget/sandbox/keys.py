@@ -1,17 +1,17 @@
-"""The sandbox home: identities, RSA key pairs and the config.toml a client points at."""
+"""The sandbox home: identities and RSA key pairs of the merchant (APIv3) and of the brand.
+
+A home made by an older version lacks the brand and the merchant certificate; they are added
+on its next start, next to the keys it already has.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import tempfile
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -25,11 +25,19 @@ CONFIG_FILE = "config.toml"
 DATABASE_FILE = "sandbox.db"
 JOURNAL_FILE = "requests.jsonl"
 IDENTITY_FILE = "identity.json"
+BRAND_IDENTITY_FILE = "brand.json"
 KEYS_DIR = "keys"
+PLATFORM_DIR = "platform"
 MERCHANT_PRIVATE_KEY_FILE = "keys/merchant_private_key.pem"
 MERCHANT_PUBLIC_KEY_FILE = "keys/merchant_public_key.pem"
+MERCHANT_CERT_FILE = "keys/merchant_cert.pem"
 WECHATPAY_PRIVATE_KEY_FILE = "keys/wechatpay_private_key.pem"
 WECHATPAY_PUBLIC_KEY_FILE = "keys/wechatpay_public_key.pem"
+BRAND_PRIVATE_KEY_FILE = "keys/brand_private_key.pem"
+BRAND_PUBLIC_KEY_FILE = "keys/brand_public_key.pem"
+BRAND_WECHATPAY_PRIVATE_KEY_FILE = "keys/brand_wechatpay_private_key.pem"
+BRAND_WECHATPAY_PUBLIC_KEY_FILE = "keys/brand_wechatpay_public_key.pem"
+APIV3_KEY_FILE = "keys/apiv3_key.txt"
 DEFAULT_TIMEOUT_SECONDS = 10
 
 # A home may already hold these (a crash between creating the folder and writing identity.json);
@@ -42,7 +50,9 @@ _OWN_NAMES = frozenset(
         DATABASE_FILE + "-shm",
         JOURNAL_FILE,
         IDENTITY_FILE,
+        BRAND_IDENTITY_FILE,
         KEYS_DIR,
+        PLATFORM_DIR,
     }
 )
 
@@ -55,16 +65,73 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class BrandIdentity:
+    brand_id: str
+    brand_serial_no: str
+    # The brand's own WeChat Pay public key id: 品牌API keys are not shared with APIv3 ones.
+    wechatpay_public_key_id: str
+
+
+@dataclass(frozen=True)
+class BrandKeys:
+    identity: BrandIdentity
+    brand_public_key: rsa.RSAPublicKey
+    wechatpay_private_key: rsa.RSAPrivateKey
+
+
+@dataclass(frozen=True)
+class PlatformKey:
+    """One platform certificate (平台证书) and the private key WeChat Pay signs with under it."""
+
+    serial_no: str
+    private_key: rsa.RSAPrivateKey
+    certificate_pem: bytes
+    certificate: signing.Certificate
+
+
+@dataclass(frozen=True)
 class HomeKeys:
-    """What the server needs at run time: who the merchant is and which keys sign what."""
+    """What the server needs at run time: who the callers are and which keys sign what."""
 
     identity: Identity
     merchant_public_key: rsa.RSAPublicKey
     wechatpay_private_key: rsa.RSAPrivateKey
+    brand: BrandKeys
+    # Oldest first; empty unless the sandbox runs with --platform-cert.
+    platform: tuple[PlatformKey, ...] = ()
+    apiv3_key: bytes | None = None
 
 
-def prepare_home(home: Path) -> HomeKeys:
-    """Create DIR (0700) with fresh keys on first start; load the existing ones afterwards."""
+def new_serial_no() -> str:
+    """40 upper-case hex digits that survive a round trip through an X.509 serial number.
+
+    The first digit is 1-7: no leading zero (`f"{serial:X}"` would drop it) and at most 159
+    bits, the RFC 5280 limit cryptography enforces.
+    """
+    return secrets.choice("1234567") + secrets.token_hex(20).upper()[1:]
+
+
+def serial_fits_certificate(serial_no: str) -> bool:
+    return len(serial_no) == 40 and serial_no[0] in "1234567" and _is_upper_hex(serial_no)
+
+
+def _is_upper_hex(text: str) -> bool:
+    return all(char in "0123456789ABCDEF" for char in text)
+
+
+def new_public_key_id() -> str:
+    return "PUB_KEY_ID_" + "".join(secrets.choice("0123456789") for _ in range(32))
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def prepare_home(home: Path, *, platform_cert: bool = False) -> HomeKeys:
+    """Create DIR (0700) with fresh keys on first start; load (and complete) it afterwards."""
+    # Imported here: certificates.py imports this module for its paths and helpers.
+    from wxbudget.sandbox import certificates
+
     if home.exists() and not home.is_dir():
         raise UsageError(f"sandbox home {home} exists and is not a folder")
     identity_path = home / IDENTITY_FILE
@@ -78,16 +145,25 @@ def prepare_home(home: Path) -> HomeKeys:
         _create_home(home)
     try:
         identity = Identity(**json.loads(identity_path.read_text(encoding="utf-8")))
+        identity = certificates.ensure_merchant_certificate(home, identity)
         merchant_public_key = signing.load_public_key(
             (home / MERCHANT_PUBLIC_KEY_FILE).read_bytes()
         )
-        wechatpay_private_key = _load_own_private_key(home / WECHATPAY_PRIVATE_KEY_FILE)
+        wechatpay_private_key = load_own_private_key(home / WECHATPAY_PRIVATE_KEY_FILE)
+        brand = _brand_keys(home)
+        platform: tuple[PlatformKey, ...] = ()
+        apiv3_key: bytes | None = None
+        if platform_cert:
+            apiv3_key = certificates.ensure_apiv3_key(home)
+            platform = certificates.ensure_platform_keys(home)
     except (OSError, ValueError, TypeError) as error:
         raise ConfigError(f"sandbox home {home} is damaged: {error}") from error
-    return HomeKeys(identity, merchant_public_key, wechatpay_private_key)
+    return HomeKeys(
+        identity, merchant_public_key, wechatpay_private_key, brand, platform, apiv3_key
+    )
 
 
-def _load_own_private_key(path: Path) -> rsa.RSAPrivateKey:
+def load_own_private_key(path: Path) -> rsa.RSAPrivateKey:
     # The sandbox generated this key itself, so the costly RSA consistency check (most of a
     # start's time) proves nothing; a foreign or broken file still fails to parse.
     key = serialization.load_pem_private_key(
@@ -111,28 +187,51 @@ def _strangers(home: Path) -> list[str]:
 def _create_home(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
-    (home / KEYS_DIR).mkdir(exist_ok=True)
-    (home / KEYS_DIR).chmod(0o700)
-    merchant = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    wechatpay = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    for relative, key in (
-        (MERCHANT_PRIVATE_KEY_FILE, merchant),
-        (WECHATPAY_PRIVATE_KEY_FILE, wechatpay),
-    ):
-        _write_private(home / relative, _private_pem(key))
-        public_relative = relative.replace("private", "public")
-        _write_private(home / public_relative, _public_pem(key.public_key()))
+    make_private_folder(home / KEYS_DIR)
+    for relative in (MERCHANT_PRIVATE_KEY_FILE, WECHATPAY_PRIVATE_KEY_FILE):
+        write_key_pair(home, relative, new_rsa_key())
     identity = Identity(
         mchid=SANDBOX_MCHID,
-        merchant_serial_no=secrets.token_hex(20).upper(),
-        wechatpay_public_key_id="PUB_KEY_ID_"
-        + "".join(secrets.choice("0123456789") for _ in range(32)),
+        merchant_serial_no=new_serial_no(),
+        wechatpay_public_key_id=new_public_key_id(),
     )
     # identity.json is written last: its presence is what marks the home as complete.
-    _write_private(home / IDENTITY_FILE, json.dumps(asdict(identity), indent=2).encode() + b"\n")
+    write_json(home / IDENTITY_FILE, asdict(identity))
 
 
-def _private_pem(key: rsa.RSAPrivateKey) -> bytes:
+def _brand_keys(home: Path) -> BrandKeys:
+    path = home / BRAND_IDENTITY_FILE
+    if not path.exists():
+        # Also the upgrade of a home made before the brand API existed.
+        for relative in (BRAND_PRIVATE_KEY_FILE, BRAND_WECHATPAY_PRIVATE_KEY_FILE):
+            write_key_pair(home, relative, new_rsa_key())
+        brand = BrandIdentity(
+            brand_id=SANDBOX_BRAND_ID,
+            brand_serial_no=new_serial_no(),
+            wechatpay_public_key_id=new_public_key_id(),
+        )
+        write_json(path, asdict(brand))
+    identity = BrandIdentity(**json.loads(path.read_text(encoding="utf-8")))
+    return BrandKeys(
+        identity=identity,
+        brand_public_key=signing.load_public_key((home / BRAND_PUBLIC_KEY_FILE).read_bytes()),
+        wechatpay_private_key=load_own_private_key(home / BRAND_WECHATPAY_PRIVATE_KEY_FILE),
+    )
+
+
+def write_key_pair(home: Path, private_relative: str, key: rsa.RSAPrivateKey) -> None:
+    """`keys/X_private_key.pem` and its `keys/X_public_key.pem`, both 0600."""
+    write_private(home / private_relative, private_pem(key))
+    public_relative = private_relative.replace("private", "public")
+    write_private(home / public_relative, public_pem(key.public_key()))
+
+
+def make_private_folder(path: Path) -> None:
+    path.mkdir(exist_ok=True)
+    path.chmod(0o700)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -140,51 +239,18 @@ def _private_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def _public_pem(key: rsa.RSAPublicKey) -> bytes:
+def public_pem(key: rsa.RSAPublicKey) -> bytes:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_json(path: Path, data: object) -> None:
+    write_private(path, json.dumps(data, indent=2).encode() + b"\n")
+
+
+def write_private(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
     path.chmod(0o600)
-
-
-def write_config(home: Path, identity: Identity, base_url: str) -> Path:
-    """Point `[profiles.sandbox]` at this run, keeping whatever else the file holds."""
-    path = home / CONFIG_FILE
-    document: dict[str, Any] = {}
-    if path.exists():
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ConfigError(f"{path}: cannot update the sandbox profile: {error}") from error
-    document.setdefault("default_profile", PROFILE_NAME)
-    profiles = document.setdefault("profiles", {})
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"{path}: 'profiles' is not a table")
-    profile = profiles.setdefault(PROFILE_NAME, {})
-    if not isinstance(profile, dict):
-        raise ConfigError(f"{path}: 'profiles.{PROFILE_NAME}' is not a table")
-    # Identity and address must match the running server, so they are always rewritten.
-    profile["mchid"] = identity.mchid
-    profile["merchant_serial_no"] = identity.merchant_serial_no
-    profile.setdefault("private_key_file", MERCHANT_PRIVATE_KEY_FILE)
-    profile["wechatpay_public_key_id"] = identity.wechatpay_public_key_id
-    profile.setdefault("wechatpay_public_key_file", WECHATPAY_PUBLIC_KEY_FILE)
-    profile.setdefault("brand_id", SANDBOX_BRAND_ID)
-    profile["base_url"] = base_url
-    profile.setdefault("timeout", DEFAULT_TIMEOUT_SECONDS)
-    # mkstemp creates the file 0600, and os.replace makes a half-written config impossible.
-    descriptor, temporary = tempfile.mkstemp(dir=home, prefix=".config.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            tomli_w.dump(document, handle)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

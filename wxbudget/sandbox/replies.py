@@ -31,6 +31,7 @@ SUB_CODE_STALE_CURRENT = 268578005
 SUB_CODE_BELOW_SENT = 268578006
 SUB_CODE_DAILY_UNLIMITED = 268578007
 SUB_CODE_BELOW_TODAY = 268578008
+SUB_CODE_NO_PLATFORM_CERT = 268578009
 
 MESSAGE_MISSING_ACCEPT = "Http头缺少Accept或User-Agent"
 MESSAGE_CONTENT_TYPE = "Http头Content-Type值必须为application/json"
@@ -41,9 +42,18 @@ MESSAGE_BAD_TIMESTAMP = "Http头Authorization中的timestamp必须是Unix时间�
 MESSAGE_CLOCK_SKEW = "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟"
 MESSAGE_BAD_SIGNATURE = "Http头Authorization中的signature验证不通过,签名错误"
 MESSAGE_WECHATPAY_SERIAL = "Http头Wechatpay-Serial不是该商户的微信支付公钥ID"
+MESSAGE_WECHATPAY_SERIAL_OR_CERT = (
+    "Http头Wechatpay-Serial不是该商户的微信支付公钥ID或平台证书序列号"
+)
+# Quoted from the brand pages' description of the required Wechatpay-Serial header.
+MESSAGE_BRAND_WECHATPAY_SERIAL = "请传入brand_id对应的微信支付公钥ID"
+MESSAGE_UNKNOWN_BRAND = "Http头Authorization中的brand_id不存在或未开通品牌API"
+MESSAGE_WRONG_BRAND_SERIAL = "Http头Authorization中的serial_no不是该品牌的有效品牌API证书序列号"
+MESSAGE_NO_PLATFORM_CERT = "无可用的平台证书,请在商户平台-API安全申请使用微信支付公钥。"
 MESSAGE_RATE_LIMIT = "请求超过接口频率限制"
 MESSAGE_COUPON_NOT_FOUND = "未找到 product_coupon_id 对应的商品券"
 MESSAGE_STOCK_NOT_FOUND = "未找到 stock_id 对应的商品券批次"
+MESSAGE_BUNDLE_NOT_FOUND = "未找到 stock_bundle_id 对应的批次组"
 MESSAGE_IDEMPOTENCY_MISMATCH = "相同单号但请求数据不一致"
 MESSAGE_OUT_OF_RANGE = "参数超出取值范围"
 MESSAGE_SYSTEM = "系统异常,请稍后重试"
@@ -55,6 +65,11 @@ MESSAGE_STOCK_IN_BUNDLE = "批次组内的批次不可使用本接口,请使用�
 MESSAGE_STALE_CURRENT = "批次发放预算的当前值错误,请获取批次详情查看最新值"
 MESSAGE_BELOW_SENT = "目标发放次数总上限不得小于当前已发放总次数"
 MESSAGE_DAILY_UNLIMITED = "批次未限制每日发放次数,无法修改为限制次数"
+# Quoted from the bundle page (doc 4016280642), which states the rule for bundles explicitly.
+MESSAGE_BUNDLE_DAILY_UNLIMITED = "如果批次当前未限制每日发放次数(创建时未传入),则无法修改为限制次数"
+MESSAGE_BUNDLE_STATE = (
+    "批次组内批次 {stock_id} 的状态为 {state},仅 SENDING 或 PAUSED 状态的批次可修改发放预算"
+)
 MESSAGE_BELOW_TODAY = "目标每日发放次数上限不得小于当日已发放次数"
 
 

@@ -1,7 +1,8 @@
 """The HTTP front: the request pipeline in WeChat Pay's order, signing, rate limit and journal.
 
-Pipeline: route -> headers -> Authorization -> Wechatpay-Serial -> rate limit -> hooks'
-`before_processing` -> endpoint -> sign -> hooks' `before_sending` -> journal -> write.
+Pipeline: route -> headers -> Authorization (partner or brand, by path) -> Wechatpay-Serial ->
+rate limit -> hooks' `before_processing` -> endpoint -> sign -> hooks' `before_sending` ->
+journal -> write.
 The two hook points are where fault injection (faults.py) plugs in.
 """
 
@@ -16,6 +17,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,17 +26,19 @@ from typing import Any, Protocol
 from wxbudget import signing
 from wxbudget.errors import UsageError
 from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
-from wxbudget.sandbox.auth import authenticate_partner, check_headers, check_wechatpay_serial
+from wxbudget.sandbox.auth import (
+    BRAND,
+    Caller,
+    authenticate,
+    check_headers,
+    check_wechatpay_serial,
+    variant_of,
+)
 from wxbudget.sandbox.demo import demo_stocks
 from wxbudget.sandbox.endpoints import Call, Endpoints, Route, match
 from wxbudget.sandbox.faults import FaultInjector, parse_faults
-from wxbudget.sandbox.keys import (
-    DATABASE_FILE,
-    JOURNAL_FILE,
-    HomeKeys,
-    prepare_home,
-    write_config,
-)
+from wxbudget.sandbox.keys import DATABASE_FILE, JOURNAL_FILE, HomeKeys, prepare_home
+from wxbudget.sandbox.profiles import write_config
 from wxbudget.sandbox.replies import (
     MESSAGE_RATE_LIMIT,
     MESSAGE_SYSTEM,
@@ -116,6 +120,15 @@ class Journal:
             handle.flush()
 
 
+@dataclass(frozen=True)
+class Signer:
+    """The key an answer is signed with and the headers that name it."""
+
+    private_key: signing.PrivateKey
+    serial: str
+    signature_type: str
+
+
 class SandboxApp:
     """Everything but the socket: turns a Request into a signed Outgoing."""
 
@@ -132,7 +145,7 @@ class SandboxApp:
         self.journal = journal
         self.limiter = limiter
         self.clock = clock
-        self.routes = Endpoints(store).routes()
+        self.routes = Endpoints(store, keys).routes()
         self.hooks: list[Hook] = []
 
     def handle(self, request: Request, *, refused: ApiFailure | None = None) -> Outgoing:
@@ -141,32 +154,32 @@ class SandboxApp:
         try:
             if refused is not None:
                 raise refused
-            route, params, mchid = self._admit(request)
+            route, params, caller = self._admit(request)
             intervention = self._intervention(request, route)
             reply = intervention.reply
             if reply is None:
-                reply = route.handler(Call(request=request, params=params, mchid=mchid))
+                reply = route.handler(Call(request=request, params=params, caller=caller))
         except ApiFailure as failure:
             reply = failure.reply()
         except Exception:
             traceback.print_exc(file=sys.stderr)
             reply = ApiFailure(500, "SYSTEM_ERROR", MESSAGE_SYSTEM, SUB_CODE_SYSTEM).reply()
         reply.fault = intervention.fault
-        outgoing = self.sign(reply)
+        outgoing = self.sign(reply, self.signer_for(request))
         for hook in self.hooks:
             outgoing = hook.before_sending(request, reply, outgoing)
         self.journal.record(request, reply, outgoing)
         return outgoing
 
-    def _admit(self, request: Request) -> tuple[Route, dict[str, str], str]:
-        """The gateway checks; returns the route, its path parameters and the caller's mchid."""
+    def _admit(self, request: Request) -> tuple[Route, dict[str, str], Caller]:
+        """The gateway checks; returns the route, its path parameters and who signed."""
         route, params = match(self.routes, request.method, request.path)
         check_headers(request)
-        mchid = authenticate_partner(request, self.keys, now=int(self.clock()))
-        check_wechatpay_serial(request, self.keys)
-        if not self.limiter.allow((mchid, route.name)):
+        caller = authenticate(request, self.keys, variant=route.variant, now=int(self.clock()))
+        check_wechatpay_serial(request, self.keys, variant=route.variant)
+        if not self.limiter.allow((caller.key, route.name)):
             raise ApiFailure(429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT)
-        return route, params, mchid
+        return route, params, caller
 
     def _intervention(self, request: Request, route: Route) -> Intervention:
         for hook in self.hooks:
@@ -175,8 +188,29 @@ class SandboxApp:
                 return intervention
         return Intervention()
 
-    def sign(self, reply: Reply) -> Outgoing:
-        """Serialise once and sign those exact bytes with the WeChat Pay private key."""
+    def signer_for(self, request: Request) -> Signer:
+        """The key WeChat Pay answers this request with, decided by the path and header alone.
+
+        So even a refused request gets an answer its client can verify. The brand API has its
+        own key. With platform certificates on, the request's `Wechatpay-Serial` picks the key
+        (the documented migration rule): the public key id gets the public key, anything else
+        or nothing the newest platform certificate.
+        """
+        if variant_of(request.path) == BRAND:
+            brand = self.keys.brand
+            return Signer(
+                brand.wechatpay_private_key,
+                brand.identity.wechatpay_public_key_id,
+                signing.BRAND_SCHEME,
+            )
+        public_key_id = self.keys.identity.wechatpay_public_key_id
+        if not self.keys.platform or request.header(signing.HEADER_SERIAL) == public_key_id:
+            return Signer(self.keys.wechatpay_private_key, public_key_id, signing.PARTNER_SCHEME)
+        newest = self.keys.platform[-1]
+        return Signer(newest.private_key, newest.serial_no, signing.PARTNER_SCHEME)
+
+    def sign(self, reply: Reply, signer: Signer) -> Outgoing:
+        """Serialise once and sign those exact bytes with the signer's private key."""
         body = encode(reply.body)
         timestamp = str(int(self.clock()))
         nonce = "".join(secrets.choice(NONCE_ALPHABET) for _ in range(32))
@@ -187,12 +221,14 @@ class SandboxApp:
             "Request-ID": f"{secrets.token_hex(20).upper()}-{reply.sub_code}",
             signing.HEADER_TIMESTAMP: timestamp,
             signing.HEADER_NONCE: nonce,
-            signing.HEADER_SIGNATURE: signing.sign(self.keys.wechatpay_private_key, message),
-            signing.HEADER_SERIAL: self.keys.identity.wechatpay_public_key_id,
-            signing.HEADER_SIGNATURE_TYPE: signing.PARTNER_SCHEME,
+            signing.HEADER_SIGNATURE: signing.sign(signer.private_key, message),
+            signing.HEADER_SERIAL: signer.serial,
+            signing.HEADER_SIGNATURE_TYPE: signer.signature_type,
         }
         headers.update(reply.extra_headers or {})
-        return Outgoing(status=reply.status, headers=headers, body=body)
+        return Outgoing(
+            status=reply.status, headers=headers, body=body, signing_key=signer.private_key
+        )
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -280,6 +316,7 @@ def build_server(
     fault_seed: int | None = None,
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
+    platform_cert: bool = False,
 ) -> SandboxServer:
     """Prepare DIR, load state, bind the port and point config.toml at it."""
     if rate_limit < 0:
@@ -293,7 +330,7 @@ def build_server(
     if fault_limit is not None and fault_limit < 0:
         raise UsageError(f"fault limit {fault_limit} is negative")
     seed_stocks = load_seed(seed) if seed is not None else None
-    keys = prepare_home(home)
+    keys = prepare_home(home, platform_cert=platform_cert)
     store = Store(home / DATABASE_FILE)
     if seed_stocks is not None:
         store.upsert_stocks(seed_stocks)
@@ -315,7 +352,7 @@ def build_server(
     except OSError as error:
         raise UsageError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from error
     try:
-        write_config(home, keys.identity, server.base_url)
+        write_config(home, keys, server.base_url, platform_cert=platform_cert)
     except BaseException:
         server.server_close()
         raise

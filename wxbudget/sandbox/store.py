@@ -141,6 +141,11 @@ class Store:
             rows = connection.execute(query, arguments).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def bundle_stocks(self, product_coupon_id: str, stock_bundle_id: str) -> list[JsonObject]:
+        """The stocks of a bundle in bundle order; empty when there is no such bundle."""
+        with closing(self._connect()) as connection:
+            return _load_bundle(connection, product_coupon_id, stock_bundle_id)
+
     def apply_once(
         self,
         *,
@@ -156,7 +161,49 @@ class Store:
         A repeat with the same fingerprint replays the recorded outcome; a repeat with another
         raises the mismatch error. `change` returns the new stock or raises ApiFailure for a
         business rule, and that failure is recorded too, as WeChat Pay would replay it.
+        `mchid` is the caller's namespace: a brand's is distinct from every mchid.
         """
+
+        def run(connection: sqlite3.Connection) -> JsonObject:
+            stock = _load_stock(connection, product_coupon_id, stock_id)
+            if stock is None:  # stocks are never deleted, but never trust a race either
+                raise RuntimeError(f"stock {product_coupon_id}/{stock_id} vanished")
+            updated = change(stock)
+            _save_stock(connection, updated)
+            return updated
+
+        return self._once(mchid, out_request_no, fingerprint, run)
+
+    def apply_bundle_once(
+        self,
+        *,
+        mchid: str,
+        out_request_no: str,
+        fingerprint: str,
+        product_coupon_id: str,
+        stock_bundle_id: str,
+        change: Callable[[list[JsonObject]], list[JsonObject]],
+    ) -> Reply:
+        """Like apply_once for every stock of a bundle, in one transaction: all change or none."""
+
+        def run(connection: sqlite3.Connection) -> JsonObject:
+            stocks = _load_bundle(connection, product_coupon_id, stock_bundle_id)
+            if not stocks:
+                raise RuntimeError(f"stock bundle {product_coupon_id}/{stock_bundle_id} vanished")
+            updated = change(stocks)
+            for stock in updated:
+                _save_stock(connection, stock)
+            return {"stock_bundle_id": stock_bundle_id, "stock_list": updated}
+
+        return self._once(mchid, out_request_no, fingerprint, run)
+
+    def _once(
+        self,
+        mchid: str,
+        out_request_no: str,
+        fingerprint: str,
+        run: Callable[[sqlite3.Connection], JsonObject],
+    ) -> Reply:
         with self._write() as connection:
             row = connection.execute(
                 "SELECT fingerprint, status, sub_code, body FROM idempotency "
@@ -169,16 +216,12 @@ class Store:
                         MESSAGE_IDEMPOTENCY_MISMATCH, SUB_CODE_IDEMPOTENCY_MISMATCH
                     )
                 return Reply(status=row[1], sub_code=row[2], body=json.loads(row[3]), replay=True)
-            stock = _load_stock(connection, product_coupon_id, stock_id)
-            if stock is None:  # stocks are never deleted, but never trust a race either
-                raise RuntimeError(f"stock {product_coupon_id}/{stock_id} vanished")
             try:
-                updated = change(stock)
+                body = run(connection)
             except ApiFailure as failure:
                 reply = failure.reply()
             else:
-                _save_stock(connection, updated)
-                reply = Reply(status=200, body=updated, applied=True)
+                reply = Reply(status=200, body=body, applied=True)
             connection.execute(
                 "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -192,6 +235,18 @@ class Store:
                 ),
             )
             return reply
+
+
+def _load_bundle(
+    connection: sqlite3.Connection, product_coupon_id: str, stock_bundle_id: str
+) -> list[JsonObject]:
+    rows = connection.execute(
+        "SELECT body FROM stocks WHERE product_coupon_id = ? AND stock_bundle_id = ?",
+        (product_coupon_id, stock_bundle_id),
+    ).fetchall()
+    stocks: list[JsonObject] = [json.loads(row[0]) for row in rows]
+    stocks.sort(key=lambda stock: stock["stock_bundle_info"]["stock_bundle_index"])
+    return stocks
 
 
 def _load_stock(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from wxbudget.sandbox.replies import Reply
+from wxbudget.signing import PrivateKey
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,5 @@ class Outgoing:
     # up can already read what the server did.
     delay_seconds: float = 0.0
     drop: bool = False  # close the connection without writing a single byte
+    # The key the answer was signed with, so a fault can re-sign it as the same signer.
+    signing_key: PrivateKey | None = None

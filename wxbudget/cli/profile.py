@@ -1,0 +1,263 @@
+"""`wxbudget profile init|list|show|remove`: manage the profiles of the config file.
+
+None of these starts the embedded sandbox or needs a usable profile: they edit or inspect the
+file `config.locate` picks (--config, WXBUDGET_CONFIG, or the XDG default).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wxbudget.cli.options import ConfigOption, DebugOption, GlobalOptions, with_global_options
+
+profile_app = typer.Typer(
+    help="Create, list, inspect and remove profiles in the config file.",
+    no_args_is_help=True,
+)
+
+
+class ProfileKind(StrEnum):
+    partner = "partner"
+    brand = "brand"
+
+
+def _value(flag: str, text: str, metavar: str = "TEXT") -> Any:
+    return typer.Option(flag, help=text, metavar=metavar, show_default=False)
+
+
+ProfileName = Annotated[str, typer.Argument(help="Profile name, e.g. prod", show_default=False)]
+
+
+@profile_app.command("init")
+def init(
+    context: typer.Context,
+    name: ProfileName,
+    kind: Annotated[
+        ProfileKind | None,
+        typer.Option(
+            "--kind",
+            help="partner: service provider, /v3/... (default); brand: brand-direct, /brand/...",
+            show_default=False,
+        ),
+    ] = None,
+    mchid: Annotated[str | None, _value("--mchid", "Merchant id (partner)")] = None,
+    merchant_serial_no: Annotated[
+        str | None, _value("--merchant-serial-no", "Merchant API certificate serial (partner)")
+    ] = None,
+    brand_serial_no: Annotated[
+        str | None, _value("--brand-serial-no", "Brand API certificate serial (brand)")
+    ] = None,
+    private_key_file: Annotated[
+        str | None, _value("--private-key-file", "API private key PEM, chmod 600", "PATH")
+    ] = None,
+    merchant_cert_file: Annotated[
+        str | None, _value("--merchant-cert-file", "Merchant API certificate PEM", "PATH")
+    ] = None,
+    wechatpay_public_key_id: Annotated[
+        str | None, _value("--wechatpay-public-key-id", "PUB_KEY_ID_...", "ID")
+    ] = None,
+    wechatpay_public_key_file: Annotated[
+        str | None, _value("--wechatpay-public-key-file", "WeChat Pay public key PEM", "PATH")
+    ] = None,
+    apiv3_key_file: Annotated[
+        str | None,
+        _value("--apiv3-key-file", "File holding the APIv3 key (partner, with a cert dir)", "PATH"),
+    ] = None,
+    platform_cert_dir: Annotated[
+        str | None,
+        _value("--platform-cert-dir", "Folder of platform certificates (partner)", "DIR"),
+    ] = None,
+    brand_id: Annotated[str | None, _value("--brand-id", "Brand id")] = None,
+    base_url: Annotated[
+        str | None, _value("--base-url", "API host (default WeChat Pay's)", "URL")
+    ] = None,
+    timeout: Annotated[float | None, _value("--timeout", "Seconds (default 10)", "S")] = None,
+    max_retries: Annotated[int | None, _value("--max-retries", "Retries (default 3)", "N")] = None,
+    rate_limit: Annotated[
+        int | None, _value("--rate-limit", "Requests/second (default 20; 0 = none)", "N")
+    ] = None,
+    audit_log: Annotated[str | None, _value("--audit-log", "Audit journal file", "PATH")] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the default_profile")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing profile of that name")
+    ] = False,
+    config_file: ConfigOption = None,
+    # Accepted so `--debug` works here too; the error boundary reads it from argv.
+    debug: DebugOption = None,
+) -> None:
+    """Create (or with --force replace) a profile; on a terminal, ask for what is missing.
+
+    Key files are given by path, never by content; paths are stored as typed (~ kept) and read
+    relative to the config file's folder. The profile is checked exactly as every command would
+    check it (keys loaded, private key chmod 600) before the file is written, atomically and
+    0600. Without a terminal every required key must come as a flag.
+
+    Examples:
+
+      wxbudget profile init prod --default  (on a terminal: asks for each required key)
+
+      wxbudget profile init ci --mchid 1900000001 --merchant-serial-no 1DDE55AD98ED71D6
+      --private-key-file ~/keys/apiclient_key.pem --wechatpay-public-key-id PUB_KEY_ID_0000000001
+      --wechatpay-public-key-file ~/keys/pub_key.pem
+    """
+    from wxbudget import config, profiles, render
+    from wxbudget.errors import UsageError
+
+    before = context.find_object(GlobalOptions) or GlobalOptions()
+    flags = config.Flags(config=config_file or before.config)
+    path, _ = config.locate(flags, os.environ)
+    profiles.check_new_name(profiles.read_document(path), name, force=force)
+    given: dict[str, object | None] = {
+        "kind": (kind or ProfileKind.partner).value,
+        "mchid": mchid,
+        "merchant_serial_no": merchant_serial_no,
+        "brand_serial_no": brand_serial_no,
+        "private_key_file": private_key_file,
+        "merchant_cert_file": merchant_cert_file,
+        "wechatpay_public_key_id": wechatpay_public_key_id,
+        "wechatpay_public_key_file": wechatpay_public_key_file,
+        "apiv3_key_file": apiv3_key_file,
+        "platform_cert_dir": platform_cert_dir,
+        "brand_id": brand_id,
+        "base_url": base_url,
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "rate_limit": rate_limit,
+        "audit_log": audit_log,
+    }
+    values = {key: value for key, value in given.items() if value is not None}
+    profiles.refuse_key_material(values)
+    missing = profiles.missing_keys(values)
+    if missing and not sys.stdin.isatty():
+        raise UsageError(
+            f"a {values['kind']} profile needs "
+            + ", ".join(profiles.flag(key) for key in missing)
+            + " (no terminal to ask on)"
+        )
+    for key in missing:
+        values[key] = _ask(path, key)
+    written = profiles.save(path, name, values, make_default=default, force=force, env=os.environ)
+    verb = "replaced" if written.replaced else "added"
+    render.notice(f"{verb} profile '{name}' in {written.path}")
+    if written.is_default:
+        render.notice(f"'{name}' is the default profile")
+    if written.dropped_comments:
+        render.notice(f"note: the comments in {written.path} were not kept (the file is rewritten)")
+
+
+def _ask(path: Path, key: str) -> str:
+    """Ask until the answer passes the same check the profile will face."""
+    from wxbudget import profiles, render
+    from wxbudget.errors import WxBudgetError
+
+    while True:
+        try:
+            answer = render.ask(key, profiles.KEY_MEANINGS[key])
+        except EOFError:
+            raise typer.Abort() from None
+        if not answer:
+            render.notice(f"{key} is required")
+            continue
+        try:
+            profiles.check_value(path, key, answer)
+        except WxBudgetError as error:
+            render.notice(f"{error.line()}; try again")
+            continue
+        return answer
+
+
+@profile_app.command("list")
+@with_global_options
+def list_profiles(*, options: GlobalOptions) -> None:
+    """List the profiles of the config file; * marks the default. Loads no key.
+
+    Examples:
+
+      wxbudget profile list
+
+      wxbudget profile list -o json
+    """
+    from wxbudget import config, profiles, render
+
+    path, _ = config.locate(options.flags(), os.environ)
+    summaries = profiles.summaries(profiles.read_document(path))
+    if options.json:
+        render.json_result([summary.to_json() for summary in summaries])
+    elif not summaries:
+        render.notice(f"no profiles in {path}; create one with: wxbudget profile init NAME")
+    else:
+        render.profiles_table(path, summaries)
+
+
+@profile_app.command("show")
+@with_global_options
+def show(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Profile name; default: the one -p/env/default_profile selects"),
+    ] = None,
+    *,
+    options: GlobalOptions,
+) -> None:
+    """Show a profile: its keys, resolved paths, and each key file's mode and fingerprint.
+
+    A fingerprint is the SHA-256 of the public key's DER SubjectPublicKeyInfo in lower-case hex
+    (for the private key, of its public half), as `openssl pkey -pubin -in pub_key.pem -outform
+    DER | sha256sum` prints it. Key contents are never shown.
+
+    Examples:
+
+      wxbudget profile show prod
+
+      wxbudget profile show -o json
+    """
+    from wxbudget import config, profiles, render
+
+    path, _ = config.locate(options.flags(), os.environ)
+    report = profiles.describe(path, name or options.profile, os.environ)
+    if options.json:
+        render.json_result(report.to_json())
+    else:
+        render.profile_report(report)
+
+
+@profile_app.command("remove")
+@with_global_options
+def remove(
+    name: ProfileName,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Remove without asking (for scripts)")
+    ] = False,
+    *,
+    options: GlobalOptions,
+) -> None:
+    """Remove a profile; default_profile is cleared when it named this one.
+
+    Example: wxbudget profile remove staging --yes
+    """
+    from wxbudget import config, profiles, render
+    from wxbudget.errors import UsageError
+
+    path, _ = config.locate(options.flags(), os.environ)
+    profiles.require_profile(path, profiles.read_document(path), name)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"refusing to remove profile '{name}' without confirmation: stdin is not a "
+                "terminal; pass --yes"
+            )
+        if not render.confirm(f"Remove profile '{name}' from {path}?"):
+            render.notice("cancelled: nothing was changed")
+            raise typer.Exit(2)
+    written = profiles.remove(path, name)
+    render.notice(f"removed profile '{name}' from {written.path}")
+    if written.cleared_default:
+        render.notice(f"default_profile was '{name}' and is now unset")
+    if written.dropped_comments:
+        render.notice(f"note: the comments in {written.path} were not kept (the file is rewritten)")
