@@ -51,7 +51,7 @@ def test_apply_returns_the_updated_stock(sandbox: RunningSandbox) -> None:
         parse_target("+10%"),
         out_request_no="paused-daily-1",
     )
-    stock = operations.apply(client, change)
+    [stock] = operations.apply(client, change)
     assert stock.state == "PAUSED"
     assert stock.max_count_per_day == 2200
     client.close()

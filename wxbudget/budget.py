@@ -78,6 +78,15 @@ class Change:
     target: int
     out_request_no: str
     brand_id: str | None
+    # Set for a stock bundle (批次组): the call goes to the bundle endpoint and changes them all.
+    bundle_id: str | None = None
+    bundle_stocks: tuple[Stock, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        if self.bundle_id is not None:
+            return f"stock bundle {self.bundle_id}"
+        return f"stock {self.stock.stock_id}"
 
     @property
     def is_noop(self) -> bool:
@@ -110,22 +119,12 @@ def plan_change(
     Raises LocalCheckError (nothing is sent) or StaleCurrentError for --expect-current.
     """
     where = f"stock {stock.stock_id}"
-    current = stock.cap(mode)
-    if current is None:
-        raise LocalCheckError(
-            f"{where} has no daily cap: a daily cap cannot be added after the stock was created"
-        )
-    if expect_current is not None and expect_current != current:
-        raise StaleCurrentError(
-            f"{where}'s {mode.label} is {current}, not {expect_current} as --expect-current said; "
-            "nothing was sent"
-        )
-    value = target.resolve(current)
+    current = _current(where, stock.cap(mode), mode, expect_current)
     change = Change(
         stock=stock,
         mode=mode,
         current=current,
-        target=value,
+        target=target.resolve(current),
         out_request_no=out_request_no,
         brand_id=brand_id,
     )
@@ -133,25 +132,92 @@ def plan_change(
         # Nothing will be sent, so there is nothing to refuse (an exported plan keeps the caps
         # of stopped or bundled stocks as they are).
         return change
+    _check_state(where, stock)
+    if stock.bundle_id is not None:
+        command = "set-max" if mode is UpdateMode.MAX_COUNT else "set-daily"
+        raise LocalCheckError(
+            f"{where} belongs to stock bundle {stock.bundle_id}, whose stocks change together: "
+            f"wxbudget bundle {command} {stock.product_coupon_id} {stock.bundle_id} {target.text}"
+        )
+    _check_target(mode, change.target, [stock])
+    return change
+
+
+def plan_bundle_change(
+    stocks: list[Stock],
+    bundle_id: str,
+    mode: UpdateMode,
+    target: Target,
+    *,
+    out_request_no: str,
+    brand_id: str | None,
+    expect_current: int | None = None,
+) -> Change:
+    """The same rules for a stock bundle: every stock must allow the change.
+
+    A bundle's daily cap cannot switch between limited and unlimited (documented for the bundle
+    endpoint), and its stocks share one cap, sent as `current_*`.
+    """
+    where = f"stock bundle {bundle_id}"
+    if not stocks:
+        raise LocalCheckError(f"{where} has no stocks in this coupon (or does not exist)")
+    caps = {stock.cap(mode) for stock in stocks}
+    if len(caps) > 1:
+        listed = ", ".join(f"{stock.stock_id}: {stock.cap(mode)}" for stock in stocks)
+        raise LocalCheckError(f"the stocks of {where} have different {mode.label}s ({listed})")
+    current = _current(where, caps.pop(), mode, expect_current)
+    change = Change(
+        stock=stocks[0],
+        mode=mode,
+        current=current,
+        target=target.resolve(current),
+        out_request_no=out_request_no,
+        brand_id=brand_id,
+        bundle_id=bundle_id,
+        bundle_stocks=tuple(stocks),
+    )
+    if change.is_noop:
+        return change
+    for stock in stocks:
+        _check_state(f"{where}: stock {stock.stock_id}", stock)
+    _check_target(mode, change.target, stocks)
+    return change
+
+
+def _current(where: str, current: int | None, mode: UpdateMode, expected: int | None) -> int:
+    if current is None:
+        raise LocalCheckError(
+            f"{where} has no daily cap: a daily cap cannot be added after the stock was created"
+        )
+    if expected is not None and expected != current:
+        raise StaleCurrentError(
+            f"{where}'s {mode.label} is {current}, not {expected} as --expect-current said; "
+            "nothing was sent"
+        )
+    return current
+
+
+def _check_state(where: str, stock: Stock) -> None:
     if stock.state not in CHANGEABLE_STATES:
         raise LocalCheckError(
             f"{where} is {stock.state}: only SENDING or PAUSED stocks can change their budget"
         )
-    if stock.bundle_id is not None:
-        raise LocalCheckError(
-            f"{where} belongs to stock bundle {stock.bundle_id}: change the bundle's budget "
-            "instead (the stock endpoint refuses bundled stocks)"
-        )
+
+
+def _check_target(mode: UpdateMode, value: int, stocks: list[Stock]) -> None:
     if not MIN_CAP <= value <= MAX_CAP:
         raise LocalCheckError(
             f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP:,}".replace(",", "")
         )
-    if mode is UpdateMode.MAX_COUNT and value < stock.sent_total:
-        raise LocalCheckError(
-            f"target total cap {value} is below the {stock.sent_total} coupons already issued"
-        )
-    if mode is UpdateMode.MAX_COUNT_PER_DAY and value < stock.sent_today:
-        raise LocalCheckError(
-            f"target daily cap {value} is below the {stock.sent_today} coupons issued today"
-        )
-    return change
+    if mode is UpdateMode.MAX_COUNT:
+        sent = max(stock.sent_total for stock in stocks)
+        if value < sent:
+            raise LocalCheckError(
+                f"target total cap {value} is below the {sent} coupons already issued"
+            )
+    else:
+        today = max(stock.sent_today for stock in stocks)
+        if value < today:
+            raise LocalCheckError(
+                f"target daily cap {value} is below the {today} coupons issued today"
+            )

@@ -18,9 +18,10 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from wxbudget import __version__, signing
+from wxbudget import __version__, certs, signing
 from wxbudget.config import Settings
 from wxbudget.errors import (
+    ConfigError,
     NetworkError,
     ServerError,
     VerificationError,
@@ -39,6 +40,7 @@ NONCE_ALPHABET = string.ascii_letters + string.digits
 NONCE_LENGTH = 32
 
 Trace = Callable[[str], None]
+VerifyFunction = Callable[..., signing.Verification]
 
 
 def serialize_body(body: Mapping[str, Any]) -> bytes:
@@ -112,7 +114,8 @@ class Client:
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.limiter = limiter
-        self.verifier = Verifier(settings)
+        self.verifier = Verifier(settings, clock)
+        self.verifier.refresh = self._refresh_certificates
         self.session = requests.Session()
         self.last_call: CallRecord | None = None
         self.last_write: CallRecord | None = None
@@ -169,6 +172,56 @@ class Client:
         response = self.call("POST", path, body=body, endpoint="update-budget")
         return Stock.from_api(response.data), response
 
+    def update_bundle_budget(
+        self, product_coupon_id: str, stock_bundle_id: str, body: bytes
+    ) -> tuple[list[Stock], Response]:
+        """POST the stock-bundle update-budget; the answer lists every stock of the bundle."""
+        base = self._stocks_path(product_coupon_id).removesuffix("/stocks")
+        path = f"{base}/stock-bundles/{quote(stock_bundle_id, safe='')}/update-budget"
+        response = self.call("POST", path, body=body, endpoint="update-bundle-budget")
+        data = response.data if isinstance(response.data, dict) else {}
+        items = data.get("stock_list")
+        if not isinstance(items, list) or not items:
+            raise VerificationError(
+                "the bundle answer has no stock_list; not believed", request_id=response.request_id
+            )
+        return [Stock.from_api(item) for item in items], response
+
+    def download_certificates(self) -> list[certs.CachedCertificate]:
+        """GET /v3/certificates, decrypt each with the APIv3 key, verify, and cache them."""
+        folder = self.settings.platform_cert_dir
+        if folder is None or self.settings.is_brand:
+            raise ConfigError(
+                f"profile '{self.settings.profile}' has no platform certificates: set "
+                "apiv3_key_file and platform_cert_dir (partner profiles only)"
+            )
+        apiv3_key = self.settings.read_apiv3_key()
+        listed: list[certs.CachedCertificate] = []
+
+        def verify(headers: Mapping[str, str], body: bytes, *, now: int) -> signing.Verification:
+            # The listing is decrypted (AES-GCM authenticates it with the APIv3 key) before its
+            # signature is checked, with the keys it brings as well as the ones already known.
+            try:
+                data = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                return signing.Verification.failed("the certificate listing is not JSON")
+            listed[:] = certs.decrypt_listing(data, apiv3_key, certs.utc_now(now))
+            keys = self.verifier.keys(now) | certs.keys_by_serial(listed, certs.utc_now(now))
+            return signing.verify_response(headers, body, public_keys=keys, now=now)
+
+        self.call("GET", certs.CERTIFICATES_PATH, endpoint="certificates", verify=verify)
+        certs.save_cache(folder, listed)
+        self.verifier.certificates = certs.load_cache(folder)
+        return listed
+
+    def _refresh_certificates(self) -> None:
+        # The refresh is a call of its own: keep the record of the call being verified.
+        outer = self.last_call
+        try:
+            self.download_certificates()
+        finally:
+            self.last_call = outer
+
     def _stocks_path(self, product_coupon_id: str) -> str:
         template = BRAND_STOCKS_PATH if self.settings.is_brand else PARTNER_STOCKS_PATH
         return template.format(product_coupon_id=quote(product_coupon_id, safe=""))
@@ -186,6 +239,7 @@ class Client:
         query: Mapping[str, str] | None = None,
         body: bytes | None = None,
         endpoint: str = "other",
+        verify: VerifyFunction | None = None,
     ) -> Response:
         """A signed request with retries; raises the mapped error unless a verified 2xx comes.
 
@@ -206,7 +260,7 @@ class Client:
             if self.limiter is not None:
                 self.limiter.acquire(endpoint)
             try:
-                return self._attempt(hosts[host], method, target, body, record)
+                return self._attempt(hosts[host], method, target, body, record, verify)
             except NetworkError as error:
                 last_error: WxBudgetError = error
                 if len(hosts) > 1:
@@ -223,7 +277,13 @@ class Client:
         raise last_error
 
     def _attempt(
-        self, base_url: str, method: str, target: str, body: bytes | None, record: CallRecord
+        self,
+        base_url: str,
+        method: str,
+        target: str,
+        body: bytes | None,
+        record: CallRecord,
+        verify: VerifyFunction | None,
     ) -> Response:
         payload = body if body is not None else b""
         timestamp = int(self.clock())
@@ -273,7 +333,8 @@ class Client:
             api_error = error_from_response(raw.status_code, content, request_id)
             record.code = api_error.code
             raise api_error
-        verification = self.verifier.verify(raw.headers, content, now=int(self.clock()))
+        check = verify or self.verifier.verify
+        verification = check(raw.headers, content, now=int(self.clock()))
         record.verified = verification.ok
         self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
         if not verification.ok:
@@ -314,19 +375,54 @@ class Client:
 
 
 class Verifier:
-    """The keys that may sign answers: the WeChat Pay public key and/or platform certificates."""
+    """The keys that may sign answers: the WeChat Pay public key and/or platform certificates.
 
-    def __init__(self, settings: Settings) -> None:
+    With both configured (the migration period) either serial is accepted. An answer signed by
+    a platform certificate that is not cached triggers one refresh of the cache.
+    """
+
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         self.settings = settings
-        self.keys: dict[str, signing.PublicKey] = {}
+        self.clock = clock
+        self.public_keys: dict[str, signing.PublicKey] = {}
         if settings.wechatpay_public_key_id and settings.wechatpay_public_key:
-            self.keys[settings.wechatpay_public_key_id] = settings.wechatpay_public_key
+            self.public_keys[settings.wechatpay_public_key_id] = settings.wechatpay_public_key
+        self.certificates: list[certs.CachedCertificate] = (
+            certs.load_cache(settings.platform_cert_dir) if settings.platform_cert_dir else []
+        )
+        self.refresh: Callable[[], object] | None = None
+        self.refreshed = False
+
+    def keys(self, now: int) -> dict[str, signing.PublicKey]:
+        return self.public_keys | certs.keys_by_serial(self.certificates, certs.utc_now(now))
 
     def preferred_serial(self) -> str | None:
-        return self.settings.wechatpay_public_key_id
+        """The Wechatpay-Serial to send: WeChat Pay answers with the key it names."""
+        if self.settings.wechatpay_public_key_id:
+            return self.settings.wechatpay_public_key_id
+        valid = [c for c in self.certificates if c.valid_at(certs.utc_now(self.clock()))]
+        return valid[-1].serial_no if valid else None
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: int) -> signing.Verification:
-        return signing.verify_response(headers, body, public_keys=self.keys, now=now)
+        result = signing.verify_response(headers, body, public_keys=self.keys(now), now=now)
+        serial = certs.header_serial(headers)
+        if (
+            not result.ok
+            and serial
+            and serial not in self.keys(now)
+            and self.settings.platform_cert_dir is not None
+            and self.refresh is not None
+            and not self.refreshed
+        ):
+            self.refreshed = True  # once per client: a bad serial must not loop downloads
+            try:
+                self.refresh()
+            except WxBudgetError as error:
+                return signing.Verification.failed(
+                    f"{result.reason}; refreshing the platform certificates failed: {error.line()}"
+                )
+            result = signing.verify_response(headers, body, public_keys=self.keys(now), now=now)
+        return result
 
 
 def redact_header(name: str, value: str) -> str:

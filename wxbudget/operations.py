@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from wxbudget.budget import Change, Target, parse_target, plan_change
+from wxbudget.budget import Change, Target, parse_target, plan_bundle_change, plan_change
 from wxbudget.client import Client, serialize_body
 from wxbudget.errors import (
     ApiError,
@@ -32,16 +32,68 @@ OUTCOME_UNKNOWN = (NetworkError, ServerError, VerificationError)
 
 @dataclass(frozen=True)
 class Outcome:
-    """A write that is known to have landed; `warning` says why it needed reconciling."""
+    """A write that is known to have landed; `warning` says why it needed reconciling.
 
-    stock: Stock
+    `stocks` is every stock the write changed: one, or all of a bundle's.
+    """
+
+    stocks: tuple[Stock, ...]
     reconciled: bool = False
     warning: str | None = None
+
+    @property
+    def stock(self) -> Stock:
+        return self.stocks[0]
 
 
 def fetch_stock(client: Client, product_coupon_id: str, stock_id: str) -> Stock:
     stock, _ = client.get_stock(product_coupon_id, stock_id, client.settings.body_brand_id())
     return stock
+
+
+def fetch_bundle(client: Client, product_coupon_id: str, stock_bundle_id: str) -> list[Stock]:
+    """Every stock of a bundle (the list endpoint's stock_bundle_id filter), in bundle order."""
+    stocks = list(
+        client.list_stocks(
+            product_coupon_id, client.settings.body_brand_id(), stock_bundle_id=stock_bundle_id
+        )
+    )
+    return sorted(stocks, key=lambda stock: _bundle_index(stock))
+
+
+def _bundle_index(stock: Stock) -> int:
+    info = stock.raw.get("stock_bundle_info")
+    index = info.get("stock_bundle_index") if isinstance(info, dict) else None
+    return index if isinstance(index, int) else 0
+
+
+def plan_bundle(
+    client: Client,
+    product_coupon_id: str,
+    stock_bundle_id: str,
+    mode: UpdateMode,
+    target: Target,
+    *,
+    out_request_no: str,
+    expect_current: int | None = None,
+    journal: Journal | None = None,
+) -> Change:
+    """Read the bundle's stocks (verified) and plan one change for all of them."""
+    stocks = fetch_bundle(client, product_coupon_id, stock_bundle_id)
+    recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
+    if recorded is not None and stocks:
+        target = _replayed_target(
+            recorded, stocks[0], mode, target, out_request_no, stock_bundle_id
+        )
+    return plan_bundle_change(
+        stocks,
+        stock_bundle_id,
+        mode,
+        target,
+        out_request_no=out_request_no,
+        brand_id=client.settings.body_brand_id(),
+        expect_current=expect_current,
+    )
 
 
 def plan(
@@ -75,18 +127,24 @@ def plan(
 
 
 def _replayed_target(
-    recorded: dict[str, Any], stock: Stock, mode: UpdateMode, target: Target, number: str
+    recorded: dict[str, Any],
+    stock: Stock,
+    mode: UpdateMode,
+    target: Target,
+    number: str,
+    stock_bundle_id: str | None = None,
 ) -> Target:
     same_change = (
         recorded.get("product_coupon_id") == stock.product_coupon_id
-        and recorded.get("stock_id") == stock.stock_id
+        and recorded.get("stock_bundle_id") == stock_bundle_id
+        and (stock_bundle_id is not None or recorded.get("stock_id") == stock.stock_id)
         and recorded.get("update_mode") == mode.value
         and recorded.get("target") == target.text
     )
     if not same_change:
         raise LocalCheckError(
-            f"out_request_no {number} was already used on {recorded.get('time')} for stock "
-            f"{recorded.get('stock_id')} {recorded.get('update_mode')} {recorded.get('target')} "
+            f"out_request_no {number} was already used on {recorded.get('time')} for "
+            f"{_recorded_subject(recorded)} {recorded.get('update_mode')} {recorded.get('target')} "
             f"({recorded.get('from')} -> {recorded.get('to')}); a different change needs a new "
             "number (omit --out-request-no to generate one)"
         )
@@ -98,6 +156,12 @@ def _replayed_target(
             f"stock now has {current}: someone else changed it; nothing was sent"
         )
     return parse_target(str(after))
+
+
+def _recorded_subject(recorded: dict[str, Any]) -> str:
+    if recorded.get("stock_bundle_id"):
+        return f"stock bundle {recorded.get('stock_bundle_id')}"
+    return f"stock {recorded.get('stock_id')}"
 
 
 def execute(client: Client, journal: Journal, change: Change, *, target_text: str) -> Outcome:
@@ -116,7 +180,8 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
             "kind": settings.kind,
             "brand_id": settings.brand_id,
             "product_coupon_id": change.stock.product_coupon_id,
-            "stock_id": change.stock.stock_id,
+            "stock_id": None if change.bundle_id else change.stock.stock_id,
+            "stock_bundle_id": change.bundle_id,
             "update_mode": change.mode.value,
             "target": target_text,
             "from": change.current,
@@ -127,12 +192,12 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
     reconciled = False
     try:
         try:
-            stock = apply(client, change)
+            stocks = apply(client, change)
         except OUTCOME_UNKNOWN as unknown:
             reconciled = True
             outcome = reconcile(client, change, unknown)
         else:
-            outcome = Outcome(stock)
+            outcome = Outcome(tuple(stocks))
     except WxBudgetError as error:
         _record_outcome(journal, client, change, operation, error=error, reconciled=reconciled)
         raise
@@ -187,48 +252,61 @@ class NotAppliedError(WxBudgetError):
         self.exit_code = exit_code
 
 
-def apply(client: Client, change: Change) -> Stock:
-    """POST update-budget with the planned body; return the stock WeChat Pay answered with."""
+def apply(client: Client, change: Change) -> list[Stock]:
+    """POST update-budget with the planned body; return the stock(s) WeChat Pay answered with."""
     body = serialize_body(change.body())
+    coupon = change.stock.product_coupon_id
     try:
-        stock, _ = client.update_budget(change.stock.product_coupon_id, change.stock.stock_id, body)
+        if change.bundle_id is not None:
+            stocks, _ = client.update_bundle_budget(coupon, change.bundle_id, body)
+            return stocks
+        stock, _ = client.update_budget(coupon, change.stock.stock_id, body)
+        return [stock]
     except ApiError as error:
         if error.exit_code is ExitCode.CONFLICT:
             raise _stale(client, change, error) from error
         raise
     finally:
         client.last_write = client.last_call
-    return stock
+
+
+def read_again(client: Client, change: Change) -> list[Stock]:
+    """The current state of what the change targets: its stock, or every stock of its bundle."""
+    coupon = change.stock.product_coupon_id
+    if change.bundle_id is not None:
+        return fetch_bundle(client, coupon, change.bundle_id)
+    return [fetch_stock(client, coupon, change.stock.stock_id)]
 
 
 def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome:
     """Settle a write that ended without a verified answer by reading the stock again."""
     number = change.out_request_no
-    where = f"stock {change.stock.stock_id}"
+    where = change.subject
     try:
-        now = fetch_stock(client, change.stock.product_coupon_id, change.stock.stock_id)
+        now = read_again(client, change)
     except WxBudgetError as error:
         unknown.message += (
-            f"; re-reading the stock failed too ({error.message}), so the outcome is unknown: "
+            f"; re-reading {where} failed too ({error.message}), so the outcome is unknown: "
             f"re-run with --out-request-no {number} to finish it safely"
         )
         raise unknown from error
-    found = now.cap(change.mode)
-    if found == change.target:
+    found = {stock.cap(change.mode) for stock in now}
+    if found == {change.target}:
         return Outcome(
-            now,
+            tuple(now),
             reconciled=True,
             warning=f"{unknown.line()}; applied (confirmed by re-reading the stock)",
         )
-    if found == change.current:
+    shown = ", ".join(str(value) for value in sorted(found, key=str))
+    if found == {change.current}:
         raise NotAppliedError(
-            f"{unknown.message}; not applied: {where} still has {change.mode.label} {found}; "
+            f"{unknown.message}; not applied: {where} still has {change.mode.label} {shown}; "
             f"re-run (with --out-request-no {number}) to try again",
             exit_code=unknown.exit_code,
             request_id=unknown.request_id,
         ) from unknown
     raise StaleCurrentError(
-        f"{unknown.message}; {where} now has {change.mode.label} {found}, neither the "
+        f"{unknown.message}; {where} now has {change.mode.label} {shown}, neither the "
         f"{change.current} read before nor the target {change.target}: someone else changed it",
         request_id=unknown.request_id,
     ) from unknown
@@ -237,13 +315,13 @@ def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome
 def _stale(client: Client, change: Change, error: ApiError) -> WxBudgetError:
     """Say what the cap is now, so nobody re-applies a relative change on top of another's."""
     try:
-        now = fetch_stock(client, change.stock.product_coupon_id, change.stock.stock_id)
+        now = read_again(client, change)
     except WxBudgetError:
-        found = "unknown (re-reading the stock failed)"
+        found = "unknown (re-reading failed)"
     else:
-        found = str(now.cap(change.mode))
+        found = ", ".join(sorted({str(stock.cap(change.mode)) for stock in now}))
     return StaleCurrentError(
-        f"the {change.mode.label} of stock {change.stock.stock_id} changed underneath: read "
+        f"the {change.mode.label} of {change.subject} changed underneath: read "
         f"{change.current}, now {found}; nothing was applied, re-run to plan against the new value",
         request_id=error.request_id,
     )

@@ -126,10 +126,13 @@ def plan(change: Change) -> None:
     delta = change.target - change.current
     sign = "+" if delta >= 0 else ""
     percent = f", {sign}{delta / change.current:.1%}" if change.current else ""
+    if change.bundle_id is not None:
+        about = f"{len(change.bundle_stocks)} stocks"
+    else:
+        about = change.stock.state
     notice(
-        f"stock {change.stock.stock_id} (coupon {change.stock.product_coupon_id}, "
-        f"{change.stock.state}): {change.mode.label} {change.current:,} -> {change.target:,} "
-        f"({sign}{delta:,}{percent})"
+        f"{change.subject} (coupon {change.stock.product_coupon_id}, {about}): "
+        f"{change.mode.label} {change.current:,} -> {change.target:,} ({sign}{delta:,}{percent})"
     )
 
 
@@ -175,20 +178,35 @@ def history_table(operations: list[Operation], path: Path) -> None:
     _stdout().print(table)
 
 
-def stocks_table(product_coupon_id: str, stocks: list[Stock]) -> None:
+STOCK_LIST_COLUMNS = (
+    "stock",
+    "state",
+    "total cap",
+    "daily cap",
+    "sent total",
+    "sent today",
+    "bundle",
+)
+
+
+def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None = None) -> None:
+    """Many stocks, one row each; the changed cap column is highlighted."""
     from rich.table import Table
 
-    table = Table(title=f"{len(stocks)} stocks of coupon {product_coupon_id}", header_style="bold")
-    for column in (
-        "stock",
-        "state",
-        "total cap",
-        "daily cap",
-        "sent total",
-        "sent today",
-        "bundle",
-    ):
-        table.add_column(column, justify="right" if "cap" in column or "sent" in column else "left")
+    from wxbudget.models import UpdateMode
+
+    table = Table(title=f"{len(stocks)} stocks of {title}", header_style="bold")
+    labels = {UpdateMode.MAX_COUNT: "total cap", UpdateMode.MAX_COUNT_PER_DAY: "daily cap"}
+    highlighted = labels[changed] if changed is not None else None
+    for column in STOCK_LIST_COLUMNS:
+        table.add_column(
+            column,
+            justify="right" if "cap" in column or "sent" in column else "left",
+            style="bold green" if column == highlighted else None,
+            # Ids are read and copied whole: never cut them with an ellipsis.
+            no_wrap=column in ("stock", "bundle"),
+            min_width=14 if column == "stock" else None,
+        )
     for stock in stocks:
         table.add_row(
             stock.stock_id,
@@ -366,3 +384,17 @@ def profile_report(report: ProfileReport) -> None:
         if key_file.problem:
             table.add_row("", Text(key_file.problem, style="bold red"))
     _stdout().print(table)
+
+
+def certificates_table(rows: list[dict[str, Any]], public_key_id: str | None) -> None:
+    from rich.table import Table
+
+    table = Table(title="platform certificates", header_style="bold")
+    for column in ("serial_no", "valid from", "valid to", "status"):
+        table.add_column(column)
+    for row in rows:
+        status = "valid" if row["valid"] else "expired or not yet valid"
+        table.add_row(row["serial_no"], row["not_before"], row["not_after"], status)
+    _stdout().print(table)
+    if public_key_id:
+        notice(f"answers may also be signed with the WeChat Pay public key {public_key_id}")

@@ -70,7 +70,7 @@ def root(
 
 
 def _register() -> None:
-    from wxbudget.cli import batch, history, profile, sandbox, stock
+    from wxbudget.cli import batch, bundle, certs, history, profile, sandbox, stock
 
     app.command("show")(stock.show)
     # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.
@@ -81,6 +81,8 @@ def _register() -> None:
     app.command("apply")(batch.apply)
     app.command("history")(history.history)
     app.add_typer(sandbox.sandbox_app, name="sandbox")
+    app.add_typer(bundle.bundle_app, name="bundle")
+    app.add_typer(certs.certs_app, name="certs")
     app.add_typer(profile.profile_app, name="profile")
 
 

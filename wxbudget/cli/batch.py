@@ -62,7 +62,7 @@ def list_stocks(
     elif options.json:
         render.json_result([stock.raw for stock in stocks])
     else:
-        render.stocks_table(product_coupon_id, stocks)
+        render.stocks_table(f"coupon {product_coupon_id}", stocks)
 
 
 @with_global_options

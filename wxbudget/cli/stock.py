@@ -20,6 +20,9 @@ ProductCouponId = Annotated[
     str, typer.Argument(help="Product coupon id (商品券ID)", show_default=False)
 ]
 StockId = Annotated[str, typer.Argument(help="Stock id (批次ID)", show_default=False)]
+BundleId = Annotated[
+    str, typer.Argument(help="Stock bundle id (批次组ID, stock_bundle_id)", show_default=False)
+]
 TargetArgument = Annotated[
     str,
     typer.Argument(
@@ -58,20 +61,17 @@ def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: Glob
 
     Example: wxbudget show 1000000013 1000000013001 -o json
     """
-    from wxbudget import operations, render
+    from wxbudget import operations
 
     with open_client(options) as client:
         stock = operations.fetch_stock(client, product_coupon_id, stock_id)
-    if options.json:
-        render.json_result(stock.raw)
-    else:
-        render.stock_table(stock)
+    print_stocks(options, (stock,))
 
 
-def _change_command(mode_name: str, doc: str) -> Callable[..., None]:
-    """set-max and set-daily share every parameter; only the cap (update_mode) differs."""
+def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callable[..., None]:
+    """set-max and set-daily (and their bundle twins) share every parameter; only the cap
+    (update_mode) and what it applies to differ."""
 
-    @with_global_options
     def command(
         product_coupon_id: ProductCouponId,
         stock_id: StockId,
@@ -94,15 +94,18 @@ def _change_command(mode_name: str, doc: str) -> Callable[..., None]:
             dry_run=dry_run,
             expect_current=expect_current,
             out_request_no=out_request_no,
+            bundle=bundle,
         )
         _change(options, request)
 
+    if bundle:
+        command.__annotations__["stock_id"] = "BundleId"  # resolved by with_global_options
     command.__doc__ = doc
     command.__name__ = mode_name.lower()
-    return command
+    return with_global_options(command)
 
 
-set_max = _change_command(
+set_max = change_command(
     "MAX_COUNT",
     """Set a stock's total issuing cap (MAX_COUNT).
 
@@ -116,7 +119,7 @@ set_max = _change_command(
     """,
 )
 
-set_daily = _change_command(
+set_daily = change_command(
     "MAX_COUNT_PER_DAY",
     """Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).
 
@@ -135,12 +138,13 @@ set_daily = _change_command(
 class ChangeRequest:
     mode: UpdateMode
     product_coupon_id: str
-    stock_id: str
+    stock_id: str  # the stock, or the stock bundle when `bundle` is set
     target_text: str
     yes: bool
     dry_run: bool
     expect_current: int | None
     out_request_no: str | None
+    bundle: bool = False
 
 
 def _change(options: GlobalOptions, request: ChangeRequest) -> None:
@@ -159,7 +163,8 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
     )
     with open_client(options) as client:
         journal = Journal(client.settings.audit_log)
-        change = operations.plan(
+        planner = operations.plan_bundle if request.bundle else operations.plan
+        change = planner(
             client,
             request.product_coupon_id,
             request.stock_id,
@@ -171,10 +176,9 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
         )
         if change.is_noop:
             render.notice(
-                f"{mode.label} of stock {request.stock_id} is already {change.current:,}: "
-                "nothing to do"
+                f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
             )
-            _result(options, change.stock)
+            print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
             return
         render.plan(change)
         if request.dry_run:
@@ -194,24 +198,32 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
         outcome = operations.execute(client, journal, change, target_text=request.target_text)
     if outcome.warning:
         render.notice(outcome.warning)
-    stock = outcome.stock
-    render.notice(f"done: {mode.label} of stock {request.stock_id} is now {stock.cap(mode):,}")
-    _result(options, stock, changed=mode, before=change.current)
+    render.notice(f"done: {mode.label} of {change.subject} is now {outcome.stock.cap(mode):,}")
+    print_stocks(
+        options, outcome.stocks, bundle=change.bundle_id, changed=mode, before=change.current
+    )
 
 
-def _result(
+def print_stocks(
     options: GlobalOptions,
-    stock: Stock,
+    stocks: tuple[Stock, ...],
     *,
+    bundle: str | None = None,
     changed: UpdateMode | None = None,
     before: int | None = None,
 ) -> None:
+    """A single stock as a detailed table; a bundle's stocks as one list (json: the objects)."""
     from wxbudget import render
 
-    if options.json:
-        render.json_result(stock.raw)
+    if bundle is not None:
+        if options.json:
+            render.json_result({"stock_bundle_id": bundle, "stock_list": [s.raw for s in stocks]})
+        else:
+            render.stocks_table(f"stock bundle {bundle}", list(stocks), changed=changed)
+    elif options.json:
+        render.json_result(stocks[0].raw)
     else:
-        render.stock_table(stock, changed=changed, before=before)
+        render.stock_table(stocks[0], changed=changed, before=before)
 
 
 @contextmanager

@@ -1,0 +1,117 @@
+"""Platform certificates (平台证书): download, decrypt, check dates, cache, look up by serial.
+
+Merchants registered before the WeChat Pay public key existed verify answers with platform
+certificates, downloaded from `GET /v3/certificates` and each encrypted with the APIv3 key.
+The cache is a folder of `<serial>.pem` files (public certificates, not secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wxbudget import signing
+from wxbudget.errors import ConfigError, VerificationError
+
+CERTIFICATES_PATH = "/v3/certificates"
+
+
+@dataclass(frozen=True)
+class CachedCertificate:
+    certificate: signing.Certificate
+    pem: bytes
+    path: Path | None = None
+
+    @property
+    def serial_no(self) -> str:
+        return self.certificate.serial_no
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.certificate.not_before <= now <= self.certificate.not_after
+
+
+def load_cache(folder: Path) -> list[CachedCertificate]:
+    """Every certificate in the cache folder that parses, newest expiry last."""
+    found: list[CachedCertificate] = []
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.pem")):
+        try:
+            pem = path.read_bytes()
+            found.append(CachedCertificate(signing.load_certificate(pem), pem, path))
+        except (OSError, ValueError):
+            continue  # a stray or half-written file is not a certificate we trust
+    return sorted(found, key=lambda cached: cached.certificate.not_after)
+
+
+def save_cache(folder: Path, certificates: list[CachedCertificate]) -> list[Path]:
+    """Write each certificate as `<serial>.pem`, atomically; the folder is created 0700."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for cached in certificates:
+        target = folder / f"{cached.serial_no}.pem"
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".cert-", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(cached.pem)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        written.append(target)
+    return written
+
+
+def decrypt_listing(data: Any, apiv3_key: bytes, now: datetime) -> list[CachedCertificate]:
+    """The certificates of a `/v3/certificates` answer that decrypt and are valid now.
+
+    Decryption with the APIv3 key (AES-GCM authenticates) is the first proof that the listing
+    came from WeChat Pay; the answer's signature is then checked with these certificates.
+    """
+    entries = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise VerificationError("the certificate listing has no data array; not believed")
+    found = []
+    for entry in entries:
+        try:
+            sealed = entry["encrypt_certificate"]
+            pem = signing.aead_decrypt(
+                apiv3_key,
+                str(sealed["nonce"]),
+                str(sealed["associated_data"]),
+                str(sealed["ciphertext"]),
+            )
+            certificate = signing.load_certificate(pem)
+        except (KeyError, TypeError) as error:
+            raise VerificationError(f"a certificate entry is malformed ({error})") from error
+        except ValueError as error:
+            raise ConfigError(
+                f"cannot decrypt platform certificate {entry.get('serial_no')}: {error}; "
+                "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)"
+            ) from error
+        if certificate.serial_no.upper() != str(entry.get("serial_no", "")).upper():
+            raise VerificationError(
+                f"platform certificate serial {certificate.serial_no} does not match its "
+                f"listing entry {entry.get('serial_no')}; not believed"
+            )
+        cached = CachedCertificate(certificate, pem)
+        if cached.valid_at(now):
+            found.append(cached)
+    return found
+
+
+def keys_by_serial(certificates: list[CachedCertificate], now: datetime) -> dict[str, Any]:
+    return {c.serial_no: c.certificate.public_key for c in certificates if c.valid_at(now)}
+
+
+def utc_now(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def header_serial(headers: Mapping[str, str]) -> str:
+    return headers.get(signing.HEADER_SERIAL, "")

@@ -1,0 +1,81 @@
+"""`wxbudget certs download|list`: the platform-certificate cache of a partner profile."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+from wxbudget.cli.options import GlobalOptions, with_global_options
+
+if TYPE_CHECKING:
+    from wxbudget.certs import CachedCertificate
+
+certs_app = typer.Typer(
+    help="Platform certificates (平台证书) for profiles that verify with them.",
+    no_args_is_help=True,
+)
+
+
+@certs_app.command("download")
+@with_global_options
+def download(*, options: GlobalOptions) -> None:
+    """Download the platform certificates, decrypt them with the APIv3 key, verify and cache them.
+
+    Needs apiv3_key_file and platform_cert_dir in the profile. wxbudget also refreshes the cache
+    by itself when an answer is signed by a certificate it has not seen.
+
+    Example: wxbudget certs download -p legacy
+    """
+    from wxbudget import render
+    from wxbudget.cli.stock import open_client
+
+    with open_client(options) as client:
+        downloaded = client.download_certificates()
+        folder = client.settings.platform_cert_dir
+    render.notice(f"{len(downloaded)} valid certificate(s) cached in {folder}")
+    _show(options, downloaded, client.settings.wechatpay_public_key_id)
+
+
+@certs_app.command("list")
+@with_global_options
+def list_certificates(*, options: GlobalOptions) -> None:
+    """List the cached platform certificates and the public key id answers may be signed with.
+
+    Example: wxbudget certs list -o json
+    """
+    from wxbudget import certs, config
+    from wxbudget.errors import ConfigError
+
+    settings = config.resolve(options.flags())
+    if settings.platform_cert_dir is None:
+        raise ConfigError(
+            f"profile '{settings.profile}' has no platform_cert_dir: it verifies with the WeChat "
+            f"Pay public key {settings.wechatpay_public_key_id} only"
+        )
+    _show(options, certs.load_cache(settings.platform_cert_dir), settings.wechatpay_public_key_id)
+
+
+def _show(
+    options: GlobalOptions, cached: Sequence[CachedCertificate], public_key_id: str | None
+) -> None:
+    import time
+
+    from wxbudget import certs, render
+
+    now = certs.utc_now(time.time())
+    rows = [
+        {
+            "serial_no": c.serial_no,
+            "not_before": c.certificate.not_before.isoformat(),
+            "not_after": c.certificate.not_after.isoformat(),
+            "valid": c.valid_at(now),
+            "path": str(c.path) if c.path else None,
+        }
+        for c in cached
+    ]
+    if options.json:
+        render.json_result({"certificates": rows, "wechatpay_public_key_id": public_key_id})
+    else:
+        render.certificates_table(rows, public_key_id)
