@@ -1,0 +1,316 @@
+"""Every merchant setup against the sandbox: brand-direct, stock bundles, platform certificates."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import tomli_w
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import run
+from wxbudget import config
+from wxbudget.client import Client, Verifier
+from wxbudget.config import Flags
+from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate, start_in_background
+
+COUPON = "1000000013"
+DAILY_STOCK = "1000000013002"
+BUNDLE_COUPON = "1000000014"
+BUNDLE = "712315129419284901"
+
+
+def request_log(home: Path) -> list[dict[str, Any]]:
+    path = home / "requests.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# --- brand-direct profiles -------------------------------------------------------------------
+
+
+def test_brand_profile_reads_and_writes_through_the_brand_api(sandbox: RunningSandbox) -> None:
+    shown = json.loads(run("-p", "sandbox-brand", "show", COUPON, DAILY_STOCK, "-o", "json").stdout)
+    assert "brand_id" not in shown  # brand answers carry no brand_id
+    dry = run("-p", "sandbox-brand", "set-max", COUPON, DAILY_STOCK, "+10", "--dry-run")
+    assert "brand_id" not in json.loads(dry.stdout)
+    run("-p", "sandbox-brand", "set-max", COUPON, DAILY_STOCK, "+10", "--yes")
+    # The partner sees the brand's change: one stock, two ways in.
+    partner = json.loads(run("show", COUPON, DAILY_STOCK, "-o", "json").stdout)
+    assert partner["stock_send_rule"]["max_count"] == 50010
+    paths = [entry["path"] for entry in request_log(sandbox.home)]
+    assert any(path.startswith("/brand/marketing/product-coupon/") for path in paths)
+    brand_paths = [path for path in paths if path.startswith("/brand/")]
+    assert all("brand_id" not in path for path in brand_paths)
+
+
+def test_brand_profile_lists_and_applies(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    listed = json.loads(run("-p", "sandbox-brand", "list", COUPON, "-o", "json").stdout)
+    assert len(listed) == 7
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        f"product_coupon_id,stock_id,max_count,max_count_per_day\n{COUPON},{DAILY_STOCK},+1,-1\n"
+    )
+    steps = json.loads(run("-p", "sandbox-brand", "apply", str(plan), "--yes", "-o", "json").stdout)
+    assert [step["outcome"] for step in steps] == ["applied", "applied"]
+
+
+def test_brand_plan_for_another_brand_is_refused(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "product_coupon_id,stock_id,max_count,max_count_per_day,brand_id\n"
+        f"{COUPON},{DAILY_STOCK},+1,,999999\n"
+    )
+    result = run("-p", "sandbox-brand", "apply", str(plan), "--yes", expect=2)
+    assert "a brand can only change its own stocks" in result.stderr
+
+
+def test_brand_profile_key_rules(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    document = tomllib.loads(sandbox.config_path.read_text())
+    brand = document["profiles"]["sandbox-brand"]
+    for key in ("private_key_file", "wechatpay_public_key_file"):
+        brand[key] = str(sandbox.home / brand[key])
+    brand["mchid"] = "1900000001"
+    path = tmp_path / "c.toml"
+    path.write_text(tomli_w.dumps(document))
+    result = run(
+        "-p", "sandbox-brand", "show", COUPON, DAILY_STOCK, "--config", str(path), expect=3
+    )
+    assert "mchid is not used by a brand profile" in result.stderr
+
+
+# --- stock bundles ---------------------------------------------------------------------------
+
+
+def test_bundle_show_and_set_max_change_every_stock(sandbox: RunningSandbox) -> None:
+    shown = json.loads(run("bundle", "show", BUNDLE_COUPON, BUNDLE, "-o", "json").stdout)
+    assert shown["stock_bundle_id"] == BUNDLE
+    assert [s["stock_id"] for s in shown["stock_list"]] == [
+        "1000000014001",
+        "1000000014002",
+        "1000000014003",
+    ]
+    result = run("bundle", "set-max", BUNDLE_COUPON, BUNDLE, "+1000", "--yes", "-o", "json")
+    answered = json.loads(result.stdout)
+    assert {s["stock_send_rule"]["max_count"] for s in answered["stock_list"]} == {31000}
+    assert "stock bundle 712315129419284901 (coupon 1000000014, 3 stocks)" in result.stderr
+    again = json.loads(run("bundle", "show", BUNDLE_COUPON, BUNDLE, "-o", "json").stdout)
+    assert {s["stock_send_rule"]["max_count"] for s in again["stock_list"]} == {31000}
+    posts = [e for e in request_log(sandbox.home) if e["method"] == "POST"]
+    assert [e["path"].rsplit("/", 2)[-2] for e in posts] == [BUNDLE]
+
+
+def test_bundle_set_daily_and_dry_run_body(sandbox: RunningSandbox) -> None:
+    dry = run(
+        "bundle",
+        "set-daily",
+        BUNDLE_COUPON,
+        BUNDLE,
+        "-10%",
+        "--dry-run",
+        "--out-request-no",
+        "bundle-dry-1",
+    )
+    assert json.loads(dry.stdout) == {
+        "out_request_no": "bundle-dry-1",
+        "update_mode": "MAX_COUNT_PER_DAY",
+        "current_max_count_per_day": 3000,
+        "target_max_count_per_day": 2700,
+        "brand_id": "120344",
+    }
+    run("bundle", "set-daily", BUNDLE_COUPON, BUNDLE, "-10%", "--yes")
+    table = run("bundle", "show", BUNDLE_COUPON, BUNDLE).stdout
+    assert table.count("2,700") == 3
+
+
+def test_bundled_stock_points_to_the_exact_bundle_command(sandbox: RunningSandbox) -> None:
+    result = run("set-max", BUNDLE_COUPON, "1000000014002", "+5", "--yes", expect=4)
+    assert f"wxbudget bundle set-max {BUNDLE_COUPON} {BUNDLE} +5" in result.stderr
+    result = run("set-daily", BUNDLE_COUPON, "1000000014002", "-1", "--yes", expect=4)
+    assert f"wxbudget bundle set-daily {BUNDLE_COUPON} {BUNDLE} -1" in result.stderr
+
+
+def test_unknown_bundle_and_journal(sandbox: RunningSandbox, isolated_environment: Path) -> None:
+    assert "has no stocks" in run("bundle", "show", BUNDLE_COUPON, "999", expect=4).stderr
+    run("bundle", "set-max", BUNDLE_COUPON, BUNDLE, "+1", "--yes", "--out-request-no", "bundle-1")
+    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    intent = json.loads(journal.read_text().splitlines()[0])
+    assert intent["stock_bundle_id"] == BUNDLE
+    assert intent["stock_id"] is None
+    # The same number for the same bundle change is a replay: nothing sent twice.
+    again = run(
+        "bundle", "set-max", BUNDLE_COUPON, BUNDLE, "+1", "--yes", "--out-request-no", "bundle-1"
+    )
+    assert "nothing to do" in again.stderr
+    assert len([e for e in request_log(sandbox.home) if e["method"] == "POST"]) == 1
+
+
+def test_brand_profile_changes_a_bundle(sandbox: RunningSandbox) -> None:
+    result = run(
+        "-p",
+        "sandbox-brand",
+        "bundle",
+        "set-max",
+        BUNDLE_COUPON,
+        BUNDLE,
+        "40000",
+        "--yes",
+        "-o",
+        "json",
+    )
+    assert {s["stock_send_rule"]["max_count"] for s in json.loads(result.stdout)["stock_list"]} == {
+        40000
+    }
+
+
+# --- platform certificates -------------------------------------------------------------------
+
+
+@pytest.fixture
+def cert_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+    running = start_in_background(tmp_path / "sb", platform_cert=True)
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+    monkeypatch.setenv("WXBUDGET_PROFILE", "sandbox-cert")
+    yield running
+    running.stop()
+
+
+def cache_folder(sandbox: RunningSandbox) -> Path:
+    return sandbox.home / "platform-certs"
+
+
+def test_platform_certificates_are_downloaded_on_first_use(cert_sandbox: RunningSandbox) -> None:
+    assert not cache_folder(cert_sandbox).exists()
+    assert json.loads(run("certs", "list", "-o", "json").stdout)["certificates"] == []
+    shown = json.loads(run("show", COUPON, DAILY_STOCK, "-o", "json").stdout)
+    assert shown["stock_id"] == DAILY_STOCK
+    cached = list(cache_folder(cert_sandbox).glob("*.pem"))
+    assert len(cached) == 1
+    listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
+    assert [c["serial_no"] for c in listed] == [cached[0].stem]
+    assert listed[0]["valid"] is True
+    downloads = [e for e in request_log(cert_sandbox.home) if e["path"] == "/v3/certificates"]
+    assert len(downloads) == 1
+    # Known now: the next command does not download again.
+    run("show", COUPON, DAILY_STOCK)
+    assert len([e for e in request_log(cert_sandbox.home) if e["path"] == "/v3/certificates"]) == 1
+
+
+def test_rotated_certificate_is_fetched_on_unknown_serial(
+    cert_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    run("certs", "download")
+    first = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
+    cert_sandbox.stop()
+    new_serial = rotate_platform_certificate(cert_sandbox.home)
+    restarted = start_in_background(cert_sandbox.home, platform_cert=True)
+    try:
+        run("set-max", COUPON, DAILY_STOCK, "+3", "--yes")
+        now = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
+        assert new_serial in now
+        assert first <= now
+    finally:
+        restarted.stop()
+
+
+def test_wrong_apiv3_key_is_a_config_error(cert_sandbox: RunningSandbox) -> None:
+    (cert_sandbox.home / "keys" / "apiv3_key.txt").write_text("X" * 32)
+    result = run("certs", "download", expect=3)
+    assert "cannot decrypt platform certificate" in result.stderr
+    assert "apiv3_key_file" in result.stderr
+
+
+def test_certs_need_a_partner_profile_with_a_cache(cert_sandbox: RunningSandbox) -> None:
+    result = run("-p", "sandbox", "certs", "list", expect=3)
+    assert "verifies with the WeChat Pay public key" in result.stderr
+
+
+def self_signed(serial: int, not_before: datetime, not_after: datetime) -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired test")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def test_expired_cached_certificates_are_not_trusted(cert_sandbox: RunningSandbox) -> None:
+    folder = cache_folder(cert_sandbox)
+    folder.mkdir()
+    old = datetime.now(UTC) - timedelta(days=400)
+    (folder / "ABCDEF.pem").write_bytes(self_signed(0xABCDEF, old, old + timedelta(days=30)))
+    listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
+    assert [(c["serial_no"], c["valid"]) for c in listed] == [("ABCDEF", False)]
+    settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
+    assert Verifier(settings, lambda: datetime.now(UTC).timestamp()).preferred_serial() is None
+
+
+def test_migration_accepts_either_serial(cert_sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """A profile with both the public key and platform certificates (mid-migration)."""
+    run("certs", "download")
+    document = tomllib.loads(cert_sandbox.config_path.read_text())
+    both = dict(document["profiles"]["sandbox-cert"])
+    public = document["profiles"]["sandbox"]
+    both["wechatpay_public_key_id"] = public["wechatpay_public_key_id"]
+    both["wechatpay_public_key_file"] = public["wechatpay_public_key_file"]
+    document["profiles"]["migrating"] = both
+    cert_sandbox.config_path.write_text(tomli_w.dumps(document))
+    settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="migrating"))
+    client = Client(settings)
+    # The client advertises the public key id, so answers come signed by the public key...
+    stock, _ = client.get_stock(COUPON, DAILY_STOCK, "120344")
+    assert stock.stock_id == DAILY_STOCK
+    # ...and an answer signed by a platform certificate verifies too.
+    signed_by_cert = client.verifier.verify(
+        *platform_signed_answer(cert_sandbox, client), now=now()
+    )
+    assert signed_by_cert.ok, signed_by_cert.reason
+    client.close()
+
+
+def now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+def platform_signed_answer(sandbox: RunningSandbox, client: Client) -> tuple[dict[str, str], bytes]:
+    """A real answer signed by the platform certificate: a request without Wechatpay-Serial."""
+    from wxbudget import signing
+
+    settings = client.settings
+    target = (
+        f"/v3/marketing/partner/product-coupon/product-coupons/{COUPON}/stocks/{DAILY_STOCK}"
+        "?brand_id=120344"
+    )
+    timestamp, nonce = now(), "N" * 32
+    message = signing.request_message("GET", target, timestamp, nonce, b"")
+    authorization = signing.authorization_header(
+        scheme=signing.PARTNER_SCHEME,
+        identity=str(settings.mchid),
+        nonce=nonce,
+        signature=signing.sign(settings.private_key, message),
+        timestamp=timestamp,
+        serial_no=settings.serial_no,
+    )
+    answer = requests.get(
+        sandbox.base_url + target,
+        headers={"Authorization": authorization, "Accept": "application/json", "User-Agent": "t"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Wechatpay-Serial"] != settings.wechatpay_public_key_id
+    return dict(answer.headers), answer.content
