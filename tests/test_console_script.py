@@ -106,3 +106,34 @@ def test_confirmation_on_a_terminal(
     assert status == code, output
     shown = wxbudget("show", "1000000013", "1000000013001", "-o", "json")
     assert json.loads(shown.stdout)["stock_send_rule"]["max_count"] == cap
+
+
+@pytest.mark.parametrize(
+    ("shell", "marker"),
+    [("bash", "complete -o"), ("zsh", "#compdef wxbudget"), ("fish", "complete")],
+)
+def test_shell_completion_scripts(shell: str, marker: str) -> None:
+    script = subprocess.run(
+        [SCRIPT],
+        env=os.environ | {"_WXBUDGET_COMPLETE": f"source_{shell}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert marker in script
+    completions = subprocess.run(
+        [SCRIPT],
+        env=os.environ
+        | {
+            "_WXBUDGET_COMPLETE": f"complete_{shell}",
+            "_TYPER_COMPLETE_ARGS": "wxbudget bundle s",
+            "COMP_WORDS": "wxbudget bundle s",
+            "COMP_CWORD": "2",
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "set-max" in completions
+    assert "set-daily" in completions

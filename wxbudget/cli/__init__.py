@@ -29,7 +29,7 @@ app = typer.Typer(
         "With no config file, commands run against an embedded local sandbox."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -70,7 +70,7 @@ def root(
 
 
 def _register() -> None:
-    from wxbudget.cli import batch, bundle, certs, history, profile, sandbox, stock
+    from wxbudget.cli import batch, bundle, certs, doctor, history, profile, sandbox, stock
 
     app.command("show")(stock.show)
     # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.
@@ -84,6 +84,7 @@ def _register() -> None:
     app.add_typer(bundle.bundle_app, name="bundle")
     app.add_typer(certs.certs_app, name="certs")
     app.add_typer(profile.profile_app, name="profile")
+    app.command("doctor")(doctor.doctor)
 
 
 _register()
