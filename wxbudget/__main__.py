@@ -1,3 +1,3 @@
-from wxbudget.cli import main
+from wxbudget.entry import main
 
 main()

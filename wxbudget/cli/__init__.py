@@ -69,25 +69,24 @@ def root(
     )
 
 
-def _register() -> None:
-    from wxbudget.cli import batch, bundle, certs, doctor, history, profile, sandbox, stock
-
-    app.command("show")(stock.show)
-    # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.
-    negative_targets = {"ignore_unknown_options": True}
-    app.command("set-max", context_settings=negative_targets)(stock.set_max)
-    app.command("set-daily", context_settings=negative_targets)(stock.set_daily)
-    app.command("list")(batch.list_stocks)
-    app.command("apply")(batch.apply)
-    app.command("history")(history.history)
-    app.add_typer(sandbox.sandbox_app, name="sandbox")
-    app.add_typer(bundle.bundle_app, name="bundle")
-    app.add_typer(certs.certs_app, name="certs")
-    app.add_typer(profile.profile_app, name="profile")
-    app.command("doctor")(doctor.doctor)
-
-
-_register()
+# Commands are built on first use: a run imports and builds only the command it runs (the root
+# --help lists them all). Name -> (module, attribute, click context settings).
+# A TARGET like -500 or -10% must reach set-max/set-daily as an argument, not an unknown option.
+_NEGATIVE_TARGETS = {"ignore_unknown_options": True}
+COMMANDS: dict[str, tuple[str, str, dict[str, bool]]] = {
+    "show": ("wxbudget.cli.stock", "show", {}),
+    "set-max": ("wxbudget.cli.stock", "set_max", _NEGATIVE_TARGETS),
+    "set-daily": ("wxbudget.cli.stock", "set_daily", _NEGATIVE_TARGETS),
+    "list": ("wxbudget.cli.batch", "list_stocks", {}),
+    "apply": ("wxbudget.cli.batch", "apply", {}),
+    "history": ("wxbudget.cli.history", "history", {}),
+    "bundle": ("wxbudget.cli.bundle", "bundle_app", {}),
+    "doctor": ("wxbudget.cli.doctor", "doctor", {}),
+    "profile": ("wxbudget.cli.profile", "profile_app", {}),
+    "certs": ("wxbudget.cli.certs", "certs_app", {}),
+    "sandbox": ("wxbudget.cli.sandbox", "sandbox_app", {}),
+}
+WxBudgetGroup.lazy_commands = COMMANDS
 
 
 def main() -> None:

@@ -196,7 +196,32 @@ def with_global_options(command: F) -> F:
 
 
 class WxBudgetGroup(TyperGroup):
-    """The error boundary: one stderr line and a documented exit code for every failure."""
+    """The root group: lazily built commands, and the error boundary (one stderr line and a
+    documented exit code for every failure)."""
+
+    lazy_commands: typing.ClassVar[dict[str, tuple[str, str, dict[str, bool]]]] = {}
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [*super().list_commands(ctx), *self.lazy_commands]
+
+    def get_command(self, ctx: typer.Context, name: str) -> Any:  # type: ignore[override]
+        if name in self.commands or name not in self.lazy_commands:
+            return super().get_command(ctx, name)
+        import importlib
+
+        import typer.main
+
+        module, attribute, settings = self.lazy_commands[name]
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            command = typer.main.get_command(target)
+        else:
+            single = typer.Typer()
+            single.command(name, context_settings=settings)(target)
+            command = typer.main.get_command(single)
+        command.name = name
+        self.commands[name] = command
+        return command
 
     def main(  # type: ignore[override]
         self,
