@@ -398,3 +398,32 @@ def certificates_table(rows: list[dict[str, Any]], public_key_id: str | None) ->
     _stdout().print(table)
     if public_key_id:
         notice(f"answers may also be signed with the WeChat Pay public key {public_key_id}")
+
+
+if TYPE_CHECKING:
+    from wxbudget.doctor import Report as DoctorReport
+
+_DOCTOR_STYLES = {"pass": "green", "warn": "bold yellow", "fail": "bold red", "skip": "dim"}
+
+
+def doctor_report(report: DoctorReport) -> None:
+    """One line per check on stdout, the fix indented under it, then the tally."""
+    from rich.text import Text
+
+    console = _stdout()
+    if report.profile is not None and report.config_path is not None:
+        console.print(f"profile {report.profile} in {report.config_path}", markup=False)
+    width = max(len(check.name) for check in report.checks)
+    for check in report.checks:
+        status = check.status.value
+        line = Text(status.upper().ljust(4), style=_DOCTOR_STYLES[status])
+        line.append(f"  {check.name.ljust(width)}  {check.detail}")
+        console.print(line, soft_wrap=True)
+        if check.fix:
+            console.print(Text(f"      {' ' * width}  fix: {check.fix}"), soft_wrap=True)
+    counts = {status: 0 for status in _DOCTOR_STYLES}
+    for check in report.checks:
+        counts[check.status.value] += 1
+    tally = ", ".join(f"{count} {status}" for status, count in counts.items())
+    verdict = "ok" if report.ok else "FAILED"
+    console.print(Text(f"{verdict}: {tally}", style="bold" if report.ok else "bold red"))
