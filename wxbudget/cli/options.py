@@ -214,9 +214,10 @@ class WxBudgetGroup(TyperGroup):
         module, attribute, settings = self.lazy_commands[name]
         target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
+            target._add_completion = False  # completion belongs to the root command only
             command = typer.main.get_command(target)
         else:
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)
             single.command(name, context_settings=settings)(target)
             command = typer.main.get_command(single)
         command.name = name
