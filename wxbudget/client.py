@@ -83,6 +83,10 @@ class CallRecord:
     code: str | None = None
     request_id: str | None = None
     verified: bool = False
+    # The last answer's headers and when it arrived (this machine's clock): doctor reads the
+    # server's clock from them, errors included.
+    headers: dict[str, str] | None = None
+    received_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,8 @@ class Client:
         content = raw.content
         record.status = raw.status_code
         record.request_id = request_id
+        record.headers = {name.lower(): value for name, value in raw.headers.items()}
+        record.received_at = self.clock()
         self._trace_response(raw.status_code, raw.headers, content)
         if not 200 <= raw.status_code < 300:
             api_error = error_from_response(raw.status_code, content, request_id)

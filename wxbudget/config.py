@@ -207,11 +207,11 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
         path = start_embedded_sandbox(env, missing_config=path)
         embedded = True
     document = load(path)
-    name, profile = _select_profile(path, document, flags, env)
-    return _settings(path, name, profile, flags, env, embedded)
+    name, profile = select_profile(path, document, flags, env)
+    return build_settings(path, name, profile, flags, env, embedded)
 
 
-def _select_profile(
+def select_profile(
     path: Path, document: dict[str, Any], flags: Flags, env: Mapping[str, str]
 ) -> tuple[str, dict[str, Any]]:
     profiles: dict[str, Any] = document.get("profiles", {})
@@ -234,11 +234,11 @@ def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:
     path, named = locate(flags, env)
     if not path.exists() and not named:
         return default_audit_log(env)
-    _, profile = _select_profile(path, load(path), flags, env)
+    _, profile = select_profile(path, load(path), flags, env)
     if "audit_log" in profile:
         if not isinstance(profile["audit_log"], str):
             raise ConfigError(f"audit_log in {path} must be a path string")
-        return _key_path(path, profile["audit_log"])
+        return resolve_path(path, profile["audit_log"])
     return default_audit_log(env)
 
 
@@ -283,7 +283,7 @@ def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -
             raise ConfigError(f"unknown key '{key}' in {where}{hint}")
 
 
-def _settings(
+def build_settings(
     path: Path,
     name: str,
     profile: dict[str, Any],
@@ -327,8 +327,8 @@ def _settings(
             f"wechatpay_public_key_id '{public_key_id}' in {where} must start with "
             f"{PUBLIC_KEY_ID_PREFIX} (copy it from 商户平台 > 账户中心 > API安全)"
         )
-    base_url = _check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
-    backup_base_url = _backup_base_url(profile, base_url, where)
+    base_url = check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
+    backup_base_url = default_backup_base_url(profile, base_url, where)
     timeout = flags.timeout if flags.timeout is not None else profile.get("timeout")
     if timeout is None:
         timeout = DEFAULT_TIMEOUT_SECONDS
@@ -346,16 +346,17 @@ def _settings(
         raise ConfigError(
             f"rate_limit in {where} must be a whole number of requests per second (0 = no limit)"
         )
-    audit_log = (
-        _key_path(path, profile["audit_log"]) if "audit_log" in profile else default_audit_log(env)
-    )
-    private_key_file = _key_path(path, profile["private_key_file"])
+    if "audit_log" in profile:
+        audit_log = resolve_path(path, profile["audit_log"])
+    else:
+        audit_log = default_audit_log(env)
+    private_key_file = resolve_path(path, profile["private_key_file"])
     public_key_file = (
-        _key_path(path, profile["wechatpay_public_key_file"]) if public_key_id else None
+        resolve_path(path, profile["wechatpay_public_key_file"]) if public_key_id else None
     )
 
     def optional_path(key: str) -> Path | None:
-        return _key_path(path, profile[key]) if key in profile else None
+        return resolve_path(path, profile[key]) if key in profile else None
 
     return Settings(
         config_path=path,
@@ -385,12 +386,12 @@ def _settings(
     )
 
 
-def _key_path(config_path: Path, value: str) -> Path:
+def resolve_path(config_path: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else config_path.parent / path
 
 
-def _check_base_url(value: str, key: str, where: str) -> str:
+def check_base_url(value: str, key: str, where: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{key} '{value}' in {where} must be an https:// URL")
@@ -401,14 +402,14 @@ def _check_base_url(value: str, key: str, where: str) -> str:
     return value.rstrip("/")
 
 
-def _backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:
+def default_backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:
     """The failover host: configured, or WeChat Pay's backup when the primary is WeChat Pay's.
 
     A custom primary (a proxy, the sandbox) gets no implicit backup: failing over from a test
     server to the real API would be a surprise nobody wants.
     """
     if "backup_base_url" in profile:
-        return _check_base_url(profile["backup_base_url"], "backup_base_url", where)
+        return check_base_url(profile["backup_base_url"], "backup_base_url", where)
     return BACKUP_BASE_URL if base_url == DEFAULT_BASE_URL else None
 
 

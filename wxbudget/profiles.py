@@ -209,16 +209,11 @@ def check_value(config_path: Path, key: str, value: str) -> None:
             "(copy it from 商户平台 > 账户中心 > API安全)"
         )
     if key == "private_key_file":
-        config.load_private_key_file(resolve_path(config_path, value))
+        config.load_private_key_file(config.resolve_path(config_path, value))
     elif key == "wechatpay_public_key_file":
-        config.load_public_key_file(resolve_path(config_path, value))
+        config.load_public_key_file(config.resolve_path(config_path, value))
     elif key in MUST_EXIST_KEYS:
         _require_file(config_path, key, value, where)
-
-
-def resolve_path(config_path: Path, value: str) -> Path:
-    """A profile path as wxbudget will read it: `~` expanded, relative to the config folder."""
-    return config._key_path(config_path, value)
 
 
 def build_profile(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,7 +267,7 @@ def save(
     stored = tomllib.loads(tomli_w.dumps(_ordered(document)))
     where = f"profile '{name}' of {path}"
     try:
-        config._settings(path, name, stored["profiles"][name], config.Flags(), env, False)
+        config.build_settings(path, name, stored["profiles"][name], config.Flags(), env, False)
     except ConfigError as error:
         raise ConfigError(f"not written: {error.message}") from error
     for key in MUST_EXIST_KEYS:
@@ -326,15 +321,15 @@ def describe(path: Path, name: str | None, env: Mapping[str, str]) -> ProfileRep
         require_profile(path, document, name)
         profile = document["profiles"][name]
     else:
-        name, profile = config._select_profile(path, document, config.Flags(), env)
+        name, profile = config.select_profile(path, document, config.Flags(), env)
     values = {
-        key: str(resolve_path(path, value))
+        key: str(config.resolve_path(path, value))
         if key in PATH_KEYS and isinstance(value, str)
         else value
         for key, value in profile.items()
     }
     files = [
-        _inspect(key, resolve_path(path, profile[key]))
+        _inspect(key, config.resolve_path(path, profile[key]))
         for key in KEY_FILE_KEYS
         if isinstance(profile.get(key), str)
     ]
@@ -390,7 +385,7 @@ def _inspect(key: str, path: Path) -> KeyFile:
 
 
 def _require_file(config_path: Path, key: str, value: str, where: str) -> None:
-    resolved = resolve_path(config_path, value)
+    resolved = config.resolve_path(config_path, value)
     if not resolved.is_file():
         raise ConfigError(
             f"{key} {resolved} in {where} is not a file; give the path of the file, never "

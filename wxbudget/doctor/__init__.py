@@ -1,0 +1,55 @@
+"""`wxbudget doctor`: check one profile end to end; every check returns a result, none raises.
+
+Checks run in order. One whose input a failed check broke is reported as skipped, with the
+reason, so a single root cause never shows up as a cascade of failures. Nothing here prints:
+the CLI renders the Report. Key material never enters a result, only paths, modes, serials,
+ids and SHA-256 fingerprints of public keys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from wxbudget.doctor.local import (
+    check_config,
+    check_files,
+    check_private_key,
+    check_wechatpay_key,
+)
+from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
+from wxbudget.doctor.network import check_api, check_hosts, classify_skew
+
+if TYPE_CHECKING:
+    from wxbudget.config import Flags
+
+__all__ = ["CHECK_NAMES", "NTP_FIX", "Check", "Report", "Status", "classify_skew", "diagnose"]
+
+
+def diagnose(
+    flags: Flags,
+    env: Mapping[str, str] | None = None,
+    *,
+    stock: tuple[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    trace: Callable[[str], None] | None = None,
+) -> Report:
+    """Run every check for the profile `flags`/`env` select; `stock` adds a verified GET.
+
+    `clock` is this machine's clock as the checks see it (tests shift it to provoke skew).
+    """
+    env = os.environ if env is None else env
+    first, profile, path, name = check_config(flags, env)
+    if profile is None:
+        reason = f"skipped: the {CONFIG} check failed"
+        later = (Check(other, Status.SKIP, reason) for other in CHECK_NAMES[1:])
+        return Report(path, name, (first, *later))
+    private_key, key_check = check_private_key(profile, clock)
+    checks = [first, check_files(profile), key_check]
+    checks.append(check_wechatpay_key(profile, private_key, clock))
+    hosts = check_hosts(profile)
+    checks += hosts
+    checks += check_api(profile, hosts[0], stock, clock, trace)
+    return Report(path, name, tuple(checks))

@@ -1,0 +1,322 @@
+"""doctor's network checks: hosts, the clock against the server's, a verified signed call."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from wxbudget import config, signing
+from wxbudget.doctor.model import (
+    BACKUP_HOST,
+    CLOCK_SKEW,
+    HOST,
+    KEY_SOURCE,
+    NTP_FIX,
+    PROBE_PRODUCT_COUPON_ID,
+    PROBE_STOCK_ID,
+    SIGNED_ANSWER,
+    SKEW_FAIL_SECONDS,
+    SKEW_WARN_SECONDS,
+    Check,
+    ProfileUnderTest,
+    Status,
+)
+from wxbudget.errors import ApiError, ConfigError, VerificationError, WxBudgetError
+
+if TYPE_CHECKING:
+    from wxbudget.config import Settings
+
+
+# --- 5. hosts ---------------------------------------------------------------------------------
+
+
+def check_hosts(profile: ProfileUnderTest) -> list[Check]:
+    primary, backup, timeout = _endpoints(profile)
+    checks = [_probe_host(HOST, "base_url", primary, timeout, failure=Status.FAIL)]
+    if backup is None:
+        checks.append(
+            Check(
+                BACKUP_HOST,
+                Status.SKIP,
+                "no backup_base_url (WeChat Pay's backup is implied only for its default base_url)",
+            )
+        )
+    else:
+        # Commands still work through the primary; only failover would not.
+        checks.append(
+            _probe_host(BACKUP_HOST, "backup_base_url", backup, timeout, failure=Status.WARN)
+        )
+    return checks
+
+
+def _endpoints(profile: ProfileUnderTest) -> tuple[str, str | None, float]:
+    """Hosts and connect timeout as commands use them, even when a key did not load."""
+    if profile.settings is not None:
+        settings = profile.settings
+        return settings.base_url, settings.backup_base_url, settings.connect_timeout
+    # `resolve` failed only at key loading, so these values passed all its rules.
+    values = profile.values
+    base_url = config.check_base_url(
+        values.get("base_url", config.DEFAULT_BASE_URL), "base_url", profile.where
+    )
+    backup = config.default_backup_base_url(dict(values), base_url, profile.where)
+    timeout = profile.flags.timeout or values.get("timeout") or config.DEFAULT_TIMEOUT_SECONDS
+    return base_url, backup, min(float(timeout), config.MAX_CONNECT_TIMEOUT_SECONDS)
+
+
+def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Status) -> Check:
+    """DNS and a TCP connect to where requests would connect: the host, or the proxy."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    via = ""
+    proxy = urllib.request.getproxies_environment().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = proxy_parts.hostname or "", proxy_parts.port or 80
+        via = f" via proxy {host}:{port}"
+    started = time.perf_counter()
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        return Check(
+            name,
+            failure,
+            f"{url}{via}: {host} does not resolve ({getattr(error, 'strerror', None) or error})",
+            f"check {key} in the profile and this machine's DNS",
+        )
+    resolved_ms = (time.perf_counter() - started) * 1000
+    problems = []
+    refused = False
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as connection:
+            connection.settimeout(timeout)
+            began = time.perf_counter()
+            try:
+                connection.connect(address)
+            except TimeoutError:
+                problems.append(f"{address[0]}: no connection within {timeout:g} s")
+                continue
+            except OSError as error:
+                refused = refused or isinstance(error, ConnectionRefusedError)
+                problems.append(f"{address[0]}: {error.strerror or error}")
+                continue
+            connect_ms = (time.perf_counter() - began) * 1000
+            return Check(
+                name,
+                Status.PASS,
+                f"{url}{via}: {host} resolved to {address[0]} in {resolved_ms:.0f} ms, TCP "
+                f"connect in {connect_ms:.0f} ms",
+            )
+    if refused:
+        fix = f"nothing listens on {host}:{port}: check {key} in the profile (a sandbox stopped?)"
+    else:
+        fix = f"check the network, firewall and proxy (HTTPS_PROXY) between here and {host}"
+    return Check(
+        name, failure, f"{url}{via}: cannot connect to {host}:{port}: {'; '.join(problems)}", fix
+    )
+
+
+# --- 6 and 7. a signed call: clock skew, and an answer that verifies --------------------------
+
+
+@dataclass
+class _Call:
+    """What one signed GET showed: the answer's headers (lower-case names) and the outcome."""
+
+    what: str
+    headers: dict[str, str] | None = None
+    received_at: float | None = None
+    status: int | None = None
+    request_id: str | None = None
+    error: WxBudgetError | None = None
+    brand_error: ConfigError | None = None
+
+
+def check_api(
+    profile: ProfileUnderTest,
+    host: Check,
+    stock: tuple[str, str] | None,
+    clock: Callable[[], float],
+    trace: Callable[[str], None] | None,
+) -> list[Check]:
+    if profile.settings is None:
+        reason = f"skipped: commands cannot load this profile ({profile.settings_error})"
+    elif host.status is Status.FAIL:
+        reason = "skipped: the primary host is unreachable"
+    else:
+        call = _signed_call(profile.settings, stock, clock, trace)
+        skew = _skew_check(call)
+        return [skew, _answer_check(profile, call, stock, skew)]
+    return [Check(CLOCK_SKEW, Status.SKIP, reason), Check(SIGNED_ANSWER, Status.SKIP, reason)]
+
+
+def _signed_call(
+    settings: Settings,
+    stock: tuple[str, str] | None,
+    clock: Callable[[], float],
+    trace: Callable[[str], None] | None,
+) -> _Call:
+    from wxbudget.client import Client
+
+    # One attempt, one host: a diagnosis must not hide a failure behind a retry or a failover.
+    client = Client(replace(settings, max_retries=0), trace=trace, clock=clock)
+    coupon, stock_id = stock or (PROBE_PRODUCT_COUPON_ID, PROBE_STOCK_ID)
+    call = _Call(what=f"GET stock {stock_id} of coupon {coupon}")
+    brand_id = None if settings.is_brand else settings.brand_id
+    if stock is not None:
+        try:
+            brand_id = settings.body_brand_id()
+        except ConfigError as error:
+            call.brand_error = error
+            coupon, stock_id = PROBE_PRODUCT_COUPON_ID, PROBE_STOCK_ID
+
+    try:
+        _, response = client.get_stock(coupon, stock_id, brand_id)
+        call.request_id = response.request_id
+    except WxBudgetError as error:
+        call.error = error
+        call.request_id = error.request_id
+    finally:
+        client.close()
+    answered = client.last_call
+    if answered is not None and answered.headers is not None:
+        call.headers = answered.headers
+        call.status = answered.status
+        # Whole seconds, as the server's timestamp: no phantom second from the fraction.
+        call.received_at = float(int(answered.received_at or clock()))
+    return call
+
+
+def classify_skew(skew_seconds: float, source: str = signing.HEADER_TIMESTAMP) -> Check:
+    """How far this machine's clock is from the server's: over 60 s warn, over 300 s fail.
+
+    `skew_seconds` is local minus server: positive means this machine runs ahead.
+    """
+    seconds = round(skew_seconds)
+    size = abs(seconds)
+    if size == 0:
+        where = "in step with the server"
+    else:
+        where = f"{size} s {'ahead of' if seconds > 0 else 'behind'} the server"
+    detail = f"this machine's clock is {where} ({source} of the answer)"
+    if size > SKEW_FAIL_SECONDS:
+        return Check(
+            CLOCK_SKEW,
+            Status.FAIL,
+            f"{detail}; WeChat Pay refuses requests and wxbudget refuses answers over "
+            f"{SKEW_FAIL_SECONDS} s",
+            NTP_FIX,
+        )
+    if size > SKEW_WARN_SECONDS:
+        return Check(
+            CLOCK_SKEW,
+            Status.WARN,
+            f"{detail}; over {SKEW_FAIL_SECONDS} s every call fails",
+            NTP_FIX,
+        )
+    return Check(CLOCK_SKEW, Status.PASS, detail)
+
+
+def _skew_check(call: _Call) -> Check:
+    if call.headers is None or call.received_at is None:
+        if call.error is not None:
+            return Check(
+                CLOCK_SKEW,
+                Status.FAIL,
+                f"no answer to a signed {call.what}: {call.error.line()}",
+                "check base_url, TLS and any proxy; rerun with -v to trace the request",
+            )
+        return Check(
+            CLOCK_SKEW, Status.SKIP, "skipped: the client showed no answer headers to read"
+        )
+    timestamp = call.headers.get(signing.HEADER_TIMESTAMP.lower(), "")
+    if timestamp.isdigit():
+        return classify_skew(call.received_at - int(timestamp))
+    date = call.headers.get("date")
+    if date:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            server = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError):
+            server = None
+        if server is not None:
+            return classify_skew(call.received_at - server, "Date header")
+    return Check(
+        CLOCK_SKEW,
+        Status.SKIP,
+        f"skipped: the answer ({call.status}) carried neither {signing.HEADER_TIMESTAMP} nor Date",
+    )
+
+
+def _answer_check(
+    profile: ProfileUnderTest, call: _Call, stock: tuple[str, str] | None, skew: Check
+) -> Check:
+    error = call.error
+    refused = isinstance(error, ApiError) and error.status == 401
+    if stock is None:
+        if error is not None and refused:
+            return Check(
+                SIGNED_ANSWER,
+                Status.FAIL,
+                f"the API refused this profile's signature: {error.line()}",
+                _credentials_fix(profile, skew),
+            )
+        return Check(
+            SIGNED_ANSWER,
+            Status.SKIP,
+            "pass --stock PRODUCT_COUPON_ID STOCK_ID to check that a signed answer verifies",
+        )
+    if call.brand_error is not None:
+        return Check(
+            SIGNED_ANSWER,
+            Status.FAIL,
+            call.brand_error.message,
+            f"pass --brand-id BRAND_ID, or set brand_id in {profile.where}",
+        )
+    serial = (call.headers or {}).get(signing.HEADER_SERIAL.lower()) or "none"
+    if error is None:
+        return Check(
+            SIGNED_ANSWER,
+            Status.PASS,
+            f"{call.what}: {call.status}, signature verified (signed by {serial}, "
+            f"Request-ID {call.request_id})",
+        )
+    detail = f"{call.what}: {error.line()}"
+    if isinstance(error, VerificationError):
+        detail += f" (answer signed by {serial})"
+        if skew.status is Status.FAIL:
+            fix = f"fix the clock first (see {CLOCK_SKEW})"
+        elif profile.values.get("wechatpay_public_key_file"):
+            fix = (
+                "make wechatpay_public_key_file the WeChat Pay public key whose id is "
+                f"wechatpay_public_key_id (download it again: {KEY_SOURCE} > 微信支付公钥)"
+            )
+        else:
+            fix = f"refresh the platform certificates: wxbudget certs download -p {profile.name}"
+    elif refused:
+        fix = _credentials_fix(profile, skew)
+    elif isinstance(error, ApiError) and error.status == 404:
+        fix = f"check PRODUCT_COUPON_ID and STOCK_ID (wxbudget list {stock[0]} lists the stocks)"
+    elif isinstance(error, ApiError) and error.status < 500 and error.status != 429:
+        fix = "correct what the API's message names"
+    else:
+        fix = "retry later; if it persists, check the network and WeChat Pay's status"
+    return Check(SIGNED_ANSWER, Status.FAIL, detail, fix)
+
+
+def _credentials_fix(profile: ProfileUnderTest, skew: Check) -> str:
+    if skew.status is Status.FAIL:
+        return f"fix the clock first (see {CLOCK_SKEW})"
+    identity = "brand_id" if profile.serial_key == "brand_serial_no" else "mchid"
+    return (
+        f"check that {identity}, {profile.serial_key} and private_key_file in {profile.where} "
+        "belong to one API certificate (merchant_cert_file lets doctor compare the serial)"
+    )
