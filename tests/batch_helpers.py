@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 BRAND = "120344"
 
@@ -58,3 +64,56 @@ def applied_counts(home: Path) -> Counter[str]:
         for entry in request_log(home)
         if entry["method"] == "POST" and entry["applied"]
     )
+
+
+SCRIPT = str(Path(sys.executable).parent / "wxbudget")
+
+
+def posts_of(home: Path, out_request_no: str | None = None) -> list[dict[str, Any]]:
+    """The update-budget requests the sandbox answered, optionally of one out_request_no."""
+    return [
+        entry
+        for entry in request_log(home)
+        if entry["method"] == "POST"
+        and (out_request_no is None or entry["out_request_no"] == out_request_no)
+    ]
+
+
+def fault_counts(home: Path) -> Counter[str]:
+    """Faults the sandbox injected, by kind."""
+    return Counter(entry["fault"] for entry in request_log(home) if entry["fault"])
+
+
+def audit_entries(isolated_home: Path) -> list[dict[str, Any]]:
+    """The audit journal at its default place ($XDG_STATE_HOME of the isolated environment)."""
+    path = isolated_home / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def outcome_of(entries: list[dict[str, Any]], out_request_no: str) -> dict[str, Any]:
+    """The one outcome line the journal holds for `out_request_no`."""
+    (outcome,) = [
+        entry
+        for entry in entries
+        if entry["type"] == "outcome" and entry["out_request_no"] == out_request_no
+    ]
+    return outcome
+
+
+def wait_for_log(
+    home: Path,
+    condition: Callable[[list[dict[str, Any]]], bool],
+    process: subprocess.Popen[Any],
+    *,
+    polls: int = 600,
+) -> None:
+    """Poll requests.jsonl until `condition` holds; fail if the process ends first."""
+    for _ in range(polls):
+        if condition(request_log(home)):
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the process ended (exit {process.returncode}) before the sandbox saw it")
+        time.sleep(0.05)
+    pytest.fail("the sandbox never logged what the test waited for")

@@ -313,6 +313,10 @@ class Client:
         if body is not None:
             headers["Content-Type"] = "application/json"
         url = base_url + target
+        # The record describes the last attempt only: nothing of an earlier one may linger.
+        record.status = record.code = record.request_id = None
+        record.verified = False
+        record.headers = record.received_at = None
         self._trace(f"attempt {record.attempts}:")
         self._trace_request(method, url, message, headers)
         try:

@@ -101,6 +101,12 @@ class Journal:
                 found = entry
         return found
 
+    def has_outcome(self, operation: str) -> bool:
+        return any(
+            entry.get("type") == "outcome" and entry.get("operation") == operation
+            for entry in self.entries()
+        )
+
     def operations(self) -> list[Operation]:
         """Intents paired with their outcomes, oldest first."""
         by_id: dict[str, Operation] = {}

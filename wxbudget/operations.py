@@ -85,7 +85,7 @@ def plan_bundle(
         target = _replayed_target(
             recorded, stocks[0], mode, target, out_request_no, stock_bundle_id
         )
-    return plan_bundle_change(
+    change = plan_bundle_change(
         stocks,
         stock_bundle_id,
         mode,
@@ -93,6 +93,37 @@ def plan_bundle(
         out_request_no=out_request_no,
         brand_id=client.settings.body_brand_id(),
         expect_current=expect_current,
+    )
+    _settle_replay(journal, recorded, change)
+    return change
+
+
+def _settle_replay(
+    journal: Journal | None, recorded: dict[str, Any] | None, change: Change
+) -> None:
+    """A re-run that finds an interrupted write already in place records its outcome, so
+    `history` stops flagging it."""
+    if journal is None or recorded is None or not change.is_noop:
+        return
+    operation = recorded.get("operation")
+    if not isinstance(operation, str) or journal.has_outcome(operation):
+        return
+    journal.append(
+        {
+            "type": "outcome",
+            "operation": operation,
+            "time": now_text(),
+            "out_request_no": change.out_request_no,
+            "result": "applied",
+            "attempts": 0,
+            "http_status": None,
+            "code": None,
+            "request_id": None,
+            "verified": True,
+            "reconciled": True,
+            "exit_code": 0,
+            "message": "confirmed by re-reading the stock on a re-run",
+        }
     )
 
 
@@ -116,7 +147,7 @@ def plan(
     recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
     if recorded is not None:
         target = _replayed_target(recorded, stock, mode, target, out_request_no)
-    return plan_change(
+    change = plan_change(
         stock,
         mode,
         target,
@@ -124,6 +155,8 @@ def plan(
         brand_id=client.settings.body_brand_id(),
         expect_current=expect_current,
     )
+    _settle_replay(journal, recorded, change)
+    return change
 
 
 def _replayed_target(
@@ -259,15 +292,17 @@ def apply(client: Client, change: Change) -> list[Stock]:
     try:
         if change.bundle_id is not None:
             stocks, _ = client.update_bundle_budget(coupon, change.bundle_id, body)
-            return stocks
-        stock, _ = client.update_budget(coupon, change.stock.stock_id, body)
-        return [stock]
-    except ApiError as error:
-        if error.exit_code is ExitCode.CONFLICT:
+        else:
+            stock, _ = client.update_budget(coupon, change.stock.stock_id, body)
+            stocks = [stock]
+    except WxBudgetError as error:
+        # Recorded before any re-read below, which is a call of its own.
+        client.last_write = client.last_call
+        if isinstance(error, ApiError) and error.exit_code is ExitCode.CONFLICT:
             raise _stale(client, change, error) from error
         raise
-    finally:
-        client.last_write = client.last_call
+    client.last_write = client.last_call
+    return stocks
 
 
 def read_again(client: Client, change: Change) -> list[Stock]:
