@@ -137,3 +137,18 @@ def test_shell_completion_scripts(shell: str, marker: str) -> None:
     ).stdout
     assert "set-max" in completions
     assert "set-daily" in completions
+
+
+def test_root_help_summaries_match_each_commands_own_help() -> None:
+    """The root --help lists commands from a table without building them; it must not drift."""
+    import typer
+    import typer.main
+
+    from wxbudget.cli import COMMANDS, app
+
+    group = typer.main.get_command(app)
+    context = typer.Context(group)
+    for name, (_, _, _, summary) in COMMANDS.items():
+        command = group.get_command(context, name)  # type: ignore[attr-defined]
+        text = command.short_help or command.help or ""
+        assert " ".join(text.split("\n\n")[0].split()) == summary, name

@@ -37,7 +37,7 @@ def test_stale_current_exits_5_with_before_and_now(sandbox: RunningSandbox) -> N
     assert "read 50000, now 70000" in caught.value.message
     assert caught.value.request_id
     # The relative change was not re-applied on top of the other operator's value.
-    assert operations.fetch_stock(client, "1000000013", "1000000013002").max_count == 70000
+    assert client.fetch_stock("1000000013", "1000000013002").max_count == 70000
     client.close()
 
 

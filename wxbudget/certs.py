@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,7 +110,3 @@ def keys_by_serial(certificates: list[CachedCertificate], now: datetime) -> dict
 
 def utc_now(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-def header_serial(headers: Mapping[str, str]) -> str:
-    return headers.get(signing.HEADER_SERIAL, "")

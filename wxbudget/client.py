@@ -13,12 +13,12 @@ import string
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import requests
 
-from wxbudget import __version__, certs, signing
+from wxbudget import __version__, signing
 from wxbudget.config import Settings
 from wxbudget.errors import (
     ConfigError,
@@ -30,6 +30,9 @@ from wxbudget.errors import (
 )
 from wxbudget.models import Stock
 from wxbudget.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from wxbudget.certs import CachedCertificate
 
 LIST_PAGE_SIZE = 50
 BRAND_STOCKS_PATH = "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks"
@@ -136,6 +139,11 @@ class Client:
         response = self.call("GET", path, query=query, endpoint="get-stock")
         return Stock.from_api(response.data), response
 
+    def fetch_stock(self, product_coupon_id: str, stock_id: str) -> Stock:
+        """One stock of this profile's brand (the partner's default brand, or the brand itself)."""
+        stock, _ = self.get_stock(product_coupon_id, stock_id, self.settings.body_brand_id())
+        return stock
+
     def list_stocks(
         self,
         product_coupon_id: str,
@@ -191,8 +199,10 @@ class Client:
             )
         return [Stock.from_api(item) for item in items], response
 
-    def download_certificates(self) -> list[certs.CachedCertificate]:
+    def download_certificates(self) -> list[CachedCertificate]:
         """GET /v3/certificates, decrypt each with the APIv3 key, verify, and cache them."""
+        from wxbudget import certs
+
         folder = self.settings.platform_cert_dir
         if folder is None or self.settings.is_brand:
             raise ConfigError(
@@ -200,7 +210,7 @@ class Client:
                 "apiv3_key_file and platform_cert_dir (partner profiles only)"
             )
         apiv3_key = self.settings.read_apiv3_key()
-        listed: list[certs.CachedCertificate] = []
+        listed: list[CachedCertificate] = []
 
         def verify(headers: Mapping[str, str], body: bytes, *, now: int) -> signing.Verification:
             # The listing is decrypted (AES-GCM authenticates it with the APIv3 key) before its
@@ -397,25 +407,33 @@ class Verifier:
         self.public_keys: dict[str, signing.PublicKey] = {}
         if settings.wechatpay_public_key_id and settings.wechatpay_public_key:
             self.public_keys[settings.wechatpay_public_key_id] = settings.wechatpay_public_key
-        self.certificates: list[certs.CachedCertificate] = (
-            certs.load_cache(settings.platform_cert_dir) if settings.platform_cert_dir else []
-        )
+        self.certificates: list[CachedCertificate] = []
+        if settings.platform_cert_dir is not None:
+            from wxbudget import certs
+
+            self.certificates = certs.load_cache(settings.platform_cert_dir)
         self.refresh: Callable[[], object] | None = None
         self.refreshed = False
 
     def keys(self, now: int) -> dict[str, signing.PublicKey]:
+        if not self.certificates:
+            return self.public_keys
+        from wxbudget import certs
+
         return self.public_keys | certs.keys_by_serial(self.certificates, certs.utc_now(now))
 
     def preferred_serial(self) -> str | None:
         """The Wechatpay-Serial to send: WeChat Pay answers with the key it names."""
-        if self.settings.wechatpay_public_key_id:
+        if self.settings.wechatpay_public_key_id or not self.certificates:
             return self.settings.wechatpay_public_key_id
+        from wxbudget import certs
+
         valid = [c for c in self.certificates if c.valid_at(certs.utc_now(self.clock()))]
         return valid[-1].serial_no if valid else None
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: int) -> signing.Verification:
         result = signing.verify_response(headers, body, public_keys=self.keys(now), now=now)
-        serial = certs.header_serial(headers)
+        serial = headers.get(signing.HEADER_SERIAL, "")
         if (
             not result.ok
             and serial

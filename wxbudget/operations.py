@@ -46,11 +46,6 @@ class Outcome:
         return self.stocks[0]
 
 
-def fetch_stock(client: Client, product_coupon_id: str, stock_id: str) -> Stock:
-    stock, _ = client.get_stock(product_coupon_id, stock_id, client.settings.body_brand_id())
-    return stock
-
-
 def fetch_bundle(client: Client, product_coupon_id: str, stock_bundle_id: str) -> list[Stock]:
     """Every stock of a bundle (the list endpoint's stock_bundle_id filter), in bundle order."""
     stocks = list(
@@ -143,7 +138,7 @@ def plan(
     An out_request_no already in the journal is a replay: the recorded change is planned again
     (its absolute target), so a re-run after a crash never applies a relative target twice.
     """
-    stock = fetch_stock(client, product_coupon_id, stock_id)
+    stock = client.fetch_stock(product_coupon_id, stock_id)
     recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
     if recorded is not None:
         target = _replayed_target(recorded, stock, mode, target, out_request_no)
@@ -310,7 +305,7 @@ def read_again(client: Client, change: Change) -> list[Stock]:
     coupon = change.stock.product_coupon_id
     if change.bundle_id is not None:
         return fetch_bundle(client, coupon, change.bundle_id)
-    return [fetch_stock(client, coupon, change.stock.stock_id)]
+    return [client.fetch_stock(coupon, change.stock.stock_id)]
 
 
 def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome:

@@ -28,14 +28,15 @@ if TYPE_CHECKING:
 def _stdout() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    # emoji=False: ":name:" codes never appear in our output, and their table costs ~4 ms to load.
+    return Console(highlight=False, soft_wrap=False, emoji=False)
 
 
 @cache
 def _stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def notice(message: str) -> None:

@@ -69,22 +69,78 @@ def root(
     )
 
 
-# Commands are built on first use: a run imports and builds only the command it runs (the root
-# --help lists them all). Name -> (module, attribute, click context settings).
+# Commands are built on first use: a run imports and builds only the command it runs, and the
+# root --help lists them from the summaries below (a test keeps them equal to the docstrings).
+# Name -> (module, attribute, click context settings, summary).
 # A TARGET like -500 or -10% must reach set-max/set-daily as an argument, not an unknown option.
 _NEGATIVE_TARGETS = {"ignore_unknown_options": True}
-COMMANDS: dict[str, tuple[str, str, dict[str, bool]]] = {
-    "show": ("wxbudget.cli.stock", "show", {}),
-    "set-max": ("wxbudget.cli.stock", "set_max", _NEGATIVE_TARGETS),
-    "set-daily": ("wxbudget.cli.stock", "set_daily", _NEGATIVE_TARGETS),
-    "list": ("wxbudget.cli.batch", "list_stocks", {}),
-    "apply": ("wxbudget.cli.batch", "apply", {}),
-    "history": ("wxbudget.cli.history", "history", {}),
-    "bundle": ("wxbudget.cli.bundle", "bundle_app", {}),
-    "doctor": ("wxbudget.cli.doctor", "doctor", {}),
-    "profile": ("wxbudget.cli.profile", "profile_app", {}),
-    "certs": ("wxbudget.cli.certs", "certs_app", {}),
-    "sandbox": ("wxbudget.cli.sandbox", "sandbox_app", {}),
+COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
+    "show": (
+        "wxbudget.cli.stock",
+        "show",
+        {},
+        "Show a stock's state and budget: caps, issued counts, what remains.",
+    ),
+    "set-max": (
+        "wxbudget.cli.stock",
+        "set_max",
+        _NEGATIVE_TARGETS,
+        "Set a stock's total issuing cap (MAX_COUNT).",
+    ),
+    "set-daily": (
+        "wxbudget.cli.stock",
+        "set_daily",
+        _NEGATIVE_TARGETS,
+        "Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).",
+    ),
+    "list": (
+        "wxbudget.cli.batch",
+        "list_stocks",
+        {},
+        "List every stock of a product coupon with its caps (all pages).",
+    ),
+    "apply": (
+        "wxbudget.cli.batch",
+        "apply",
+        {},
+        "Apply a plan file: every cap of every row, at the rate limit, exactly once.",
+    ),
+    "history": (
+        "wxbudget.cli.history",
+        "history",
+        {},
+        "Show every budget change wxbudget made from this machine, with its outcome.",
+    ),
+    "bundle": (
+        "wxbudget.cli.bundle",
+        "bundle_app",
+        {},
+        "Stock bundles (批次组) of progressive-bundle coupons: every stock changes together.",
+    ),
+    "doctor": (
+        "wxbudget.cli.doctor",
+        "doctor",
+        {},
+        "Check a profile: config, key files and permissions, keys, hosts, clock, a signed call.",
+    ),
+    "profile": (
+        "wxbudget.cli.profile",
+        "profile_app",
+        {},
+        "Create, list, inspect and remove profiles in the config file.",
+    ),
+    "certs": (
+        "wxbudget.cli.certs",
+        "certs_app",
+        {},
+        "Platform certificates (平台证书) for profiles that verify with them.",
+    ),
+    "sandbox": (
+        "wxbudget.cli.sandbox",
+        "sandbox_app",
+        {},
+        "Run a faithful local emulator of the WeChat Pay product-coupon API.",
+    ),
 }
 WxBudgetGroup.lazy_commands = COMMANDS
 

@@ -199,7 +199,16 @@ class WxBudgetGroup(TyperGroup):
     """The root group: lazily built commands, and the error boundary (one stderr line and a
     documented exit code for every failure)."""
 
-    lazy_commands: typing.ClassVar[dict[str, tuple[str, str, dict[str, bool]]]] = {}
+    lazy_commands: typing.ClassVar[dict[str, tuple[str, str, dict[str, bool], str]]] = {}
+    _listing = False
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        # The root help only lists commands: their summaries, not the commands themselves.
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return [*super().list_commands(ctx), *self.lazy_commands]
@@ -211,7 +220,11 @@ class WxBudgetGroup(TyperGroup):
 
         import typer.main
 
-        module, attribute, settings = self.lazy_commands[name]
+        module, attribute, settings, summary = self.lazy_commands[name]
+        if self._listing:
+            from typer.core import TyperCommand
+
+            return TyperCommand(name=name, help=summary)
         target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
             target._add_completion = False  # completion belongs to the root command only

@@ -61,10 +61,8 @@ def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: Glob
 
     Example: wxbudget show 1000000013 1000000013001 -o json
     """
-    from wxbudget import operations
-
     with open_client(options) as client:
-        stock = operations.fetch_stock(client, product_coupon_id, stock_id)
+        stock = client.fetch_stock(product_coupon_id, stock_id)
     print_stocks(options, (stock,))
 
 
