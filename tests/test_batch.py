@@ -121,7 +121,8 @@ def test_refused_rows_are_all_listed_and_nothing_is_sent(
     for reason in ("outside 1..100000000", "NOT_FOUND"):
         assert reason in result.stderr
     assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
-    run("apply", str(plan), "--dry-run", expect=4)
+    dry = run("apply", str(plan), "--dry-run")  # a dry run shows refusals and stops: exit 0
+    assert "3 planned change(s) would be refused" in dry.stderr
 
 
 def test_apply_changes_both_caps_with_one_number_each(
@@ -291,6 +292,8 @@ def test_interrupted_batch_resumes_exactly_once(
         counts = applied_counts(running.home)
         assert len(counts) == 40
         assert set(counts.values()) == {1}
+        # Writes the interrupted run had in flight are settled in the audit journal too.
+        assert all(entry["outcome"] for entry in json.loads(run("history", "-o", "json").stdout))
         for index in range(1, 41):
             assert caps("3000000005", f"3000000005{index:04d}")[0] == 10_007
     finally:
@@ -317,3 +320,18 @@ def test_plan_from_stdin(seeded: RunningSandbox) -> None:
     text = HEADER + "3000000002,30000000020003,12345,\n"
     run("apply", "-", "--yes", input=text)
     assert caps("3000000002", "30000000020003")[0] == 12345
+
+
+def test_a_journal_belongs_to_one_plan_and_account(seeded: RunningSandbox, tmp_path: Path) -> None:
+    journal = tmp_path / "batch.jsonl"
+    first = plan_file(tmp_path, ["3000000002,30000000020003,21000,"], name="p1.csv")
+    second = plan_file(tmp_path, ["3000000002,30000000020003,25000,"], name="p2.csv")
+    run("apply", str(first), "--yes", "--journal", str(journal))
+    result = run("apply", str(second), "--yes", "--journal", str(journal), expect=2)
+    assert "belongs to another plan (" in result.stderr
+    assert caps("3000000002", "30000000020003")[0] == 21000
+    # --resume without a plan only finds batches of the profile's own account.
+    assert (
+        "nothing to resume"
+        in run("-p", "sandbox-brand", "apply", "--resume", "--yes", expect=2).stderr
+    )

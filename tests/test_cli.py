@@ -289,3 +289,43 @@ def test_bad_config_is_one_line_exit_3(tmp_path: Path) -> None:
     result = run("show", COUPON, DOCS_STOCK, "--config", str(path), expect=3)
     assert "invalid TOML" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_huge_targets_and_timeouts_are_usage_errors(sandbox: RunningSandbox) -> None:
+    huge = "9" * 5000
+    for target in (huge, f"+{huge}%", "+" + huge):
+        result = run("set-max", COUPON, DOCS_STOCK, target, "--dry-run", expect=2)
+        assert "too many digits" in result.stderr
+    for value in ("nan", "inf"):
+        result = run("show", COUPON, DOCS_STOCK, "--timeout", value, expect=2)
+        assert "--timeout" in result.stderr
+    assert requests_log(sandbox) == []
+
+
+def test_nan_timeout_in_the_profile(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    config = edited_profile(sandbox, tmp_path)
+    config.write_text(config.read_text().replace("timeout = 10", "timeout = nan"))
+    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=3)
+    assert "timeout in profile" in result.stderr
+
+
+def test_brand_profiles_refuse_another_brand_id(sandbox: RunningSandbox) -> None:
+    result = run("-p", "sandbox-brand", "show", COUPON, DOCS_STOCK, "--brand-id", "999", expect=2)
+    assert "acts for brand 120344 only" in result.stderr
+    run("-p", "sandbox-brand", "show", COUPON, DOCS_STOCK, "--brand-id", "120344")
+
+
+def test_history_since_the_first_year_in_any_zone(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        run("set-max", COUPON, DAILY_STOCK, "+1", "--yes")
+        listed = json.loads(run("history", "--since", "0001-01-01", "-o", "json").stdout)
+        assert len(listed) == 1
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

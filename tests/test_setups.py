@@ -314,3 +314,35 @@ def platform_signed_answer(sandbox: RunningSandbox, client: Client) -> tuple[dic
     assert answer.status_code == 200
     assert answer.headers["Wechatpay-Serial"] != settings.wechatpay_public_key_id
     return dict(answer.headers), answer.content
+
+
+def test_certificate_serials_with_leading_zeros_verify(cert_sandbox: RunningSandbox) -> None:
+    """WeChat Pay may write a certificate serial with a leading zero its number does not keep."""
+    from wxbudget import signing
+    from wxbudget.certs import CachedCertificate
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zero serial")])
+    start = datetime.now(UTC) - timedelta(days=1)
+    pem = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x0A1B2C3D)
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
+    settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
+    verifier = Verifier(settings, lambda: float(now()))
+    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), pem)]
+    body, timestamp, nonce = b'{"ok":true}', str(now()), "N" * 32
+    headers = {
+        "Wechatpay-Timestamp": timestamp,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Signature": signing.sign(key, signing.response_message(timestamp, nonce, body)),
+        "Wechatpay-Serial": "0A1B2C3D",
+    }
+    assert verifier.verify(headers, body, now=now()).ok

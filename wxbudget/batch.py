@@ -30,6 +30,8 @@ from wxbudget.models import Stock, UpdateMode
 from wxbudget.operations import execute
 from wxbudget.plan import Plan, PlanRow
 
+PLAN_KEY = "__plan__"
+CONFIRMED_EARLIER = "applied in an earlier run (confirmed by the stock)"
 # A coupon with more planned rows than this is read with the list endpoint (50 per page).
 LIST_THRESHOLD = 5
 
@@ -79,10 +81,26 @@ class BatchJournal:
     def default_path(cls, settings: Settings, plan: Plan) -> Path:
         """Named by the plan's content and the account it runs against, so the same plan
         applied to another merchant or brand starts afresh instead of looking "done"."""
-        host = urlsplit(settings.base_url).hostname or ""
-        target = f"{plan.digest}\n{settings.kind}\n{settings.identity}\n{host}"
+        target = f"{plan.digest}\n{account_of(settings)}"
         name = hashlib.sha256(target.encode()).hexdigest()[:16]
         return settings.audit_log.parent / "batches" / f"{name}.jsonl"
+
+    def check_belongs_to(self, plan: Plan, settings: Settings) -> None:
+        """A journal records one plan against one account; anything else would make its
+        steps look done (or pending) for changes it never saw."""
+        header = self.records.get(PLAN_KEY)
+        if header is None:
+            return
+        if header.get("digest") != plan.digest:
+            raise UsageError(
+                f"batch journal {self.path} belongs to another plan ({header.get('source')}); "
+                "use a new --journal (or none) for this plan"
+            )
+        if header.get("account") != account_of(settings):
+            raise UsageError(
+                f"batch journal {self.path} belongs to {header.get('account')}, not "
+                f"{account_of(settings)}; use the profile it was made with"
+            )
 
     def load(self) -> None:
         self.records = {}
@@ -96,11 +114,20 @@ class BatchJournal:
         with self._lock:
             self.records.setdefault(entry["key"], {}).update(entry)
 
-    def record_plan(self, plan: Plan) -> None:
-        """Keep the plan itself, so `apply --resume` can finish without the file."""
-        if "__plan__" not in self.records:
-            text = plan.text
-            self.write({"type": "plan", "key": "__plan__", "source": plan.source, "csv": text})
+    def record_plan(self, plan: Plan, settings: Settings) -> None:
+        """Keep the plan itself (so `apply --resume` can finish without the file) and whose
+        account it runs against."""
+        if PLAN_KEY not in self.records:
+            self.write(
+                {
+                    "type": "plan",
+                    "key": PLAN_KEY,
+                    "source": plan.source,
+                    "digest": plan.digest,
+                    "account": account_of(settings),
+                    "csv": plan.text,
+                }
+            )
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -124,11 +151,23 @@ class BatchJournal:
             os.close(descriptor)
 
 
-def latest_journal(audit_log: Path) -> Path | None:
-    """The most recently written batch journal, for `apply --resume` without a plan."""
-    folder = audit_log.parent / "batches"
-    journals = sorted(folder.glob("*.jsonl"), key=lambda path: path.stat().st_mtime)
-    return journals[-1] if journals else None
+def account_of(settings: Settings) -> str:
+    """Who a batch runs as: kind, identity and API host (the port of a sandbox excluded)."""
+    host = urlsplit(settings.base_url).hostname or ""
+    return f"{settings.kind}:{settings.identity}@{host}"
+
+
+def latest_journal(settings: Settings) -> Path | None:
+    """The most recently written batch journal of this account, for `apply --resume`."""
+    folder = settings.audit_log.parent / "batches"
+    journals = sorted(folder.glob("*.jsonl"), key=lambda path: path.stat().st_mtime, reverse=True)
+    account = account_of(settings)
+    for path in journals:
+        journal = BatchJournal(path)
+        journal.load()
+        if journal.records.get(PLAN_KEY, {}).get("account") == account:
+            return path
+    return None
 
 
 def row_brand_id(row: PlanRow, plan: Plan, settings: Settings) -> str | None:
@@ -302,7 +341,7 @@ def _plan_recorded(
     number = str(recorded.get("out_request_no"))
     step.out_request_no = number
     if step.current == after:
-        step.status, step.reason = "done", "applied in an earlier run (confirmed by the stock)"
+        step.status, step.reason = "done", CONFIRMED_EARLIER
         return
     if step.current != before:
         step.status = "refused"
@@ -311,13 +350,17 @@ def _plan_recorded(
             f"{step.current}: someone else changed it"
         )
         return
-    step.change = plan_change(
-        stock,
-        step.mode,
-        parse_target(str(after)),
-        out_request_no=number,
-        brand_id=brand_id,
-    )
+    try:
+        step.change = plan_change(
+            stock,
+            step.mode,
+            parse_target(str(after)),
+            out_request_no=number,
+            brand_id=brand_id,
+        )
+    except LocalCheckError as error:
+        step.status, step.reason = "refused", f"{error.message} (unfinished since an earlier run)"
+        return
     step.status = "change"
     step.reason = "resumed with its recorded out_request_no"
 
@@ -374,14 +417,15 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
     with ThreadPoolExecutor(max_workers=max(options.concurrency, 1)) as pool:
         futures: set[Future[Step]] = {pool.submit(run, step) for step in pending}
         while futures:
+            # Ctrl-C may land while waiting or while showing progress: either way, stop issuing
+            # new requests and let the in-flight ones finish.
             try:
                 done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    options.on_step_done(future.result())
             except KeyboardInterrupt:
                 interrupted = True
                 options.stop.set()
-                continue
-            for future in done:
-                options.on_step_done(future.result())
     clients.__exit__()
     return not (interrupted or options.stop.is_set())
 

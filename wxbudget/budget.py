@@ -43,8 +43,17 @@ class Target:
         return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
+# More digits than any cap could need: refused as input before arithmetic on them.
+MAX_TARGET_DIGITS = 12
+
+
 def parse_target(text: str) -> Target:
     cleaned = text.strip().replace(",", "").replace("_", "")
+    if sum(char.isdigit() for char in cleaned) > MAX_TARGET_DIGITS:
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        raise UsageError(
+            f"TARGET {shown!r} has too many digits: caps run from {MIN_CAP} to {MAX_CAP}"
+        )
     if _ABSOLUTE.fullmatch(cleaned):
         return Target(text, "absolute", Decimal(cleaned))
     if _DELTA.fullmatch(cleaned):

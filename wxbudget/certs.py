@@ -93,7 +93,7 @@ def decrypt_listing(data: Any, apiv3_key: bytes, now: datetime) -> list[CachedCe
                 f"cannot decrypt platform certificate {entry.get('serial_no')}: {error}; "
                 "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)"
             ) from error
-        if certificate.serial_no.upper() != str(entry.get("serial_no", "")).upper():
+        if not signing.same_serial(certificate.serial_no, str(entry.get("serial_no", ""))):
             raise VerificationError(
                 f"platform certificate serial {certificate.serial_no} does not match its "
                 f"listing entry {entry.get('serial_no')}; not believed"

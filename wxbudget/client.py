@@ -437,7 +437,7 @@ class Verifier:
         if (
             not result.ok
             and serial
-            and serial not in self.keys(now)
+            and signing.key_for_serial(self.keys(now), serial) is None
             and self.settings.platform_cert_dir is not None
             and self.refresh is not None
             and not self.refreshed

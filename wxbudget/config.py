@@ -5,6 +5,7 @@ Precedence, everywhere: flag > environment > profile > built-in default (`resolv
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from wxbudget.errors import ConfigError
+from wxbudget.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from wxbudget.signing import PrivateKey, PublicKey
@@ -329,10 +330,17 @@ def build_settings(
         )
     base_url = check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
     backup_base_url = default_backup_base_url(profile, base_url, where)
+    if flags.timeout is not None and not math.isfinite(flags.timeout):
+        raise UsageError(f"--timeout {flags.timeout} is not a number of seconds; use e.g. 10")
     timeout = flags.timeout if flags.timeout is not None else profile.get("timeout")
     if timeout is None:
         timeout = DEFAULT_TIMEOUT_SECONDS
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
         raise ConfigError(f"timeout in {where} must be a positive number of seconds, e.g. 10")
     max_retries = flags.max_retries if flags.max_retries is not None else profile.get("max_retries")
     if max_retries is None:
@@ -372,10 +380,7 @@ def build_settings(
         wechatpay_public_key=load_public_key_file(public_key_file) if public_key_file else None,
         apiv3_key_file=optional_path("apiv3_key_file"),
         platform_cert_dir=optional_path("platform_cert_dir"),
-        # A brand profile acts for its own brand only: --brand-id cannot change who signs.
-        brand_id=profile.get("brand_id")
-        if kind == "brand"
-        else flags.brand_id or profile.get("brand_id"),
+        brand_id=_brand_id(kind, profile, flags, where),
         base_url=base_url,
         backup_base_url=backup_base_url,
         timeout=float(timeout),
@@ -384,6 +389,19 @@ def build_settings(
         rate_limit=rate_limit,
         embedded_sandbox=embedded,
     )
+
+
+def _brand_id(kind: str, profile: dict[str, Any], flags: Flags, where: str) -> str | None:
+    if kind != "brand":
+        return flags.brand_id or profile.get("brand_id")
+    # A brand profile acts for its own brand only: another --brand-id cannot change who signs.
+    own: str = profile["brand_id"]
+    if flags.brand_id is not None and flags.brand_id != own:
+        raise UsageError(
+            f"--brand-id {flags.brand_id} does not apply to the brand profile of {where}: it acts "
+            f"for brand {own} only; use a partner profile to act for other brands"
+        )
+    return own
 
 
 def resolve_path(config_path: Path, value: str) -> Path:

@@ -48,11 +48,11 @@ class Outcome:
 
 def fetch_bundle(client: Client, product_coupon_id: str, stock_bundle_id: str) -> list[Stock]:
     """Every stock of a bundle (the list endpoint's stock_bundle_id filter), in bundle order."""
-    stocks = list(
-        client.list_stocks(
-            product_coupon_id, client.settings.body_brand_id(), stock_bundle_id=stock_bundle_id
-        )
+    listed = client.list_stocks(
+        product_coupon_id, client.settings.body_brand_id(), stock_bundle_id=stock_bundle_id
     )
+    # The filter is the server's; a stock of another bundle must never join this plan.
+    stocks = [stock for stock in listed if stock.bundle_id == stock_bundle_id]
     return sorted(stocks, key=lambda stock: _bundle_index(stock))
 
 
@@ -98,9 +98,13 @@ def _settle_replay(
 ) -> None:
     """A re-run that finds an interrupted write already in place records its outcome, so
     `history` stops flagging it."""
-    if journal is None or recorded is None or not change.is_noop:
-        return
-    operation = recorded.get("operation")
+    if journal is not None and recorded is not None and change.is_noop:
+        settle_interrupted(journal, recorded)
+
+
+def settle_interrupted(journal: Journal, intent: dict[str, Any]) -> None:
+    """Append the outcome of an intent whose write was found applied by re-reading the stock."""
+    operation = intent.get("operation")
     if not isinstance(operation, str) or journal.has_outcome(operation):
         return
     journal.append(
@@ -108,7 +112,7 @@ def _settle_replay(
             "type": "outcome",
             "operation": operation,
             "time": now_text(),
-            "out_request_no": change.out_request_no,
+            "out_request_no": intent.get("out_request_no"),
             "result": "applied",
             "attempts": 0,
             "http_status": None,
@@ -193,9 +197,17 @@ def _recorded_subject(recorded: dict[str, Any]) -> str:
 
 
 def execute(client: Client, journal: Journal, change: Change, *, target_text: str) -> Outcome:
-    """Send the planned change once (with retries), journaling intent and outcome."""
-    operation = new_operation_id()
+    """Send the planned change once (with retries), journaling intent and outcome.
+
+    Re-sending the change of an interrupted run (same out_request_no, no outcome on record)
+    continues that run's operation, so history shows one operation, not a dangling intent.
+    """
     settings = client.settings
+    earlier = journal.find_intent(settings.identity, change.out_request_no)
+    if earlier is not None and not journal.has_outcome(str(earlier.get("operation"))):
+        operation = str(earlier["operation"])
+    else:
+        operation = new_operation_id()
     journal.append(
         {
             "type": "intent",
@@ -224,6 +236,13 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
         except OUTCOME_UNKNOWN as unknown:
             reconciled = True
             outcome = reconcile(client, change, unknown)
+        except (StaleCurrentError, ApiError) as refused:
+            # A refusal after an attempt whose answer was lost may be that attempt's own doing
+            # (it applied, so current_* is now "stale"): only the stock can tell.
+            if client.last_write is None or client.last_write.attempts < 2:
+                raise
+            reconciled = True
+            outcome = reconcile(client, change, refused)
         else:
             outcome = Outcome(tuple(stocks))
     except WxBudgetError as error:

@@ -24,12 +24,20 @@ if TYPE_CHECKING:
     from wxbudget.profiles import ProfileReport, ProfileSummary
 
 
+PIPED_WIDTH = 200
+
+
 @cache
 def _stdout() -> Console:
+    import os
+
     from rich.console import Console
 
+    # Piped output defaults to 80 columns, which would cut ids and counts in wide tables: a file
+    # or a pager gets room instead (COLUMNS still wins when set).
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
     # emoji=False: ":name:" codes never appear in our output, and their table costs ~4 ms to load.
-    return Console(highlight=False, soft_wrap=False, emoji=False)
+    return Console(highlight=False, soft_wrap=False, emoji=False, width=width)
 
 
 @cache
@@ -153,7 +161,7 @@ def history_table(operations: list[Operation], path: Path) -> None:
         return
     table = Table(title=f"budget changes ({path})", header_style="bold")
     for column in ("time", "coupon", "stock", "cap", "change", "out_request_no", "result", "by"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for operation in operations:
         intent, outcome = operation.intent, operation.outcome
         cap = "total" if intent.get("update_mode") == "MAX_COUNT" else "daily"
@@ -204,9 +212,8 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
             column,
             justify="right" if "cap" in column or "sent" in column else "left",
             style="bold green" if column == highlighted else None,
-            # Ids are read and copied whole: never cut them with an ellipsis.
-            no_wrap=column in ("stock", "bundle"),
-            min_width=14 if column == "stock" else None,
+            overflow="fold",
+            no_wrap="cap" in column or "sent" in column,
         )
     for stock in stocks:
         table.add_row(
@@ -238,7 +245,7 @@ def _steps_table(title: str, steps: list[Step]) -> Any:
 
     table = Table(title=title, header_style="bold")
     for column in ("line", "coupon", "stock", "cap", "before -> after", "status", "note"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for step in steps:
         before = "-" if step.current is None else f"{step.current:,}"
         after = f"{step.change.target:,}" if step.change else step.target.text

@@ -168,7 +168,8 @@ def verify_response(
             + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "")
         )
     serial = headers[HEADER_SERIAL]
-    if serial not in public_keys:
+    key = key_for_serial(public_keys, serial)
+    if key is None:
         expected = " or ".join(sorted(public_keys)) or "none configured"
         return Verification.failed(f"unknown serial {serial} (expected {expected})")
     timestamp_text = headers[HEADER_TIMESTAMP]
@@ -188,11 +189,39 @@ def verify_response(
             "deliberately invalid"
         )
     message = response_message(timestamp_text, headers[HEADER_NONCE], body)
-    if not signature_is_valid(public_keys[serial], message, signature):
+    if not signature_is_valid(key, message, signature):
         return Verification.failed(
             f"signature invalid: the body or headers were altered, or the key for {serial} is wrong"
         )
     return Verification.passed()
+
+
+def key_for_serial(
+    public_keys: Mapping[str, rsa.RSAPublicKey], serial: str
+) -> rsa.RSAPublicKey | None:
+    """The key a serial names. Certificate serials are hex numbers, and WeChat Pay may write
+    them with leading zeros that a parsed certificate's number does not keep: compare values."""
+    if serial in public_keys:
+        return public_keys[serial]
+    wanted = _hex_value(serial)
+    if wanted is None:
+        return None
+    for name, key in public_keys.items():
+        if _hex_value(name) == wanted:
+            return key
+    return None
+
+
+def same_serial(first: str, second: str) -> bool:
+    value = _hex_value(first)
+    return first == second or (value is not None and value == _hex_value(second))
+
+
+def _hex_value(text: str) -> int | None:
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None
 
 
 def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:

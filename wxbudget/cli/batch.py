@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from wxbudget.batch import BatchJournal, Step
     from wxbudget.client import Client
     from wxbudget.config import Settings
+    from wxbudget.journal import Journal
     from wxbudget.plan import Plan
 
 STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
@@ -136,7 +137,7 @@ def apply(
 def _locate_batch(
     plan_file: str | None, journal: Path | None, resume: bool, settings: Settings
 ) -> tuple[Plan, BatchJournal]:
-    from wxbudget.batch import BatchJournal, latest_journal
+    from wxbudget.batch import PLAN_KEY, BatchJournal, latest_journal
     from wxbudget.errors import UsageError
     from wxbudget.plan import parse_plan, read_plan
 
@@ -146,12 +147,12 @@ def _locate_batch(
         if resume and not path.exists():
             raise UsageError(f"nothing to resume: no batch journal at {path}")
         return plan, BatchJournal(path)
-    found = journal or latest_journal(settings.audit_log)
+    found = journal or latest_journal(settings)
     if found is None or not found.exists():
         raise UsageError("nothing to resume: no batch journal found; give the PLAN file")
     batch_journal = BatchJournal(found)
     batch_journal.load()
-    header = batch_journal.records.get("__plan__")
+    header = batch_journal.records.get(PLAN_KEY)
     if header is None or not isinstance(header.get("csv"), str):
         raise UsageError(f"batch journal {found} holds no plan; give the PLAN file")
     return parse_plan(header["csv"].encode("utf-8"), str(header.get("source"))), batch_journal
@@ -182,6 +183,7 @@ def _apply(
 
     with batch_journal.locked():
         batch_journal.load()
+        batch_journal.check_belongs_to(plan, settings)
         state = batch.read_current_state(
             client,
             plan,
@@ -196,8 +198,9 @@ def _apply(
             else:
                 render.plan_table(steps, to_stdout=True)
             if refused:
-                raise LocalCheckError(f"{len(refused)} planned change(s) would be refused (listed)")
+                render.notice(f"{len(refused)} planned change(s) would be refused (listed)")
             return
+        _settle_earlier_runs(steps, batch_journal, Journal(settings.audit_log), settings.identity)
         render.plan_table(steps, to_stdout=False)
         if refused:
             raise LocalCheckError(
@@ -218,7 +221,7 @@ def _apply(
             if not render.confirm(f"Apply {len(changes)} change(s)?"):
                 render.notice("cancelled: nothing was sent")
                 raise typer.Exit(2)
-        batch_journal.record_plan(plan)
+        batch_journal.record_plan(plan, settings)
         stop = threading.Event()
         with render.BatchProgress(len(changes)) as progress:
             finished = batch.apply_steps(
@@ -239,6 +242,22 @@ def _apply(
     if any(step.status == "failed" for step in steps):
         render.notice("some changes failed (listed); re-run the same plan to retry them safely")
         raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _settle_earlier_runs(
+    steps: list[Step], batch_journal: BatchJournal, audit: Journal, identity: str
+) -> None:
+    """Steps an interrupted run applied (the stock shows it) get their outcome on record."""
+    from wxbudget.batch import CONFIRMED_EARLIER
+    from wxbudget.operations import settle_interrupted
+
+    for step in steps:
+        if step.reason != CONFIRMED_EARLIER or step.out_request_no is None:
+            continue
+        intent = audit.find_intent(identity, step.out_request_no)
+        if intent is not None:
+            settle_interrupted(audit, intent)
+        batch_journal.write({"type": "result", "key": step.key, "result": "applied"})
 
 
 def _summary(options: GlobalOptions, steps: list[Step]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @with_global_options
@@ -54,7 +56,10 @@ def history(
                 f"--since {since!r} is not a date; use 2026-11-01 or 2026-11-01T08:00:00+08:00"
             ) from error
         if cutoff.tzinfo is None:
-            cutoff = cutoff.astimezone()
+            try:
+                cutoff = cutoff.astimezone()  # a date without a zone is this machine's time
+            except (ValueError, OverflowError):  # before year 1 once shifted: all of history
+                cutoff = _EARLIEST
     path = config.audit_log_path(options.flags())
     operations = [
         operation
@@ -74,6 +79,8 @@ def history(
 
 def _time(entry: dict[str, object]) -> datetime:
     try:
-        return datetime.fromisoformat(str(entry.get("time")))
+        moment = datetime.fromisoformat(str(entry.get("time")))
     except ValueError:
-        return datetime.min.astimezone()
+        moment = _EARLIEST
+    # A journal line without a zone cannot be compared with an aware cutoff: take it as UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
