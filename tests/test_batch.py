@@ -104,7 +104,7 @@ def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_pa
     assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
 
 
-def test_refused_rows_are_all_listed_and_nothing_is_sent(
+def test_caps_out_of_range_in_the_file_are_refused_before_any_request(
     seeded: RunningSandbox, tmp_path: Path
 ) -> None:
     plan = plan_file(
@@ -112,17 +112,34 @@ def test_refused_rows_are_all_listed_and_nothing_is_sent(
         [
             "3000000002,30000000020001,+500,",
             "3000000002,30000000020002,0,",
-            "3000000002,99,5,",
-            "3000000002,30000000020003,,-100%",
+            "3000000002,30000000020003,,100000001",
         ],
     )
     result = run("apply", str(plan), "--yes", expect=4)
-    assert "3 planned change(s) refused" in result.stderr
-    for reason in ("outside 1..100000000", "NOT_FOUND"):
-        assert reason in result.stderr
-    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    assert "2 cap(s) outside 1..100000000" in result.stderr
+    assert "line 3, column max_count: 0" in result.stderr
+    assert "line 4, column max_count_per_day: 100000001" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert request_log(seeded.home) == []
+
+
+def test_refused_rows_are_listed_and_the_rest_applied(
+    seeded: RunningSandbox, tmp_path: Path
+) -> None:
+    plan = plan_file(
+        tmp_path,
+        ["3000000002,30000000020001,+500,", "3000000002,99,5,", "3000000002,30000000020003,,-100%"],
+    )
     dry = run("apply", str(plan), "--dry-run")  # a dry run shows refusals and stops: exit 0
-    assert "3 planned change(s) would be refused" in dry.stderr
+    assert "2 planned change(s) would be refused" in dry.stderr
+    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    result = run("apply", str(plan), "--yes", "-o", "json", expect=8)
+    steps = json.loads(result.stdout)
+    assert [step["outcome"] for step in steps] == ["applied", "refused", "refused"]
+    assert "NOT_FOUND" in steps[1]["reason"]
+    assert "outside 1..100000000" in steps[2]["reason"]
+    assert caps("3000000002", "30000000020001")[0] == 10500
+    assert len([e for e in request_log(seeded.home) if e["method"] == "POST"]) == 1
 
 
 def test_apply_changes_both_caps_with_one_number_each(
@@ -306,8 +323,10 @@ def test_a_done_step_whose_cap_moved_since_is_refused(
     plan = plan_file(tmp_path, ["3000000002,30000000020001,+1,"])
     run("apply", str(plan), "--yes")
     run("set-max", "3000000002", "30000000020001", "+50", "--yes")
-    result = run("apply", str(plan), "--yes", expect=4)
-    assert "an earlier run applied 10000 -> 10001" in result.stderr
+    result = run("apply", str(plan), "--yes", "-o", "json", expect=8)
+    (step,) = json.loads(result.stdout)
+    assert step["outcome"] == "refused"
+    assert "an earlier run applied 10000 -> 10001" in step["reason"]
     assert caps("3000000002", "30000000020001")[0] == 10051
 
 

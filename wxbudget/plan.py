@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from wxbudget.budget import Target, parse_target
+from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
 from wxbudget.errors import UsageError
 from wxbudget.models import UpdateMode
 
@@ -45,6 +45,20 @@ class Plan:
     @property
     def step_count(self) -> int:
         return sum(len(row.targets) for row in self.rows)
+
+    def out_of_range_rows(self) -> list[str]:
+        """Absolute caps no stock could take, as "line N, column C: V" (relative ones depend
+        on the current cap and are checked once it is read)."""
+        found = []
+        for row in self.rows:
+            for mode, target in row.targets:
+                if target.is_relative:
+                    continue
+                value = target.resolve(0)
+                if not MIN_CAP <= value <= MAX_CAP:
+                    column = "max_count" if mode is UpdateMode.MAX_COUNT else "max_count_per_day"
+                    found.append(f"line {row.line}, column {column}: {target.text}")
+        return found
 
 
 def read_plan(source: str) -> Plan:

@@ -110,8 +110,9 @@ def apply(
     and prints a summary. Re-running the same plan (or --resume) after a crash or Ctrl-C skips
     what is done and finishes the rest with the recorded request numbers.
 
-    Exit codes: 0 all done or nothing to do; 4 refused rows (nothing sent); 8 some rows failed;
-    130 interrupted.
+    Exit codes: 0 all done or nothing to do; 4 a cap outside 1..100000000 in the file (nothing
+    sent); 8 some rows failed or were refused (listed; the others were applied); 130
+    interrupted.
 
     Examples:
 
@@ -181,6 +182,15 @@ def _apply(
         # Each worker thread has its own session; all share one rate limiter.
         return Client(settings, trace=client.trace, limiter=client.limiter)
 
+    # Checks that need no request come first: an absolute cap outside the allowed range makes
+    # the file wrong, refused before anything is read or sent.
+    out_of_range = plan.out_of_range_rows()
+    if out_of_range:
+        raise LocalCheckError(
+            f"{len(out_of_range)} cap(s) outside 1..100000000 in {plan.source}: "
+            + "; ".join(out_of_range)
+            + "; nothing was sent"
+        )
     with batch_journal.locked():
         batch_journal.load()
         batch_journal.check_belongs_to(plan, settings)
@@ -203,14 +213,17 @@ def _apply(
         _settle_earlier_runs(steps, batch_journal, Journal(settings.audit_log), settings.identity)
         render.plan_table(steps, to_stdout=False)
         if refused:
-            raise LocalCheckError(
-                f"{len(refused)} planned change(s) refused (listed above); nothing was sent: "
-                "fix the plan and run it again"
+            render.notice(
+                f"{len(refused)} planned change(s) refused (listed above): they will not be sent"
             )
         changes = [step for step in steps if step.status == "change"]
         if not changes:
-            render.notice("nothing to do: every planned cap is already in place")
+            render.notice(
+                "nothing to do: every planned cap is in place" + (" or refused" if refused else "")
+            )
             _summary(options, steps)
+            if refused:
+                raise typer.Exit(int(ExitCode.PARTIAL))
             return
         if not yes:
             if not sys.stdin.isatty():
@@ -239,8 +252,11 @@ def _apply(
     if not finished:
         render.notice(f"interrupted: finish with 'wxbudget apply --resume' ({batch_journal.path})")
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-    if any(step.status == "failed" for step in steps):
-        render.notice("some changes failed (listed); re-run the same plan to retry them safely")
+    if any(step.status in ("failed", "refused") for step in steps):
+        render.notice(
+            "some changes failed or were refused (listed); re-run the same plan to retry the "
+            "failed ones safely"
+        )
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
