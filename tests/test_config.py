@@ -238,3 +238,10 @@ def test_missing_brand_id_is_a_config_error(tmp_path: Path) -> None:
 def test_header_values_must_be_plain_tokens(tmp_path: Path, key: str, value: str) -> None:
     path = write_config(tmp_path, {"profiles": {"p": profile(**{key: value})}})
     assert f"{key} {value!r}" in refusal(path)
+
+
+def test_example_config_names_every_profile_key_and_loads() -> None:
+    example = Path(__file__).parent.parent / "config.example.toml"
+    document = config.load(example)  # unknown keys or bad TOML would raise
+    used = {key for profile in document["profiles"].values() for key in profile}
+    assert used == set(config.PROFILE_KEYS)
