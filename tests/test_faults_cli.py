@@ -163,11 +163,28 @@ def test_an_unverified_write_answer_is_settled_by_re_reading(
 # 3.-5. Lost answers: the write landed, the answer did not.
 
 
-def test_a_dropped_answer_is_retried_as_a_byte_identical_replay(
+def test_a_dropped_answer_is_settled_by_reading_not_by_sending_again(
     launch: Launch, isolated_environment: Path
 ) -> None:
     sandbox = launch("drop=1:POST", fault_limit=1)
     number = "drop-once-0001"
+    result = set_max("+100", "--verbose", "--out-request-no", number)
+    assert len(POST_SIGNING_MESSAGE.findall(result.stderr)) == 1
+    assert "confirmed by reading): not sent again" in result.stderr
+    assert "applied (confirmed by re-reading the stock)" in result.stderr
+    assert "retry 1 of" not in result.stderr  # no backoff: the read answered
+    assert [(e["applied"], e["fault"]) for e in posts_of(sandbox.home)] == [(True, "drop")]
+    assert applied_counts(sandbox.home) == {number: 1}
+    outcome = outcome_of(audit_entries(isolated_environment), number)
+    assert (outcome["result"], outcome["attempts"], outcome["reconciled"]) == ("applied", 1, True)
+    assert max_count() == 50_100
+
+
+def test_a_retried_write_is_a_byte_identical_replay(
+    launch: Launch, isolated_environment: Path
+) -> None:
+    sandbox = launch("500=1:POST", fault_limit=1)
+    number = "retry-once-001"
     result = set_max("+100", "--verbose", "--out-request-no", number)
     messages = POST_SIGNING_MESSAGE.findall(result.stderr)
     assert len(messages) == 2
@@ -176,15 +193,14 @@ def test_a_dropped_answer_is_retried_as_a_byte_identical_replay(
     assert f'\\"out_request_no\\":\\"{number}\\"' in first_body
     assert first_nonce != second_nonce
     assert "retry 1 of 3 in" in result.stderr
-    assert [(e["applied"], e["replay"], e["fault"]) for e in posts_of(sandbox.home)] == [
-        (True, False, "drop"),
-        (False, True, None),
+    assert [(e["status"], e["applied"]) for e in posts_of(sandbox.home)] == [
+        (500, False),
+        (200, True),
     ]
     assert {e["out_request_no"] for e in posts_of(sandbox.home)} == {number}
-    assert applied_counts(sandbox.home) == {number: 1}
     outcome = outcome_of(audit_entries(isolated_environment), number)
     assert (outcome["result"], outcome["attempts"], outcome["verified"]) == ("applied", 2, True)
-    assert outcome["reconciled"] is False
+    assert outcome["code"] is None  # the last answer's, not the first attempt's SYSTEM_ERROR
     assert max_count() == 50_100
 
 
@@ -195,16 +211,13 @@ def test_every_answer_dropped_is_settled_by_re_reading(
     number = "drop-all-00001"
     result = set_max("60000", "--max-retries", "1", "--out-request-no", number)
     assert "applied (confirmed by re-reading the stock)" in result.stderr
-    assert "outcome is unknown (after 2 attempts)" in result.stderr
-    assert [(e["applied"], e["replay"]) for e in posts_of(sandbox.home)] == [
-        (True, False),
-        (False, True),
-    ]
+    # The first lost answer is settled by a read: the write is not sent again.
+    assert [(e["applied"], e["replay"]) for e in posts_of(sandbox.home)] == [(True, False)]
     assert applied_counts(sandbox.home) == {number: 1}
     outcome = outcome_of(audit_entries(isolated_environment), number)
     assert outcome["result"] == "applied"
     assert outcome["reconciled"] is True
-    assert outcome["attempts"] == 2
+    assert outcome["attempts"] == 1
     assert outcome["exit_code"] == 0
     assert max_count() == 60_000
 
@@ -439,7 +452,7 @@ def key_material(home: Path) -> list[str]:
     ("fault", "limit", "shown"),
     [
         ("500=1:POST", 1, [r"< 500\n", r"retry 1 of 2 in \d+\.\d\d s", r"verification: ok"]),
-        ("drop=1:POST", 1, [r"< no answer: connection", r"retry 1 of 2 in \d+\.\d\d s"]),
+        ("drop=1:POST", 1, [r"< no answer: connection", r"reading the current state"]),
         ("probe=1:POST", None, [r"< verification: probe signature"]),
         ("badsig=1:POST", None, [r"< verification: signature invalid"]),
     ],

@@ -44,6 +44,7 @@ NONCE_LENGTH = 32
 
 Trace = Callable[[str], None]
 VerifyFunction = Callable[..., signing.Verification]
+Settle = Callable[[], "Response | None"]
 
 
 def serialize_body(body: Mapping[str, Any]) -> bytes:
@@ -90,6 +91,10 @@ class CallRecord:
     # server's clock from them, errors included.
     headers: dict[str, str] | None = None
     received_at: float | None = None
+    # A write whose answer was lost (why: `lost_answer`) but whose effect a verified read
+    # confirmed.
+    settled: bool = False
+    lost_answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,19 +183,26 @@ class Client:
             query["page_token"] = str(token)
 
     def update_budget(
-        self, product_coupon_id: str, stock_id: str, body: bytes
+        self, product_coupon_id: str, stock_id: str, body: bytes, *, settle: Settle | None = None
     ) -> tuple[Stock, Response]:
         path = f"{self._stocks_path(product_coupon_id)}/{quote(stock_id, safe='')}/update-budget"
-        response = self.call("POST", path, body=body, endpoint="update-budget")
+        response = self.call("POST", path, body=body, endpoint="update-budget", settle=settle)
         return Stock.from_api(response.data), response
 
     def update_bundle_budget(
-        self, product_coupon_id: str, stock_bundle_id: str, body: bytes
+        self,
+        product_coupon_id: str,
+        stock_bundle_id: str,
+        body: bytes,
+        *,
+        settle: Settle | None = None,
     ) -> tuple[list[Stock], Response]:
         """POST the stock-bundle update-budget; the answer lists every stock of the bundle."""
         base = self._stocks_path(product_coupon_id).removesuffix("/stocks")
         path = f"{base}/stock-bundles/{quote(stock_bundle_id, safe='')}/update-budget"
-        response = self.call("POST", path, body=body, endpoint="update-bundle-budget")
+        response = self.call(
+            "POST", path, body=body, endpoint="update-bundle-budget", settle=settle
+        )
         data = response.data if isinstance(response.data, dict) else {}
         items = data.get("stock_list")
         if not isinstance(items, list) or not items:
@@ -254,12 +266,17 @@ class Client:
         body: bytes | None = None,
         endpoint: str = "other",
         verify: VerifyFunction | None = None,
+        settle: Settle | None = None,
     ) -> Response:
         """A signed request with retries; raises the mapped error unless a verified 2xx comes.
 
         Transport errors, 429 and 5xx are retried (at most `max_retries` times, backing off);
         every attempt sends the same bytes, freshly signed. After a transport error the next
         attempt goes to the other host (primary <-> backup) when a backup is configured.
+
+        `settle`, for writes: after a transport error the write may have landed. `settle()`
+        looks (a verified read, on the read endpoint's own rate quota) and returns the answer to
+        use when it did; otherwise the write is sent again as usual.
         """
         target = path + ("?" + urlencode(query) if query else "")
         hosts = [self.settings.base_url]
@@ -279,6 +296,10 @@ class Client:
                 last_error: WxBudgetError = error
                 if len(hosts) > 1:
                     host = 1 - host
+                settled = self._settle(settle, record)
+                if settled is not None:
+                    record.lost_answer = error.message
+                    return settled
             except ServerError as error:
                 last_error = error
             if retry == retries:
@@ -289,6 +310,22 @@ class Client:
         if record.attempts > 1:
             last_error.message += f" (after {record.attempts} attempts)"
         raise last_error
+
+    def _settle(self, settle: Settle | None, record: CallRecord) -> Response | None:
+        if settle is None:
+            return None
+        self._trace("  the answer was lost: reading the current state before sending again")
+        try:
+            found = settle()
+        except WxBudgetError as error:
+            self._trace(f"  reading failed ({error.message}): sending again")
+            found = None
+        finally:
+            self.last_call = record  # the read was a call of its own
+        if found is not None:
+            record.settled = True
+            self._trace("  the write is in place (confirmed by reading): not sent again")
+        return found
 
     def _attempt(
         self,

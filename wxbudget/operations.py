@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wxbudget.budget import Change, Target, parse_target, plan_bundle_change, plan_change
-from wxbudget.client import Client, serialize_body
+from wxbudget.client import Client, Response, serialize_body
 from wxbudget.errors import (
     ApiError,
     ExitCode,
@@ -244,7 +244,16 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
             reconciled = True
             outcome = reconcile(client, change, refused)
         else:
-            outcome = Outcome(tuple(stocks))
+            write = client.last_write
+            if write is not None and write.settled:
+                reconciled = True
+                outcome = Outcome(
+                    tuple(stocks),
+                    reconciled=True,
+                    warning=f"{write.lost_answer}; applied (confirmed by re-reading the stock)",
+                )
+            else:
+                outcome = Outcome(tuple(stocks))
     except WxBudgetError as error:
         _record_outcome(journal, client, change, operation, error=error, reconciled=reconciled)
         raise
@@ -303,11 +312,23 @@ def apply(client: Client, change: Change) -> list[Stock]:
     """POST update-budget with the planned body; return the stock(s) WeChat Pay answered with."""
     body = serialize_body(change.body())
     coupon = change.stock.product_coupon_id
+
+    def settle() -> Response | None:
+        """After a lost answer: if the stock already shows the target, that is the answer."""
+        now = read_again(client, change)
+        if not now or {stock.cap(change.mode) for stock in now} != {change.target}:
+            return None
+        if change.bundle_id is not None:
+            data: Any = {"stock_bundle_id": change.bundle_id, "stock_list": [s.raw for s in now]}
+        else:
+            data = now[0].raw
+        return Response(200, b"", data, None)
+
     try:
         if change.bundle_id is not None:
-            stocks, _ = client.update_bundle_budget(coupon, change.bundle_id, body)
+            stocks, _ = client.update_bundle_budget(coupon, change.bundle_id, body, settle=settle)
         else:
-            stock, _ = client.update_budget(coupon, change.stock.stock_id, body)
+            stock, _ = client.update_budget(coupon, change.stock.stock_id, body, settle=settle)
             stocks = [stock]
     except WxBudgetError as error:
         # Recorded before any re-read below, which is a call of its own.
