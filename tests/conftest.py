@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,3 +65,40 @@ def run(*args: str, input: str | None = None, expect: int = 0) -> Result:
         f"stderr: {result.stderr}\nexception: {result.exception!r}"
     )
     return outcome
+
+
+SCRIPT = str(Path(sys.executable).parent / "wxbudget")
+
+
+def converse(args: list[str], script: list[tuple[bytes, bytes]]) -> tuple[int, str]:
+    """Run the installed script on a pseudo-terminal; on each expected text, type its answer."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [SCRIPT, *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+        env=os.environ | {"COLUMNS": "200"},
+    )
+    os.close(terminal)
+    output = b""
+    position = 0
+    steps = list(script)
+    while True:
+        ready, _, _ = select.select([controller], [], [], 30)
+        if not ready:
+            process.kill()
+            raise AssertionError(f"no output from the CLI: {output!r}")
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        output += chunk
+        while steps and (found := output.find(steps[0][0], position)) >= 0:
+            position = found + len(steps[0][0])
+            os.write(controller, steps.pop(0)[1])
+    os.close(controller)
+    return process.wait(timeout=30), output.decode("utf-8", "replace")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import converse
 from wxbudget.sandbox import RunningSandbox
 
 SCRIPT = str(Path(sys.executable).parent / "wxbudget")
@@ -62,36 +61,8 @@ def test_help_and_version_import_no_network_or_crypto(args: list[str]) -> None:
 
 
 def run_on_a_tty(args: list[str], answer: bytes) -> tuple[int, str]:
-    """Run the script with stdin/stdout on a pseudo-terminal, answering the prompt."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [SCRIPT, *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        close_fds=True,
-        env=os.environ | {"COLUMNS": "200"},
-    )
-    os.close(terminal)
-    output = b""
-    answered = False
-    while True:
-        ready, _, _ = select.select([controller], [], [], 30)
-        if not ready:
-            process.kill()
-            raise AssertionError(f"no output from the CLI: {output!r}")
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the terminal closed: the process ended
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not answered and b"[y/N]" in output:
-            os.write(controller, answer)
-            answered = True
-    os.close(controller)
-    return process.wait(timeout=30), output.decode("utf-8", "replace")
+    """Run the script on a pseudo-terminal, answering the confirmation prompt."""
+    return converse(args, [(b"[y/N]", answer)])
 
 
 @pytest.mark.slow

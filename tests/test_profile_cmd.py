@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pty
-import select
 import shutil
 import stat
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -19,7 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import run
+from tests.conftest import converse, run
 from wxbudget import config, signing
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox
@@ -387,40 +383,6 @@ def _toml_profile(keys: Path) -> str:
         f'wechatpay_public_key_id = "{PUBLIC_KEY_ID}"\n'
         f'wechatpay_public_key_file = "{keys / "public.pem"}"\n'
     )
-
-
-def converse(args: list[str], script: list[tuple[bytes, bytes]]) -> tuple[int, str]:
-    """Run the installed script on a pseudo-terminal; on each expected text, type its answer."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [SCRIPT, *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        close_fds=True,
-        env=os.environ | {"COLUMNS": "200"},
-    )
-    os.close(terminal)
-    output = b""
-    position = 0
-    steps = list(script)
-    while True:
-        ready, _, _ = select.select([controller], [], [], 30)
-        if not ready:
-            process.kill()
-            raise AssertionError(f"no output from the CLI: {output!r}")
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the terminal closed: the process ended
-            break
-        if not chunk:
-            break
-        output += chunk
-        while steps and (found := output.find(steps[0][0], position)) >= 0:
-            position = found + len(steps[0][0])
-            os.write(controller, steps.pop(0)[1])
-    os.close(controller)
-    return process.wait(timeout=30), output.decode("utf-8", "replace")
 
 
 @pytest.mark.slow
