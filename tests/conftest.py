@@ -49,6 +49,25 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running
         running.stop()
 
 
+def sandbox_profile_copy(
+    sandbox: RunningSandbox, folder: Path, name: str = "edited.toml", **changes: object
+) -> Path:
+    """A config file holding the sandbox's profiles, with `changes` made to `sandbox`, its key
+    paths made absolute so the copy works from any folder."""
+    import tomllib
+
+    import tomli_w
+
+    document = tomllib.loads(sandbox.config_path.read_text())
+    profile = document["profiles"]["sandbox"]
+    for key in ("private_key_file", "wechatpay_public_key_file"):
+        profile[key] = str(sandbox.config_path.parent / profile[key])
+    profile.update(changes)
+    path = folder / name
+    path.write_text(tomli_w.dumps(document))
+    return path
+
+
 @dataclass(frozen=True)
 class Result:
     exit_code: int

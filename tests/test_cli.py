@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
 
-from tests.conftest import run
+from tests.conftest import run, sandbox_profile_copy
 from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
@@ -218,16 +217,7 @@ def test_relative_re_run_with_the_same_number_does_not_apply_twice(
 
 
 def edited_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: str) -> Path:
-    import tomllib
-
-    document = tomllib.loads(sandbox.config_path.read_text())
-    profile = document["profiles"]["sandbox"]
-    for key in ("private_key_file", "wechatpay_public_key_file"):
-        profile[key] = str(sandbox.config_path.parent / profile[key])
-    profile.update(changes)
-    path = tmp_path / "edited.toml"
-    path.write_text(tomli_w.dumps(document))
-    return path
+    return sandbox_profile_copy(sandbox, tmp_path, **changes)
 
 
 def test_wrong_public_key_means_signature_invalid(sandbox: RunningSandbox, tmp_path: Path) -> None:

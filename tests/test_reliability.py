@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.conftest import run
+from tests.conftest import run, sandbox_profile_copy
 from wxbudget.client import backoff_seconds
 from wxbudget.sandbox import RunningSandbox, start_in_background
 
@@ -153,16 +153,7 @@ def test_audit_log_profile_key(sandbox: RunningSandbox, tmp_path: Path) -> None:
 
 
 def write_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: object) -> Path:
-    import tomllib
-
-    document = tomllib.loads(sandbox.config_path.read_text())
-    profile = document["profiles"]["sandbox"]
-    for key in ("private_key_file", "wechatpay_public_key_file"):
-        profile[key] = str(sandbox.config_path.parent / profile[key])
-    profile.update(changes)
-    path = tmp_path / "profile.toml"
-    path.write_text(tomli_w.dumps(document))
-    return path
+    return sandbox_profile_copy(sandbox, tmp_path, "profile.toml", **changes)
 
 
 def test_failover_to_the_backup_host_after_a_transport_error(
