@@ -62,37 +62,6 @@ def _bundle_index(stock: Stock) -> int:
     return index if isinstance(index, int) else 0
 
 
-def plan_bundle(
-    client: Client,
-    product_coupon_id: str,
-    stock_bundle_id: str,
-    mode: UpdateMode,
-    target: Target,
-    *,
-    out_request_no: str,
-    expect_current: int | None = None,
-    journal: Journal | None = None,
-) -> Change:
-    """Read the bundle's stocks (verified) and plan one change for all of them."""
-    stocks = fetch_bundle(client, product_coupon_id, stock_bundle_id)
-    recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
-    if recorded is not None and stocks:
-        target = _replayed_target(
-            recorded, stocks[0], mode, target, out_request_no, stock_bundle_id
-        )
-    change = plan_bundle_change(
-        stocks,
-        stock_bundle_id,
-        mode,
-        target,
-        out_request_no=out_request_no,
-        brand_id=client.settings.body_brand_id(),
-        expect_current=expect_current,
-    )
-    _settle_replay(journal, recorded, change)
-    return change
-
-
 def _settle_replay(
     journal: Journal | None, recorded: dict[str, Any] | None, change: Change
 ) -> None:
@@ -136,24 +105,42 @@ def plan(
     out_request_no: str,
     expect_current: int | None = None,
     journal: Journal | None = None,
+    bundle: bool = False,
 ) -> Change:
-    """GET the stock (verified) and plan the change against its current cap.
+    """Read the stock (or with `bundle`, every stock of bundle `stock_id`), verified, and plan
+    the change against its current cap.
 
     An out_request_no already in the journal is a replay: the recorded change is planned again
     (its absolute target), so a re-run after a crash never applies a relative target twice.
     """
-    stock = client.fetch_stock(product_coupon_id, stock_id)
+    if bundle:
+        stocks = fetch_bundle(client, product_coupon_id, stock_id)
+    else:
+        stocks = [client.fetch_stock(product_coupon_id, stock_id)]
+    bundle_id = stock_id if bundle else None
     recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
-    if recorded is not None:
-        target = _replayed_target(recorded, stock, mode, target, out_request_no)
-    change = plan_change(
-        stock,
-        mode,
-        target,
-        out_request_no=out_request_no,
-        brand_id=client.settings.body_brand_id(),
-        expect_current=expect_current,
-    )
+    if recorded is not None and stocks:
+        target = _replayed_target(recorded, stocks[0], mode, target, out_request_no, bundle_id)
+    brand_id = client.settings.body_brand_id()
+    if bundle_id is not None:
+        change = plan_bundle_change(
+            stocks,
+            bundle_id,
+            mode,
+            target,
+            out_request_no=out_request_no,
+            brand_id=brand_id,
+            expect_current=expect_current,
+        )
+    else:
+        change = plan_change(
+            stocks[0],
+            mode,
+            target,
+            out_request_no=out_request_no,
+            brand_id=brand_id,
+            expect_current=expect_current,
+        )
     _settle_replay(journal, recorded, change)
     return change
 

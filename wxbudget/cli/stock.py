@@ -161,8 +161,7 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
     )
     with open_client(options) as client:
         journal = Journal(client.settings.audit_log)
-        planner = operations.plan_bundle if request.bundle else operations.plan
-        change = planner(
+        change = operations.plan(
             client,
             request.product_coupon_id,
             request.stock_id,
@@ -171,6 +170,7 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
             out_request_no=number,
             expect_current=request.expect_current,
             journal=journal,
+            bundle=request.bundle,
         )
         if change.is_noop:
             render.notice(
