@@ -430,13 +430,6 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
     return not (interrupted or options.stop.is_set())
 
 
-def summarize(steps: list[Step]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.status] = counts.get(step.status, 0) + 1
-    return counts
-
-
 def steps_json(steps: list[Step]) -> Iterator[str]:
     """A JSON array, one object per step, produced piece by piece (plans can be huge)."""
     yield "["

@@ -261,21 +261,23 @@ def _steps_table(title: str, steps: list[Step]) -> Any:
     return table
 
 
+def _counted(prefix: str, steps: list[Step]) -> str:
+    """`plan: 3 change, 1 noop`: how many steps have each status."""
+    from collections import Counter
+
+    counts = Counter(step.status for step in steps)
+    return prefix + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
 def plan_table(steps: list[Step], *, to_stdout: bool) -> None:
     """The plan: one row per stock and cap. On stdout for --dry-run, else on stderr."""
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.status] = counts.get(step.status, 0) + 1
-    title = "plan: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    title = _counted("plan: ", steps)
     (_stdout() if to_stdout else _stderr()).print(_steps_table(title, steps))
 
 
 def batch_summary(steps: list[Step]) -> None:
     """The result: counts, then every step that did not end applied, done or no-op."""
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.status] = counts.get(step.status, 0) + 1
-    title = "result: " + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    title = _counted("result: ", steps)
     notable = [s for s in steps if s.status not in ("applied", "done", "noop")]
     if notable:
         _stdout().print(_steps_table(title, notable))
