@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,12 @@ def ci_job(env: Mapping[str, str]) -> str | None:
 
 @dataclass
 class Journal:
+    """The journal file; lookups read it once, then follow this process's own appends (a batch
+    asks about every step, and the file holds all of history)."""
+
     path: Path
+    _index: _Index | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def append(self, entry: Mapping[str, Any]) -> None:
         """Append one line durably: flushed and fsynced before returning."""
@@ -73,6 +79,9 @@ class Journal:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+        with self._lock:
+            if self._index is not None:
+                self._index.add(dict(entry))
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every well-formed line; a torn last line (a crash mid-write) is skipped."""
@@ -91,21 +100,18 @@ class Journal:
 
     def find_intent(self, mchid: str, out_request_no: str) -> dict[str, Any] | None:
         """The latest intent that used this out_request_no for this merchant."""
-        found = None
-        for entry in self.entries():
-            if (
-                entry.get("type") == "intent"
-                and entry.get("mchid") == mchid
-                and entry.get("out_request_no") == out_request_no
-            ):
-                found = entry
-        return found
+        return self._indexed().intents.get((mchid, out_request_no))
 
     def has_outcome(self, operation: str) -> bool:
-        return any(
-            entry.get("type") == "outcome" and entry.get("operation") == operation
-            for entry in self.entries()
-        )
+        return operation in self._indexed().outcomes
+
+    def _indexed(self) -> _Index:
+        with self._lock:
+            if self._index is None:
+                self._index = _Index()
+                for entry in self.entries():
+                    self._index.add(entry)
+            return self._index
 
     def operations(self) -> list[Operation]:
         """Intents paired with their outcomes, oldest first."""
@@ -119,6 +125,19 @@ class Journal:
             elif entry.get("type") == "outcome" and operation_id in by_id:
                 by_id[operation_id].outcome = entry
         return list(by_id.values())
+
+
+@dataclass
+class _Index:
+    intents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    outcomes: set[str] = field(default_factory=set)
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if entry.get("type") == "intent":
+            key = (str(entry.get("mchid")), str(entry.get("out_request_no")))
+            self.intents[key] = entry
+        elif entry.get("type") == "outcome":
+            self.outcomes.add(str(entry.get("operation")))
 
 
 @dataclass
