@@ -354,3 +354,16 @@ def test_a_journal_belongs_to_one_plan_and_account(seeded: RunningSandbox, tmp_p
         "nothing to resume"
         in run("-p", "sandbox-brand", "apply", "--resume", "--yes", expect=2).stderr
     )
+
+
+@pytest.mark.slow
+def test_progress_bar_on_a_terminal(seeded: RunningSandbox, tmp_path: Path) -> None:
+    from tests.conftest import converse
+
+    plan = plan_file(tmp_path, [f"3000000001,3000000001{i:04d},+3," for i in range(1, 7)])
+    status, output = converse(["apply", str(plan)], [(b"[y/N]", b"y\n")])
+    assert status == 0, output
+    assert "Apply 6 change(s)?" in output
+    assert "applying" in output
+    assert "6/6" in output
+    assert "[6/6]" not in output  # the plain progress lines are for non-terminals
