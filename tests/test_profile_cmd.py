@@ -246,6 +246,7 @@ def test_key_material_is_never_accepted(tmp_path: Path, keys: Path) -> None:
     assert "not a file" in stderr
     assert not path.exists()
     (keys / "apiv3.txt").write_text("0123456789abcdef0123456789abcdef")
+    (keys / "apiv3.txt").chmod(0o600)
     init(path, "p", *partner_flags(keys), "--apiv3-key-file", str(keys / "apiv3.txt"), *apiv3[2:])
     assert config.resolve(Flags(config=path), {}).apiv3_key_file == keys / "apiv3.txt"
 

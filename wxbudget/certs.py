@@ -35,13 +35,21 @@ class CachedCertificate:
 
 
 def load_cache(folder: Path) -> list[CachedCertificate]:
-    """Every certificate in the cache folder that parses, newest expiry last."""
+    """Every certificate in the cache folder that parses, newest expiry last.
+
+    Each one becomes a trust anchor, so the folder and its files must pass the trust rule:
+    whoever can plant a certificate here could make a forged answer verify.
+    """
+    from wxbudget import trust
+    from wxbudget.config import require_trusted_if_present
+
     found: list[CachedCertificate] = []
+    require_trusted_if_present(folder, "platform_cert_dir", secret=False)
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob("*.pem")):
         try:
-            pem = path.read_bytes()
+            pem = trust.read_trusted(path, "cached platform certificate", secret=False)
             found.append(CachedCertificate(signing.load_certificate(pem), pem, path))
         except (OSError, ValueError):
             continue  # a stray or half-written file is not a certificate we trust

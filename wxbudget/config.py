@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,10 +160,12 @@ class Settings:
 
     def read_apiv3_key(self) -> bytes:
         """The APIv3 key that decrypts platform certificates; read only when needed."""
+        from wxbudget import trust
+
         if self.apiv3_key_file is None:
             raise ConfigError(f"profile '{self.profile}' has no apiv3_key_file")
         try:
-            key = self.apiv3_key_file.read_bytes().strip()
+            key = trust.read_trusted(self.apiv3_key_file, "apiv3_key_file", secret=True).strip()
         except OSError as error:
             raise ConfigError(
                 f"cannot read apiv3_key_file {self.apiv3_key_file}: {error.strerror}"
@@ -247,8 +248,11 @@ def load(path: Path) -> dict[str, Any]:
     """Parse and structurally validate a config file (every profile, not only the chosen one)."""
     import tomllib
 
+    from wxbudget import trust
+
     try:
-        text = path.read_bytes().decode("utf-8")
+        # Whoever can rewrite the config can point wxbudget at another key or host.
+        text = trust.read_trusted(path, "config file", secret=False).decode("utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -366,6 +370,11 @@ def build_settings(
     def optional_path(key: str) -> Path | None:
         return resolve_path(path, profile[key]) if key in profile else None
 
+    apiv3_key_file = optional_path("apiv3_key_file")
+    if apiv3_key_file is not None:
+        # Checked now, like the private key, though it is read only to download certificates.
+        require_trusted_if_present(apiv3_key_file, "apiv3_key_file", secret=True)
+
     return Settings(
         config_path=path,
         profile=name,
@@ -378,7 +387,7 @@ def build_settings(
         wechatpay_public_key_id=public_key_id,
         wechatpay_public_key_file=public_key_file,
         wechatpay_public_key=load_public_key_file(public_key_file) if public_key_file else None,
-        apiv3_key_file=optional_path("apiv3_key_file"),
+        apiv3_key_file=apiv3_key_file,
         platform_cert_dir=optional_path("platform_cert_dir"),
         brand_id=_brand_id(kind, profile, flags, where),
         base_url=base_url,
@@ -451,12 +460,7 @@ def load_private_key_file(path: Path) -> PrivateKey:
     """Read a merchant private key, refusing files that others could read."""
     from wxbudget import signing
 
-    pem = _read_key_file(path, "private key")
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"private key file {path} is readable by group or others; run: chmod 600 {path}"
-        )
+    pem = _read_key_file(path, "private key", secret=True)
     try:
         return signing.load_private_key(pem)
     except (ValueError, TypeError) as error:
@@ -468,7 +472,8 @@ def load_private_key_file(path: Path) -> PrivateKey:
 def load_public_key_file(path: Path) -> PublicKey:
     from wxbudget import signing
 
-    pem = _read_key_file(path, "WeChat Pay public key")
+    # Not a secret, but whoever can rewrite it decides which answers are believed.
+    pem = _read_key_file(path, "WeChat Pay public key", secret=False)
     try:
         return signing.load_public_key(pem)
     except (ValueError, TypeError) as error:
@@ -477,9 +482,23 @@ def load_public_key_file(path: Path) -> PublicKey:
         ) from error
 
 
-def _read_key_file(path: Path, what: str) -> bytes:
+def require_trusted_if_present(path: Path, what: str, *, secret: bool) -> None:
+    """The trust rule for a path that may not exist yet (a cache made on first download)."""
+    from wxbudget import trust
+
     try:
-        return path.read_bytes()
+        trust.require_trusted(path, what, secret=secret)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from error
+
+
+def _read_key_file(path: Path, what: str, *, secret: bool) -> bytes:
+    from wxbudget import trust
+
+    try:
+        return trust.read_trusted(path, f"{what} file", secret=secret)
     except FileNotFoundError as error:
         raise ConfigError(f"{what} file {path} does not exist") from error
     except OSError as error:

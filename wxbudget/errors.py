@@ -51,6 +51,17 @@ class ConfigError(WxBudgetError):
     exit_code = ExitCode.CONFIG
 
 
+class UntrustedFileError(ConfigError):
+    """A key, certificate or config file that someone else could change (or read, if secret).
+
+    `fix` is the command that repairs it, for doctor's fix column.
+    """
+
+    def __init__(self, message: str, *, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
 class LocalCheckError(WxBudgetError):
     """A guard rail refused the change before anything was sent."""
 

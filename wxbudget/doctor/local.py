@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wxbudget import config, signing
+from wxbudget import config, signing, trust
 from wxbudget.doctor.model import (
     CERTIFICATE_WARN_DAYS,
     CONFIG,
@@ -30,7 +30,7 @@ from wxbudget.doctor.model import (
     first_sentence,
     read_bytes_or_none,
 )
-from wxbudget.errors import ConfigError
+from wxbudget.errors import ConfigError, UntrustedFileError
 
 if TYPE_CHECKING:
     from wxbudget.config import Flags
@@ -112,6 +112,8 @@ def _key_loading_messages(path: Path, values: Mapping[str, Any]) -> set[str]:
 
 
 def _load_fix(error: ConfigError, path: Path) -> str:
+    if isinstance(error, UntrustedFileError):
+        return error.fix
     if "invalid TOML" in error.message:
         line = TOML_LINE.search(error.message)
         return f"fix the TOML syntax at line {line.group(1)} of {path}" if line else f"fix {path}"
@@ -138,29 +140,35 @@ def check_files(profile: ProfileUnderTest) -> Check:
         if path is not None:
             findings.append(_file_finding(profile, key, path, secret=secret))
     folder = profile.file("platform_cert_dir")
-    if folder is not None and folder.exists() and not folder.is_dir():
-        findings.append(
-            Finding(
-                Status.FAIL,
-                f"platform_cert_dir {folder} is not a folder",
-                f"point platform_cert_dir in {profile.where} at a folder",
+    if folder is not None and folder.exists():
+        if not folder.is_dir():
+            findings.append(
+                Finding(
+                    Status.FAIL,
+                    f"platform_cert_dir {folder} is not a folder",
+                    f"point platform_cert_dir in {profile.where} at a folder",
+                )
             )
-        )
+        else:
+            findings.append(_trust_finding("platform_cert_dir", folder, secret=False))
     return combine(FILES, findings)
 
 
 def _config_file_mode(path: Path) -> Finding:
+    # The config holds paths, not secrets: others may read it, but never rewrite it.
+    return _trust_finding("config file", path, secret=False)
+
+
+def _trust_finding(what: str, path: Path, *, secret: bool) -> Finding:
+    """The trust rule (wxbudget.trust) as a finding: who besides this user can change it."""
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+        found = trust.exposure(path, secret=secret, info=info)
     except OSError as error:
         return Finding(Status.FAIL, f"cannot stat {path}: {error.strerror}")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return Finding(
-            Status.WARN,
-            f"config file {path} is mode {mode:04o}: group or others can read it",
-            f"chmod 600 {path}",
-        )
-    return Finding(Status.PASS, f"{path.name} {mode:04o}")
+    if found is not None:
+        return Finding(Status.FAIL, f"{what} {path} {found.problem}", found.fix)
+    return Finding(Status.PASS, f"{path.name} {stat.S_IMODE(info.st_mode):04o}")
 
 
 def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bool) -> Finding:
@@ -179,12 +187,11 @@ def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bo
         return Finding(
             Status.FAIL, f"{key} {path} is not a file", f"point {key} at the file itself"
         )
-    if secret and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return Finding(
-            Status.FAIL,
-            f"{key} {path} is mode {mode:04o}: group or others can read this secret",
-            f"chmod 600 {path}",
-        )
+    # The merchant certificate is only read by doctor itself: it decides nothing.
+    if key != "merchant_cert_file":
+        found = trust.exposure(path, secret=secret, info=info)
+        if found is not None:
+            return Finding(Status.FAIL, f"{key} {path} {found.problem}", found.fix)
     if not os.access(path, os.R_OK):
         return Finding(
             Status.FAIL, f"{key} {path} is not readable by this user", f"chmod u+r {path}"
