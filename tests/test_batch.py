@@ -8,33 +8,27 @@ import io
 import json
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import tomli_w
 
-from tests.batch_helpers import applied_counts, request_log, write_seed
-from tests.conftest import run
+from tests.helpers.cli import SCRIPT, converse, run
+from tests.helpers.logs import applied_counts, request_log
+from tests.helpers.sandboxes import Sandboxes, edit_profile, write_seed
 from wxbudget.batch import BatchJournal
 from wxbudget.plan import parse_plan
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox import RunningSandbox
 
-SCRIPT = str(Path(sys.executable).parent / "wxbudget")
 HEADER = "product_coupon_id,stock_id,max_count,max_count_per_day\n"
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
+def seeded(sandboxes: Sandboxes, tmp_path: Path) -> RunningSandbox:
     """Coupon 3000000001 with 60 stocks (two list pages), 3000000002 with 3; no rate limit."""
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000001": 60, "3000000002": 3})
-    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=0)
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
-    yield running
-    running.stop()
+    return sandboxes.start("sb", seed=seed, rate_limit=0)
 
 
 def plan_file(tmp_path: Path, rows: list[str], name: str = "plan.csv") -> Path:
@@ -165,39 +159,33 @@ def test_apply_changes_both_caps_with_one_number_each(
     assert len(json.loads(run("history", "-o", "json").stdout)) == 40
 
 
-def test_some_rows_failing_exits_8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_some_rows_failing_exits_8(sandboxes: Sandboxes, tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000003": 4})
-    running = start_in_background(
-        tmp_path / "sb", seed=seed, rate_limit=0, faults=["500=1:POST"], fault_limit=2
+    running = sandboxes.start("sb", seed=seed, rate_limit=0, faults=["500=1:POST"], fault_limit=2)
+    plan = plan_file(tmp_path, [f"3000000003,3000000003{i:04d},+1," for i in range(1, 5)])
+    result = run(
+        "apply",
+        str(plan),
+        "--yes",
+        "--max-retries",
+        "0",
+        "--concurrency",
+        "1",
+        "-o",
+        "json",
+        expect=8,
     )
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
-    try:
-        plan = plan_file(tmp_path, [f"3000000003,3000000003{i:04d},+1," for i in range(1, 5)])
-        result = run(
-            "apply",
-            str(plan),
-            "--yes",
-            "--max-retries",
-            "0",
-            "--concurrency",
-            "1",
-            "-o",
-            "json",
-            expect=8,
-        )
-        outcomes = [step["outcome"] for step in json.loads(result.stdout)]
-        assert outcomes == ["failed", "failed", "applied", "applied"]
-        assert "not applied" in json.loads(result.stdout)[0]["reason"]
-        # Re-running retries only the failed rows, with their recorded numbers.
-        again = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
-        assert [step["outcome"] for step in again] == ["applied", "applied", "done", "done"]
-        assert [step["out_request_no"] for step in again] == [
-            step["out_request_no"] for step in json.loads(result.stdout)
-        ]
-        assert set(applied_counts(running.home).values()) == {1}
-    finally:
-        running.stop()
+    outcomes = [step["outcome"] for step in json.loads(result.stdout)]
+    assert outcomes == ["failed", "failed", "applied", "applied"]
+    assert "not applied" in json.loads(result.stdout)[0]["reason"]
+    # Re-running retries only the failed rows, with their recorded numbers.
+    again = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
+    assert [step["outcome"] for step in again] == ["applied", "applied", "done", "done"]
+    assert [step["out_request_no"] for step in again] == [
+        step["out_request_no"] for step in json.loads(result.stdout)
+    ]
+    assert set(applied_counts(running.home).values()) == {1}
 
 
 def test_a_second_apply_of_the_same_plan_is_locked_out(
@@ -238,30 +226,20 @@ def test_rate_limiter_never_allows_more_than_n_in_any_window() -> None:
     assert now[0] == stamps[-1] + 0.001
 
 
-def test_client_rate_limit_holds_at_the_sandbox(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_client_rate_limit_holds_at_the_sandbox(sandboxes: Sandboxes, tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000004": 30})
     # The sandbox allows 10/s; the client is held to 8/s, leaving room for scheduling jitter
     # between the client's clock and the server's on a loaded machine.
-    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=10)
-    import tomllib
-
-    document = tomllib.loads(running.config_path.read_text())
-    document["profiles"]["sandbox"]["rate_limit"] = 8
-    running.config_path.write_text(tomli_w.dumps(document))
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
-    try:
-        plan = plan_file(tmp_path, [f"3000000004,3000000004{i:04d},+1," for i in range(1, 31)])
-        run("apply", str(plan), "--yes", "--concurrency", "8")
-        posts = [e for e in request_log(running.home) if e["method"] == "POST"]
-        # The sandbox refuses any arrival beyond 10 in a sliding one-second window with 429:
-        # none means the client stayed under the limit in every window, first try each time.
-        assert not [e for e in posts if e["status"] == 429]
-        assert len(posts) == 30
-    finally:
-        running.stop()
+    running = sandboxes.start("sb", seed=seed, rate_limit=10)
+    edit_profile(running, rate_limit=8)
+    plan = plan_file(tmp_path, [f"3000000004,3000000004{i:04d},+1," for i in range(1, 31)])
+    run("apply", str(plan), "--yes", "--concurrency", "8")
+    posts = [e for e in request_log(running.home) if e["method"] == "POST"]
+    # The sandbox refuses any arrival beyond 10 in a sliding one-second window with 429:
+    # none means the client stayed under the limit in every window, first try each time.
+    assert not [e for e in posts if e["status"] == 429]
+    assert len(posts) == 30
 
 
 def wait_for_applied(home: Path, count: int, process: subprocess.Popen[str]) -> None:
@@ -274,47 +252,39 @@ def wait_for_applied(home: Path, count: int, process: subprocess.Popen[str]) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["kill -9", "Ctrl-C"])
 def test_interrupted_batch_resumes_exactly_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+    sandboxes: Sandboxes, tmp_path: Path, how: str
 ) -> None:
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000005": 40})
-    running = start_in_background(tmp_path / "sb", seed=seed, rate_limit=0)
-    import tomllib
-
-    document = tomllib.loads(running.config_path.read_text())
-    document["profiles"]["sandbox"]["rate_limit"] = 10  # slow enough to interrupt mid-batch
-    running.config_path.write_text(tomli_w.dumps(document))
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
-    try:
-        plan = plan_file(tmp_path, [f"3000000005,3000000005{i:04d},+7," for i in range(1, 41)])
-        process = subprocess.Popen(
-            [SCRIPT, "apply", str(plan), "--yes", "--concurrency", "2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        wait_for_applied(running.home, 8, process)
-        process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-        if how == "Ctrl-C":
-            assert process.returncode == 130, stderr
-            assert "apply --resume" in stderr
-        else:
-            assert process.returncode == -signal.SIGKILL
-        done_before = sum(applied_counts(running.home).values())
-        assert 8 <= done_before < 40
-        resumed = run("apply", "--resume", "--yes", "-o", "json")
-        outcomes = [step["outcome"] for step in json.loads(resumed.stdout)]
-        assert set(outcomes) <= {"applied", "done"}
-        counts = applied_counts(running.home)
-        assert len(counts) == 40
-        assert set(counts.values()) == {1}
-        # Writes the interrupted run had in flight are settled in the audit journal too.
-        assert all(entry["outcome"] for entry in json.loads(run("history", "-o", "json").stdout))
-        for index in range(1, 41):
-            assert caps("3000000005", f"3000000005{index:04d}")[0] == 10_007
-    finally:
-        running.stop()
+    running = sandboxes.start("sb", seed=seed, rate_limit=0)
+    edit_profile(running, rate_limit=10)  # slow enough to interrupt mid-batch
+    plan = plan_file(tmp_path, [f"3000000005,3000000005{i:04d},+7," for i in range(1, 41)])
+    process = subprocess.Popen(
+        [SCRIPT, "apply", str(plan), "--yes", "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_applied(running.home, 8, process)
+    process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if how == "Ctrl-C":
+        assert process.returncode == 130, stderr
+        assert "apply --resume" in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
+    done_before = sum(applied_counts(running.home).values())
+    assert 8 <= done_before < 40
+    resumed = run("apply", "--resume", "--yes", "-o", "json")
+    outcomes = [step["outcome"] for step in json.loads(resumed.stdout)]
+    assert set(outcomes) <= {"applied", "done"}
+    counts = applied_counts(running.home)
+    assert len(counts) == 40
+    assert set(counts.values()) == {1}
+    # Writes the interrupted run had in flight are settled in the audit journal too.
+    assert all(entry["outcome"] for entry in json.loads(run("history", "-o", "json").stdout))
+    for index in range(1, 41):
+        assert caps("3000000005", f"3000000005{index:04d}")[0] == 10_007
 
 
 def test_a_done_step_whose_cap_moved_since_is_refused(
@@ -358,8 +328,6 @@ def test_a_journal_belongs_to_one_plan_and_account(seeded: RunningSandbox, tmp_p
 
 @pytest.mark.slow
 def test_progress_bar_on_a_terminal(seeded: RunningSandbox, tmp_path: Path) -> None:
-    from tests.conftest import converse
-
     plan = plan_file(tmp_path, [f"3000000001,3000000001{i:04d},+3," for i in range(1, 7)])
     status, output = converse(["apply", str(plan)], [(b"[y/N]", b"y\n")])
     assert status == 0, output

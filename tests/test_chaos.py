@@ -13,16 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch_helpers import (
-    SCRIPT,
-    applied_counts,
-    audit_entries,
-    fault_counts,
-    request_log,
-    write_seed,
-)
-from tests.conftest import run
-from wxbudget.sandbox import start_in_background
+from tests.helpers.cli import SCRIPT, run
+from tests.helpers.logs import applied_counts, audit_entries, fault_counts, request_log
+from tests.helpers.sandboxes import Sandboxes, write_seed
 
 COUPON = "4000000001"
 STOCK_COUNT = 20
@@ -89,22 +82,18 @@ def change_stock(changes: list[Change]) -> list[Invocation]:
 
 @pytest.mark.slow
 def test_sixty_changes_under_faults_each_land_exactly_once(
-    tmp_path: Path, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+    sandboxes: Sandboxes, tmp_path: Path, isolated_environment: Path
 ) -> None:
     seed = tmp_path / "seed.json"
     stock_ids = [stock for _, stock in write_seed(seed, {COUPON: STOCK_COUNT})]
-    home = tmp_path / "sandbox"
-    sandbox = start_in_background(
-        home, seed=seed, rate_limit=0, faults=FAULTS, fault_seed=FAULT_SEED, fault_delay=1.0
+    sandbox = sandboxes.start(
+        seed=seed, rate_limit=0, faults=FAULTS, fault_seed=FAULT_SEED, fault_delay=1.0
     )
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(sandbox.config_path))
+    home = sandbox.home
     plan = make_changes(stock_ids)
     numbers = {change.out_request_no for changes in plan for change in changes}
-    try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            invocations = [i for per_stock in pool.map(change_stock, plan) for i in per_stock]
-    finally:
-        sandbox.stop()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        invocations = [i for per_stock in pool.map(change_stock, plan) for i in per_stock]
 
     # Every change finished, within the re-runs a cron job would make.
     runs = Counter(invocation.change for invocation in invocations)
@@ -141,9 +130,8 @@ def test_sixty_changes_under_faults_each_land_exactly_once(
 
     # Every stock holds its last intended cap (read back from a sandbox without faults).
     replays = sum(1 for entry in log if entry["method"] == "POST" and entry["replay"])
-    with start_in_background(home, rate_limit=0) as clean:
-        monkeypatch.setenv("WXBUDGET_CONFIG", str(clean.config_path))
-        listed = json.loads(run("list", COUPON, "-o", "json").stdout)
+    sandboxes.start(rate_limit=0)
+    listed = json.loads(run("list", COUPON, "-o", "json").stdout)
     caps = {item["stock_id"]: item["stock_send_rule"]["max_count"] for item in listed}
     assert caps == {changes[-1].stock_id: changes[-1].target for changes in plan}
 

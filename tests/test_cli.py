@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run, sandbox_profile_copy
+from tests.helpers.cli import run
+from tests.helpers.logs import posts_of, request_log
+from tests.helpers.sandboxes import sandbox_profile_copy
 from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
@@ -17,15 +19,8 @@ DOCS_STOCK = "1000000013001"  # SENDING, total 10,000,000, no daily cap
 DAILY_STOCK = "1000000013002"  # SENDING, total 50,000, daily 5,000, sent 12,000 / 800
 
 
-def requests_log(sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    path = sandbox.home / "requests.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def posts(sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    return [entry for entry in requests_log(sandbox) if entry["method"] == "POST"]
+    return posts_of(sandbox.home)
 
 
 def show_json(stock: str = DOCS_STOCK, coupon: str = COUPON) -> dict[str, Any]:
@@ -130,7 +125,7 @@ def test_usage_errors_exit_2_with_one_line_and_no_request(
     result = run(*args, expect=2)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("error: ")
-    assert requests_log(sandbox) == []
+    assert request_log(sandbox.home) == []
 
 
 @pytest.mark.parametrize(
@@ -289,7 +284,7 @@ def test_huge_targets_and_timeouts_are_usage_errors(sandbox: RunningSandbox) -> 
     for value in ("nan", "inf"):
         result = run("show", COUPON, DOCS_STOCK, "--timeout", value, expect=2)
         assert "--timeout" in result.stderr
-    assert requests_log(sandbox) == []
+    assert request_log(sandbox.home) == []
 
 
 def test_nan_timeout_in_the_profile(sandbox: RunningSandbox, tmp_path: Path) -> None:

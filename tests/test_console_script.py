@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import converse
+from tests.helpers.cli import SCRIPT, converse
+from tests.helpers.cli import script as wxbudget
 from wxbudget.sandbox import RunningSandbox
-
-SCRIPT = str(Path(sys.executable).parent / "wxbudget")
-
-
-def wxbudget(*args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [SCRIPT, *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == expect, result.stderr
-    return result
 
 
 @pytest.mark.slow

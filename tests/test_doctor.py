@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from tests.conftest import run
+from tests.helpers.certificates import self_signed
+from tests.helpers.cli import run
+from tests.helpers.sandboxes import Sandboxes, edit_profile
 from wxbudget import doctor
 from wxbudget.config import Flags
 from wxbudget.doctor import Status
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
 STOCK = "1000000013001"
@@ -52,19 +51,6 @@ def checks(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def statuses(data: dict[str, Any]) -> dict[str, str]:
     return {check["name"]: check["status"] for check in data["checks"]}
-
-
-def edit_profile(sandbox: RunningSandbox, name: str = "sandbox", **changes: Any) -> None:
-    """Change keys of a profile in the sandbox's config.toml (None removes the key)."""
-    document = tomllib.loads(sandbox.config_path.read_text())
-    profile = document["profiles"][name]
-    for key, value in changes.items():
-        if value is None:
-            profile.pop(key, None)
-        else:
-            profile[key] = value
-    sandbox.config_path.write_text(tomli_w.dumps(document))
-    sandbox.config_path.chmod(0o600)
 
 
 def profile_value(sandbox: RunningSandbox, key: str, name: str = "sandbox") -> str:
@@ -125,19 +111,19 @@ def test_without_stock_the_clock_is_read_from_an_error_answer(sandbox: RunningSa
     assert "--stock" in found["signed-answer"]["detail"]
 
 
-def test_platform_certificate_profile_reports_the_cache(tmp_path: Path) -> None:
-    with start_in_background(tmp_path / "sandbox", platform_cert=True) as running:
-        config = ("--config", str(running.config_path), "-p", "sandbox-cert")
-        empty = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
-        assert empty["status"] == "warn"
-        assert "no valid platform certificate cached" in empty["detail"]
-        assert "wxbudget certs download -p sandbox-cert" in empty["fix"]
-        cache = running.home / "platform-certs"
-        cache.mkdir(exist_ok=True)
-        shutil.copy(running.home / "platform" / "platform_cert_0001.pem", cache / "cert.pem")
-        cached = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
-        assert cached["status"] == "pass"
-        assert "1 platform certificate(s) cached" in cached["detail"]
+def test_platform_certificate_profile_reports_the_cache(sandboxes: Sandboxes) -> None:
+    running = sandboxes.start(platform_cert=True, use=False)
+    config = ("--config", str(running.config_path), "-p", "sandbox-cert")
+    empty = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
+    assert empty["status"] == "warn"
+    assert "no valid platform certificate cached" in empty["detail"]
+    assert "wxbudget certs download -p sandbox-cert" in empty["fix"]
+    cache = running.home / "platform-certs"
+    cache.mkdir(exist_ok=True)
+    shutil.copy(running.home / "platform" / "platform_cert_0001.pem", cache / "cert.pem")
+    cached = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
+    assert cached["status"] == "pass"
+    assert "1 platform certificate(s) cached" in cached["detail"]
 
 
 # --- 1. config --------------------------------------------------------------------------------
@@ -235,20 +221,11 @@ def test_garbage_private_key_fails(sandbox: RunningSandbox) -> None:
 
 
 def certificate(key: rsa.RSAPrivateKey, serial_no: str, *, days_left: float) -> bytes:
-    """A self-signed PEM certificate for `key` with serial `serial_no` (hex)."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "1900000001")])
-    now = datetime.now(UTC)
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(int(serial_no, 16))
-        .not_valid_before(now - timedelta(days=300))
-        .not_valid_after(now + timedelta(days=days_left))
-        .sign(key, hashes.SHA256())
+    """A merchant certificate for `key`, issued 300 days ago, with serial `serial_no` (hex)."""
+    issued = datetime.now(UTC) - timedelta(days=300)
+    return self_signed(
+        key, serial=serial_no, common_name="1900000001", not_before=issued, days_left=days_left
     )
-    return built.public_bytes(serialization.Encoding.PEM)
 
 
 def test_merchant_certificate_for_another_key_fails(sandbox: RunningSandbox) -> None:
@@ -399,10 +376,10 @@ def test_skew_is_measured_against_the_sandbox_clock(sandbox: RunningSandbox) -> 
     assert not behind.ok
 
 
-def test_an_answer_stamped_in_the_past_fails_the_clock_check(tmp_path: Path) -> None:
+def test_an_answer_stamped_in_the_past_fails_the_clock_check(sandboxes: Sandboxes) -> None:
     # The sandbox's `skew` fault stamps answers 600 s in the past: a server clock 600 s slow.
-    with start_in_background(tmp_path / "sandbox", faults=["skew=1"]) as running:
-        data = diagnose_json("--config", str(running.config_path), *STOCK_FLAGS, expect=3)
+    running = sandboxes.start(faults=["skew=1"], use=False)
+    data = diagnose_json("--config", str(running.config_path), *STOCK_FLAGS, expect=3)
     found = checks(data)
     assert found["clock-skew"]["status"] == "fail"
     assert any(f"{seconds} s ahead" in found["clock-skew"]["detail"] for seconds in (599, 600))

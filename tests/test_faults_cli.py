@@ -11,14 +11,14 @@ import json
 import re
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.batch_helpers import (
-    SCRIPT,
+from tests.helpers.cli import SCRIPT, Result, run
+from tests.helpers.logs import (
     applied_counts,
     audit_entries,
     outcome_of,
@@ -26,14 +26,14 @@ from tests.batch_helpers import (
     request_log,
     wait_for_log,
 )
-from tests.conftest import Result, run
+from tests.helpers.sandboxes import Sandboxes
 from wxbudget import config, operations
 from wxbudget.budget import parse_target
 from wxbudget.client import Client
 from wxbudget.errors import ExitCode, NetworkError, StaleCurrentError
 from wxbudget.journal import Journal
 from wxbudget.models import UpdateMode
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
 STOCK = "1000000013002"  # SENDING, total cap 50,000 (12,000 issued), daily cap 5,000
@@ -55,27 +55,16 @@ Launch = Callable[..., RunningSandbox]
 
 
 @pytest.fixture
-def launch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Launch]:
-    """Start a sandbox (faults as KIND=P[:METHOD] strings); WXBUDGET_CONFIG points at it.
+def launch(sandboxes: Sandboxes) -> Launch:
+    """Start the sandbox (faults as KIND=P[:METHOD] strings); WXBUDGET_CONFIG points at it.
 
-    `home=` restarts an existing home (same stocks, same idempotency records, new port).
+    Launching again restarts the same home (same stocks, same idempotency records, new port).
     """
-    running: list[RunningSandbox] = []
 
-    def start(*faults: str, home: Path | None = None, **options: Any) -> RunningSandbox:
-        for previous in running:
-            previous.stop()
-        running.clear()
-        sandbox = start_in_background(
-            home or tmp_path / "sandbox", faults=faults, rate_limit=0, **options
-        )
-        running.append(sandbox)
-        monkeypatch.setenv("WXBUDGET_CONFIG", str(sandbox.config_path))
-        return sandbox
+    def start(*faults: str, **options: Any) -> RunningSandbox:
+        return sandboxes.start(faults=faults, rate_limit=0, **options)
 
-    yield start
-    for sandbox in running:
-        sandbox.stop()
+    return start
 
 
 def max_count(stock: str = STOCK) -> int:
@@ -372,7 +361,7 @@ def test_an_unknown_outcome_is_finished_by_a_re_run_with_its_number(
     )
     client.close()
     # The same home again, now dropping every answer: the write and the re-read both go unanswered.
-    faulty = launch("drop=1", home=first.home)
+    faulty = launch("drop=1")
     client = Client(config.resolve(config.Flags(config=faulty.config_path, max_retries=0)))
     with pytest.raises(NetworkError) as caught:
         operations.execute(client, journal, change, target_text="+250")
@@ -388,7 +377,7 @@ def test_an_unknown_outcome_is_finished_by_a_re_run_with_its_number(
     assert (intent["type"], intent["from"], intent["to"]) == ("intent", 50_000, 50_250)
     assert (outcome["type"], outcome["result"], outcome["exit_code"]) == ("outcome", "unknown", 7)
     # The re-run (same relative target, same number) on a healthy sandbox.
-    healthy = launch(home=first.home)
+    healthy = launch()
     result = set_max("+250", "--out-request-no", number)
     assert "already 50,250: nothing to do" in result.stderr
     assert max_count() == 50_250

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from tests.helpers.cli import run
+from tests.helpers.sandboxes import Sandboxes
+from wxbudget.sandbox import RunningSandbox
 
 
 @pytest.fixture
-def full_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
-    running = start_in_background(tmp_path / "sb", platform_cert=True)
+def full_sandbox(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> RunningSandbox:
+    running = sandboxes.start(platform_cert=True, use=False)
     monkeypatch.setenv("WXBUDGET_CONFIG", str(tmp_path / "mine.toml"))
-    yield running
-    running.stop()
+    return running
 
 
 def init_flags(sandbox: RunningSandbox, source: str) -> list[str]:

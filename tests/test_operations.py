@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run
+from tests.helpers.cli import run
 from wxbudget import config, operations
 from wxbudget.budget import parse_target
 from wxbudget.client import Client

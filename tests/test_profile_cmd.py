@@ -7,7 +7,6 @@ import hashlib
 import json
 import shutil
 import stat
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import converse, run
+from tests.helpers.cli import converse, run
 from wxbudget import config, signing
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox
 
 DATA = Path(__file__).parent / "data"
-SCRIPT = str(Path(sys.executable).parent / "wxbudget")
 PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006"
 SERIAL_NO = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"
 

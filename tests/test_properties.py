@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.helpers.sandboxes import PristineHomes
 from wxbudget.cli import app
 from wxbudget.sandbox import RunningSandbox, start_in_background
 
@@ -25,8 +26,11 @@ EXAMPLES = settings(
 
 
 @pytest.fixture(scope="module")
-def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    running = start_in_background(tmp_path_factory.mktemp("property-sandbox"))
+def shared_sandbox(
+    pristine_homes: PristineHomes, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSandbox]:
+    home = pristine_homes.copy(tmp_path_factory.mktemp("property-sandbox") / "sb")
+    running = start_in_background(home)
     yield running
     running.stop()
 

@@ -6,12 +6,13 @@ import json
 import re
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 import tomli_w
 
-from tests.conftest import run, sandbox_profile_copy
+from tests.helpers.cli import run
+from tests.helpers.logs import audit_entries, audit_path
+from tests.helpers.sandboxes import sandbox_profile_copy
 from wxbudget.client import backoff_seconds
 from wxbudget.sandbox import RunningSandbox, start_in_background
 
@@ -34,11 +35,6 @@ def test_backoff_is_exponential_with_bounded_jitter(
     retry: int, fraction: float, seconds: float
 ) -> None:
     assert backoff_seconds(retry, fraction) == pytest.approx(seconds, abs=1e-5)
-
-
-def audit_entries(home: Path) -> list[dict[str, Any]]:
-    path = home / ".local" / "state" / "wxbudget" / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_every_write_journals_intent_then_outcome(
@@ -84,7 +80,7 @@ def test_every_write_journals_intent_then_outcome(
     assert outcome["reconciled"] is False
     assert outcome["exit_code"] == 0
     assert outcome["request_id"]
-    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    journal = audit_path(isolated_environment)
     assert stat.S_IMODE(journal.stat().st_mode) == 0o600
 
 
@@ -92,7 +88,7 @@ def test_refused_writes_are_journaled_and_local_refusals_are_not(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
     run("set-max", COUPON, "1000000013004", "+1", "--yes", expect=4)  # local check: nothing sent
-    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    journal = audit_path(isolated_environment)
     assert not journal.exists()
 
 
@@ -115,7 +111,7 @@ def test_history_pairs_and_filters(sandbox: RunningSandbox) -> None:
 def test_history_flags_an_intent_without_outcome(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
-    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True)
     journal.write_text(
         json.dumps(

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import os
-import secrets
-import shutil
 import signal
 import stat
 import subprocess
@@ -16,169 +13,47 @@ import threading
 import time
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
-from wxbudget import signing
+from tests.helpers.logs import request_log
+from tests.helpers.sandboxes import Sandboxes
+from tests.helpers.signing_client import (
+    BRAND,
+    COUPONS,
+    DAILY_STOCK,
+    DAILY_UPDATE,
+    STOCK,
+    UPDATE,
+    SigningClient,
+    assert_error,
+)
 from wxbudget.cli.sandbox import sandbox_app
 from wxbudget.errors import UsageError
 from wxbudget.sandbox import RunningSandbox, start_in_background
 from wxbudget.sandbox.demo import demo_stocks
 
-COUPONS = "/v3/marketing/partner/product-coupon/product-coupons"
-STOCK = COUPONS + "/1000000013/stocks/1000000013001"
-DAILY_STOCK = COUPONS + "/1000000013/stocks/1000000013002"
-UPDATE = STOCK + "/update-budget"
-DAILY_UPDATE = DAILY_STOCK + "/update-budget"
-BRAND = "120344"
 
-
-@functools.lru_cache
-def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
-    # Parsing validates the key, which is slow; every test copies the same home, hence the same key.
-    return signing.load_private_key(pem)
-
-
-@dataclass
-class Merchant:
-    """Signs requests like a real client and verifies every answer like one."""
-
-    base_url: str
-    mchid: str
-    serial_no: str
-    private_key: rsa.RSAPrivateKey
-    public_key_id: str
-    wechatpay_public_key: rsa.RSAPublicKey
-    session: requests.Session
-
-    @classmethod
-    def of(cls, config_path: Path) -> Merchant:
-        profile = tomllib.loads(config_path.read_text())["profiles"]["sandbox"]
-        home = config_path.parent
-        session = requests.Session()
-        session.trust_env = False
-        return cls(
-            base_url=profile["base_url"],
-            mchid=profile["mchid"],
-            serial_no=profile["merchant_serial_no"],
-            private_key=load_private_key((home / profile["private_key_file"]).read_bytes()),
-            public_key_id=profile["wechatpay_public_key_id"],
-            wechatpay_public_key=signing.load_public_key(
-                (home / profile["wechatpay_public_key_file"]).read_bytes()
-            ),
-            session=session,
-        )
-
-    def authorization(
-        self,
-        method: str,
-        target: str,
-        body: bytes,
-        *,
-        timestamp: int | None = None,
-        order: tuple[str, ...] = ("mchid", "nonce_str", "signature", "timestamp", "serial_no"),
-        **overrides: str,
-    ) -> str:
-        stamp = int(time.time()) if timestamp is None else timestamp
-        nonce = secrets.token_hex(16)
-        message = signing.request_message(method, target, stamp, nonce, body)
-        fields = {
-            "mchid": self.mchid,
-            "nonce_str": nonce,
-            "signature": signing.sign(self.private_key, message),
-            "timestamp": str(stamp),
-            "serial_no": self.serial_no,
-        } | overrides
-        return signing.PARTNER_SCHEME + " " + ",".join(f'{name}="{fields[name]}"' for name in order)
-
-    def call(
-        self,
-        method: str,
-        target: str,
-        body: Any = None,
-        *,
-        headers: dict[str, str] | None = None,
-        **auth: Any,
-    ) -> requests.Response:
-        raw = body if isinstance(body, bytes) else b""
-        if body is not None and not isinstance(body, bytes):
-            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        sent = {
-            "Authorization": self.authorization(method, target, raw, **auth),
-            "Accept": "application/json",
-            "User-Agent": "wxbudget-tests",
-        }
-        if method == "POST":
-            sent["Content-Type"] = "application/json"
-        sent |= headers or {}
-        response = self.session.request(method, self.base_url + target, data=raw, headers=sent)
-        verification = signing.verify_response(
-            response.headers,
-            response.content,
-            public_keys={self.public_key_id: self.wechatpay_public_key},
-            now=int(time.time()),
-        )
-        assert verification.ok, verification.reason
-        return response
-
-    def update(self, target: str = UPDATE, **fields: Any) -> requests.Response:
-        body = {
-            "out_request_no": "req_" + secrets.token_hex(8),
-            "update_mode": "MAX_COUNT",
-            "current_max_count": 10000000,
-            "target_max_count": 200,
-            "brand_id": BRAND,
-        } | fields
-        return self.call("POST", target, {k: v for k, v in body.items() if v is not None})
-
-
-@pytest.fixture(scope="module")
-def pristine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home made once per module: RSA key generation dominates a start, so copy, don't redo."""
-    home = tmp_path_factory.mktemp("pristine") / "sb"
-    start_in_background(home).stop()
-    return home
+@pytest.fixture
+def running(sandboxes: Sandboxes) -> RunningSandbox:
+    return sandboxes.start("sb", use=False)
 
 
 @pytest.fixture
-def running(pristine_home: Path, tmp_path: Path) -> Iterator[RunningSandbox]:
-    home = tmp_path / "sb"
-    shutil.copytree(pristine_home, home)
-    sandbox = start_in_background(home)
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
-
-
-@pytest.fixture
-def merchant(running: RunningSandbox) -> Iterator[Merchant]:
-    client = Merchant.of(running.config_path)
+def merchant(running: RunningSandbox) -> Iterator[SigningClient]:
+    client = merchant_of(running.home)
     yield client
-    client.session.close()
+    client.close()
 
 
-def journal(running: RunningSandbox) -> list[dict[str, Any]]:
-    lines = (running.home / "requests.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
-
-
-def assert_error(
-    response: requests.Response, status: int, code: str, message: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    if message is not None:
-        assert message in body["message"]
-    assert response.headers["Request-ID"].rsplit("-", 1)[1] != "0"
-    return body
+def merchant_of(home: Path) -> SigningClient:
+    """The partner client, its updates defaulting to the docs stock's total cap."""
+    defaults = {"current_max_count": 10000000, "target_max_count": 200}
+    return SigningClient.of(home, update_defaults=defaults)
 
 
 # --- the home folder -------------------------------------------------------------------------
@@ -228,9 +103,9 @@ def test_first_start_creates_a_private_home_and_a_usable_profile(tmp_path: Path)
 def test_restart_keeps_keys_state_and_other_config_but_moves_base_url(tmp_path: Path) -> None:
     home = tmp_path / "sb"
     first = start_in_background(home)
-    client = Merchant.of(first.config_path)
-    assert client.update(target_max_count=4321).status_code == 200
-    client.session.close()
+    client = merchant_of(first.home)
+    assert client.update(UPDATE, target_max_count=4321).status_code == 200
+    client.close()
     first.stop()
     profile_before = tomllib.loads(first.config_path.read_text())["profiles"]["sandbox"]
     with first.config_path.open("a") as handle:
@@ -244,10 +119,10 @@ def test_restart_keeps_keys_state_and_other_config_but_moves_base_url(tmp_path: 
         assert {k: v for k, v in profile_after.items() if k != "base_url"} == {
             k: v for k, v in profile_before.items() if k != "base_url"
         }
-        again = Merchant.of(second.config_path)
+        again = merchant_of(second.home)
         stock = again.call("GET", STOCK + "?brand_id=" + BRAND).json()
         assert stock["stock_send_rule"]["max_count"] == 4321
-        again.session.close()
+        again.close()
     finally:
         second.stop()
 
@@ -261,7 +136,7 @@ def test_a_folder_of_somebody_else_is_refused(tmp_path: Path) -> None:
 # --- reading stocks ---------------------------------------------------------------------------
 
 
-def test_get_stock_answers_the_docs_example(merchant: Merchant) -> None:
+def test_get_stock_answers_the_docs_example(merchant: SigningClient) -> None:
     response = merchant.call("GET", STOCK + "?brand_id=" + BRAND)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
@@ -272,7 +147,7 @@ def test_get_stock_answers_the_docs_example(merchant: Merchant) -> None:
     assert response.json() == demo_stocks()[0]
 
 
-def test_list_pages_through_stocks_in_order(merchant: Merchant) -> None:
+def test_list_pages_through_stocks_in_order(merchant: SigningClient) -> None:
     base = COUPONS + "/1000000013/stocks?brand_id=" + BRAND
     everything = merchant.call("GET", base).json()
     assert everything["total_count"] == 7
@@ -300,13 +175,13 @@ def test_list_pages_through_stocks_in_order(merchant: Merchant) -> None:
         ("&stock_bundle_id=712315129419284901", []),
     ],
 )
-def test_list_filters(merchant: Merchant, query: str, expected: list[str]) -> None:
+def test_list_filters(merchant: SigningClient, query: str, expected: list[str]) -> None:
     page = merchant.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND + query).json()
     assert [stock["stock_id"] for stock in page["stock_list"]] == expected
     assert page["total_count"] == len(expected)
 
 
-def test_list_filters_by_stock_bundle(merchant: Merchant) -> None:
+def test_list_filters_by_stock_bundle(merchant: SigningClient) -> None:
     target = COUPONS + "/1000000014/stocks?brand_id=120344&stock_bundle_id=712315129419284901"
     page = merchant.call("GET", target).json()
     assert [stock["stock_bundle_info"]["stock_bundle_index"] for stock in page["stock_list"]] == [
@@ -327,7 +202,7 @@ def test_list_filters_by_stock_bundle(merchant: Merchant) -> None:
         ("&state=RUNNING", "state"),
     ],
 )
-def test_list_refuses_bad_query_parameters(merchant: Merchant, query: str, field: str) -> None:
+def test_list_refuses_bad_query_parameters(merchant: SigningClient, query: str, field: str) -> None:
     response = merchant.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND + query)
     body = assert_error(response, 400, "PARAM_ERROR")
     assert body["detail"]["field"] == field
@@ -337,7 +212,7 @@ def test_list_refuses_bad_query_parameters(merchant: Merchant, query: str, field
 # --- gateway checks ---------------------------------------------------------------------------
 
 
-def test_authorization_fields_may_come_in_any_order(merchant: Merchant) -> None:
+def test_authorization_fields_may_come_in_any_order(merchant: SigningClient) -> None:
     order = ("serial_no", "timestamp", "signature", "mchid", "nonce_str")
     assert merchant.call("GET", STOCK + "?brand_id=" + BRAND, order=order).status_code == 200
 
@@ -353,21 +228,23 @@ def test_authorization_fields_may_come_in_any_order(merchant: Merchant) -> None:
     ],
 )
 def test_bad_authorization_is_a_sign_error(
-    merchant: Merchant, auth: dict[str, Any], message: str
+    merchant: SigningClient, auth: dict[str, Any], message: str
 ) -> None:
     response = merchant.call("GET", STOCK + "?brand_id=" + BRAND, **auth)
     assert_error(response, 401, "SIGN_ERROR", message)
 
 
 @pytest.mark.parametrize("offset", [-301, 301])
-def test_a_timestamp_more_than_five_minutes_off_is_refused(merchant: Merchant, offset: int) -> None:
+def test_a_timestamp_more_than_five_minutes_off_is_refused(
+    merchant: SigningClient, offset: int
+) -> None:
     response = merchant.call(
         "GET", STOCK + "?brand_id=" + BRAND, timestamp=int(time.time()) + offset
     )
     assert_error(response, 401, "SIGN_ERROR", "不得超过5分钟")
 
 
-def test_a_timestamp_within_five_minutes_is_accepted(merchant: Merchant) -> None:
+def test_a_timestamp_within_five_minutes_is_accepted(merchant: SigningClient) -> None:
     response = merchant.call("GET", STOCK + "?brand_id=" + BRAND, timestamp=int(time.time()) - 290)
     assert response.status_code == 200
 
@@ -381,7 +258,9 @@ def test_a_timestamp_within_five_minutes_is_accepted(merchant: Merchant) -> None
         'timestamp="1",serial_no="c"',
     ],
 )
-def test_malformed_or_foreign_scheme_authorization(merchant: Merchant, authorization: str) -> None:
+def test_malformed_or_foreign_scheme_authorization(
+    merchant: SigningClient, authorization: str
+) -> None:
     response = merchant.call(
         "GET", STOCK + "?brand_id=" + BRAND, headers={"Authorization": authorization}
     )
@@ -389,7 +268,7 @@ def test_malformed_or_foreign_scheme_authorization(merchant: Merchant, authoriza
 
 
 @pytest.mark.parametrize("header", ["Accept", "User-Agent"])
-def test_missing_accept_or_user_agent(merchant: Merchant, header: str) -> None:
+def test_missing_accept_or_user_agent(merchant: SigningClient, header: str) -> None:
     # http.client, because requests and urllib3 add their own Accept and User-Agent.
     target = STOCK + "?brand_id=" + BRAND
     headers = {
@@ -409,14 +288,14 @@ def test_missing_accept_or_user_agent(merchant: Merchant, header: str) -> None:
     assert body["message"] == "Http头缺少Accept或User-Agent"
 
 
-def test_post_needs_a_json_content_type(merchant: Merchant) -> None:
+def test_post_needs_a_json_content_type(merchant: SigningClient) -> None:
     response = merchant.call(
         "POST", UPDATE, {"brand_id": BRAND}, headers={"Content-Type": "text/plain"}
     )
     assert_error(response, 400, "INVALID_REQUEST", "Content-Type")
 
 
-def test_wechatpay_serial_header_must_name_the_sandbox_key(merchant: Merchant) -> None:
+def test_wechatpay_serial_header_must_name_the_sandbox_key(merchant: SigningClient) -> None:
     good = merchant.call(
         "GET", STOCK + "?brand_id=" + BRAND, headers={"Wechatpay-Serial": merchant.public_key_id}
     )
@@ -430,14 +309,14 @@ def test_wechatpay_serial_header_must_name_the_sandbox_key(merchant: Merchant) -
 
 def test_rate_limit_per_endpoint(tmp_path: Path) -> None:
     with start_in_background(tmp_path / "sb", rate_limit=3) as sandbox:
-        client = Merchant.of(sandbox.config_path)
+        client = merchant_of(sandbox.home)
         statuses = [client.call("GET", STOCK + "?brand_id=" + BRAND).status_code for _ in range(6)]
         other_endpoint = client.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND)
-        client.session.close()
+        client.close()
     assert statuses[:3] == [200, 200, 200]
     assert 429 in statuses
     assert other_endpoint.status_code == 200
-    limited = [entry for entry in journal(sandbox) if entry["status"] == 429]
+    limited = [entry for entry in request_log(sandbox.home) if entry["status"] == 429]
     assert limited
     assert all(entry["code"] == "RATELIMIT_EXCEEDED" for entry in limited)
     assert all(entry["request_id"].endswith("-270924289") for entry in limited)
@@ -458,25 +337,25 @@ def test_rate_limit_per_endpoint(tmp_path: Path) -> None:
         ("/v3/marketing/partner/product-coupon/nothing-here", "不存在"),
     ],
 )
-def test_unknown_ids_are_not_found(merchant: Merchant, target: str, message: str) -> None:
+def test_unknown_ids_are_not_found(merchant: SigningClient, target: str, message: str) -> None:
     response = merchant.call("GET", target)
     assert_error(response, 404, "NOT_FOUND", message)
     assert response.headers["Request-ID"].endswith("-268578608")
 
 
-def test_unknown_stock_and_foreign_brand_look_the_same(merchant: Merchant) -> None:
+def test_unknown_stock_and_foreign_brand_look_the_same(merchant: SigningClient) -> None:
     unknown = merchant.call("GET", COUPONS + "/1000000013/stocks/1000000013999?brand_id=120344")
     foreign = merchant.call("GET", STOCK + "?brand_id=999999")
     assert unknown.json() == foreign.json()
 
 
 @pytest.mark.parametrize("target", [STOCK, COUPONS + "/1000000013/stocks"])
-def test_brand_id_is_required_in_the_query(merchant: Merchant, target: str) -> None:
+def test_brand_id_is_required_in_the_query(merchant: SigningClient, target: str) -> None:
     body = assert_error(merchant.call("GET", target), 400, "PARAM_ERROR")
     assert body["detail"]["field"] == "brand_id"
 
 
-def test_wrong_method_on_a_known_path(merchant: Merchant) -> None:
+def test_wrong_method_on_a_known_path(merchant: SigningClient) -> None:
     assert_error(merchant.call("GET", UPDATE), 405, "METHOD_NOT_ALLOWED")
 
 
@@ -504,13 +383,15 @@ def test_wrong_method_on_a_known_path(merchant: Merchant) -> None:
         ({"brand_id": 120344}, "/brand_id"),
     ],
 )
-def test_update_body_param_errors(merchant: Merchant, fields: dict[str, Any], field: str) -> None:
-    body = assert_error(merchant.update(**fields), 400, "PARAM_ERROR")
+def test_update_body_param_errors(
+    merchant: SigningClient, fields: dict[str, Any], field: str
+) -> None:
+    body = assert_error(merchant.update(UPDATE, **fields), 400, "PARAM_ERROR")
     assert body["detail"]["field"] == field
     assert body["detail"]["location"] == "body"
 
 
-def test_per_day_mode_requires_its_own_fields(merchant: Merchant) -> None:
+def test_per_day_mode_requires_its_own_fields(merchant: SigningClient) -> None:
     response = merchant.update(
         DAILY_UPDATE,
         update_mode="MAX_COUNT_PER_DAY",
@@ -522,12 +403,14 @@ def test_per_day_mode_requires_its_own_fields(merchant: Merchant) -> None:
     assert body["detail"]["field"] == "/target_max_count_per_day"
 
 
-def test_out_of_range_target_says_so(merchant: Merchant) -> None:
-    assert_error(merchant.update(target_max_count=0), 400, "PARAM_ERROR", "参数超出取值范围")
+def test_out_of_range_target_says_so(merchant: SigningClient) -> None:
+    assert_error(
+        merchant.update(UPDATE, target_max_count=0), 400, "PARAM_ERROR", "参数超出取值范围"
+    )
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"'])
-def test_update_body_must_be_a_json_object(merchant: Merchant, raw: bytes) -> None:
+def test_update_body_must_be_a_json_object(merchant: SigningClient, raw: bytes) -> None:
     assert_error(merchant.call("POST", UPDATE, raw), 400, "PARAM_ERROR")
 
 
@@ -587,12 +470,14 @@ def stock_path(stock_id: str) -> str:
     ],
 )
 def test_business_rules(
-    merchant: Merchant, stock_id: str, fields: dict[str, Any], message: str
+    merchant: SigningClient, stock_id: str, fields: dict[str, Any], message: str
 ) -> None:
     assert_error(merchant.update(stock_path(stock_id), **fields), 400, "INVALID_REQUEST", message)
 
 
-def test_paused_stock_and_lower_target_down_to_sent_count_are_allowed(merchant: Merchant) -> None:
+def test_paused_stock_and_lower_target_down_to_sent_count_are_allowed(
+    merchant: SigningClient,
+) -> None:
     paused = merchant.update(
         stock_path("1000000013003"), current_max_count=20000, target_max_count=25000
     )
@@ -602,7 +487,7 @@ def test_paused_stock_and_lower_target_down_to_sent_count_are_allowed(merchant: 
 
 
 def test_successful_update_is_visible_and_journaled(
-    running: RunningSandbox, merchant: Merchant
+    running: RunningSandbox, merchant: SigningClient
 ) -> None:
     response = merchant.update(
         DAILY_UPDATE,
@@ -619,7 +504,7 @@ def test_successful_update_is_visible_and_journaled(
     assert response.json()["stock_send_rule"] == expected_rule
     fetched = merchant.call("GET", DAILY_STOCK + "?brand_id=" + BRAND).json()
     assert fetched == response.json()
-    entry = journal(running)[0]
+    entry = request_log(running.home)[0]
     assert entry["method"] == "POST"
     assert entry["path"] == DAILY_UPDATE
     assert entry["status"] == 200
@@ -634,9 +519,9 @@ def test_successful_update_is_visible_and_journaled(
 
 
 def test_a_repeat_replays_the_first_outcome_and_applies_once(
-    running: RunningSandbox, merchant: Merchant
+    running: RunningSandbox, merchant: SigningClient
 ) -> None:
-    first = merchant.update(out_request_no="once_only_001", target_max_count=300)
+    first = merchant.update(UPDATE, out_request_no="once_only_001", target_max_count=300)
     # Same data in another key order and spacing is the same request.
     raw = json.dumps(
         {
@@ -650,24 +535,27 @@ def test_a_repeat_replays_the_first_outcome_and_applies_once(
     ).encode()
     second = merchant.call("POST", UPDATE, raw)
     assert (second.status_code, second.content) == (first.status_code, first.content)
-    assert [(e["applied"], e["replay"]) for e in journal(running)] == [(True, False), (False, True)]
+    assert [(e["applied"], e["replay"]) for e in request_log(running.home)] == [
+        (True, False),
+        (False, True),
+    ]
 
 
 def test_a_repeated_business_failure_replays_too(
-    running: RunningSandbox, merchant: Merchant
+    running: RunningSandbox, merchant: SigningClient
 ) -> None:
     stale: dict[str, Any] = {"out_request_no": "stale_repeat_01", "current_max_count": 1}
-    first = merchant.update(**stale)
+    first = merchant.update(UPDATE, **stale)
     assert_error(first, 400, "INVALID_REQUEST", "当前值错误")
-    second = merchant.update(**stale)
+    second = merchant.update(UPDATE, **stale)
     assert (second.status_code, second.content) == (first.status_code, first.content)
-    assert journal(running)[1]["replay"] is True
+    assert request_log(running.home)[1]["replay"] is True
 
 
-def test_same_number_with_different_data_is_refused(merchant: Merchant) -> None:
-    assert merchant.update(out_request_no="reused_number_1", target_max_count=300).ok
+def test_same_number_with_different_data_is_refused(merchant: SigningClient) -> None:
+    assert merchant.update(UPDATE, out_request_no="reused_number_1", target_max_count=300).ok
     again = merchant.update(
-        out_request_no="reused_number_1", current_max_count=300, target_max_count=400
+        UPDATE, out_request_no="reused_number_1", current_max_count=300, target_max_count=400
     )
     assert_error(again, 400, "INVALID_REQUEST", "相同单号但请求数据不一致")
     assert again.headers["Request-ID"].endswith("-268578927")
@@ -678,11 +566,13 @@ def test_same_number_with_different_data_is_refused(merchant: Merchant) -> None:
 
 
 def test_refused_requests_do_not_claim_their_number(
-    running: RunningSandbox, merchant: Merchant
+    running: RunningSandbox, merchant: SigningClient
 ) -> None:
     number = "claimed_later_01"
-    assert_error(merchant.update(out_request_no=number, surprise=1), 400, "PARAM_ERROR")
-    assert_error(merchant.update(out_request_no=number, brand_id="999999"), 404, "NOT_FOUND")
+    assert_error(merchant.update(UPDATE, out_request_no=number, surprise=1), 400, "PARAM_ERROR")
+    assert_error(
+        merchant.update(UPDATE, out_request_no=number, brand_id="999999"), 404, "NOT_FOUND"
+    )
     body = {
         "out_request_no": number,
         "update_mode": "MAX_COUNT",
@@ -693,21 +583,21 @@ def test_refused_requests_do_not_claim_their_number(
     assert_error(merchant.call("POST", UPDATE, body, signature="c2ln"), 401, "SIGN_ERROR")
     response = merchant.call("POST", UPDATE, body)
     assert response.status_code == 200
-    assert journal(running)[-1]["applied"] is True
+    assert request_log(running.home)[-1]["applied"] is True
 
 
 def test_concurrent_identical_requests_apply_once(
-    running: RunningSandbox, merchant: Merchant
+    running: RunningSandbox, merchant: SigningClient
 ) -> None:
     barrier = threading.Barrier(8)
     responses: list[requests.Response] = []
     lock = threading.Lock()
 
     def send() -> None:
-        client = Merchant.of(running.config_path)
+        client = merchant_of(running.home)
         barrier.wait()
-        response = client.update(out_request_no="concurrent_0001", target_max_count=777)
-        client.session.close()
+        response = client.update(UPDATE, out_request_no="concurrent_0001", target_max_count=777)
+        client.close()
         with lock:
             responses.append(response)
 
@@ -717,7 +607,7 @@ def test_concurrent_identical_requests_apply_once(
     for thread in threads:
         thread.join()
     assert {(r.status_code, r.content) for r in responses} == {(200, responses[0].content)}
-    entries = journal(running)
+    entries = request_log(running.home)
     assert sum(entry["applied"] for entry in entries) == 1
     assert sum(entry["replay"] for entry in entries) == 7
 
@@ -730,10 +620,12 @@ def test_concurrent_different_numbers_with_one_current_value_win_once(
     lock = threading.Lock()
 
     def send(index: int) -> None:
-        client = Merchant.of(running.config_path)
+        client = merchant_of(running.home)
         barrier.wait()
-        response = client.update(out_request_no=f"racer_{index:04d}", target_max_count=1000 + index)
-        client.session.close()
+        response = client.update(
+            UPDATE, out_request_no=f"racer_{index:04d}", target_max_count=1000 + index
+        )
+        client.close()
         with lock:
             statuses.append(response.status_code)
 
@@ -753,10 +645,10 @@ def test_seed_is_upserted_instead_of_the_demo(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps([stock]))
     with start_in_background(tmp_path / "sb", seed=seed) as sandbox:
-        client = Merchant.of(sandbox.config_path)
+        client = merchant_of(sandbox.home)
         seeded = client.call("GET", COUPONS + "/2000000001/stocks?brand_id=" + BRAND)
         demo = client.call("GET", STOCK + "?brand_id=" + BRAND)
-        client.session.close()
+        client.close()
     assert seeded.json()["total_count"] == 1
     assert demo.status_code == 404
 
@@ -825,9 +717,9 @@ def test_serve_prints_its_address_and_stops_cleanly(tmp_path: Path, stop_signal:
         base_url = line.split()[-1]
         config = tomllib.loads((tmp_path / "sb" / "config.toml").read_text())
         assert config["profiles"]["sandbox"]["base_url"] == base_url
-        client = Merchant.of(tmp_path / "sb" / "config.toml")
+        client = merchant_of(tmp_path / "sb")
         assert client.call("GET", STOCK + "?brand_id=" + BRAND).status_code == 200
-        client.session.close()
+        client.close()
         process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
         assert process.stdout.read() == ""

@@ -5,13 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-import secrets
-import shutil
 import stat
 import time
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +16,22 @@ from typing import Any
 import pytest
 import requests
 import tomli_w
-from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
-from tests.test_sandbox import BRAND, COUPONS, STOCK, assert_error, load_private_key
+from tests.helpers.logs import request_log
+from tests.helpers.sandboxes import Sandboxes
+from tests.helpers.signing_client import (
+    BRAND,
+    COUPONS,
+    STOCK,
+    SigningClient,
+    assert_error,
+    load_private_key,
+)
 from wxbudget import signing
 from wxbudget.cli.sandbox import sandbox_app
 from wxbudget.errors import UsageError
-from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate, start_in_background
+from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
 from wxbudget.sandbox.demo import demo_stocks
 
 BRAND_COUPONS = "/brand/marketing/product-coupon/product-coupons"
@@ -44,100 +49,6 @@ NO_PLATFORM_MESSAGE = "无可用的平台证书,请在商户平台-API安全申�
 
 def bundle_path(prefix: str, coupon_id: str = "1000000014", bundle_id: str = BUNDLE_ID) -> str:
     return f"{prefix}/{coupon_id}/stock-bundles/{bundle_id}/update-budget"
-
-
-@dataclass
-class Client:
-    """Signs like a real partner or brand client; `call` verifies every answer like one."""
-
-    base_url: str
-    scheme: str
-    identity: str
-    serial_no: str
-    private_key: rsa.RSAPrivateKey
-    trusted: dict[str, rsa.RSAPublicKey]
-    wechatpay_serial: str | None = None
-    session: requests.Session = field(default_factory=requests.Session)
-
-    @classmethod
-    def of(cls, home: Path, profile_name: str) -> Client:
-        profile = tomllib.loads((home / "config.toml").read_text())["profiles"][profile_name]
-        brand = profile.get("kind") == "brand"
-        client = cls(
-            base_url=profile["base_url"],
-            scheme=signing.BRAND_SCHEME if brand else signing.PARTNER_SCHEME,
-            identity=profile["brand_id"] if brand else profile["mchid"],
-            serial_no=profile["brand_serial_no"] if brand else profile["merchant_serial_no"],
-            private_key=load_private_key((home / profile["private_key_file"]).read_bytes()),
-            trusted={},
-        )
-        client.session.trust_env = False
-        if "wechatpay_public_key_id" in profile:
-            key_id = profile["wechatpay_public_key_id"]
-            client.trusted[key_id] = signing.load_public_key(
-                (home / profile["wechatpay_public_key_file"]).read_bytes()
-            )
-            if brand:
-                client.wechatpay_serial = key_id
-        return client
-
-    def send(
-        self,
-        method: str,
-        target: str,
-        body: Any = None,
-        *,
-        headers: dict[str, str] | None = None,
-        scheme: str | None = None,
-        auth: dict[str, Any] | None = None,
-    ) -> requests.Response:
-        raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        stamp = int(time.time())
-        nonce = secrets.token_hex(16)
-        message = signing.request_message(method, target, stamp, nonce, raw)
-        fields: dict[str, Any] = {
-            "identity": self.identity,
-            "nonce": nonce,
-            "signature": signing.sign(self.private_key, message),
-            "timestamp": stamp,
-            "serial_no": self.serial_no,
-        } | (auth or {})
-        sent = {
-            "Authorization": signing.authorization_header(scheme=scheme or self.scheme, **fields),
-            "Accept": "application/json",
-            "User-Agent": "wxbudget-tests",
-        }
-        if self.wechatpay_serial is not None:
-            sent["Wechatpay-Serial"] = self.wechatpay_serial
-        if method == "POST":
-            sent["Content-Type"] = "application/json"
-        sent |= headers or {}
-        return self.session.request(
-            method, self.base_url + target, data=raw, headers={k: v for k, v in sent.items() if v}
-        )
-
-    def call(self, method: str, target: str, body: Any = None, **options: Any) -> requests.Response:
-        response = self.send(method, target, body, **options)
-        verification = self.verify(response)
-        assert verification.ok, verification.reason
-        assert response.headers["Wechatpay-Signature-Type"] == self.scheme
-        return response
-
-    def verify(self, response: requests.Response) -> signing.Verification:
-        return signing.verify_response(
-            response.headers, response.content, public_keys=self.trusted, now=int(time.time())
-        )
-
-    def update(self, target: str, **fields: Any) -> requests.Response:
-        body = {
-            "out_request_no": "req_" + secrets.token_hex(8),
-            "update_mode": "MAX_COUNT",
-            "current_max_count": 30000,
-            "target_max_count": 40000,
-        } | fields
-        if self.scheme == signing.PARTNER_SCHEME:
-            body.setdefault("brand_id", BRAND)
-        return self.call("POST", target, {k: v for k, v in body.items() if v is not None})
 
 
 def bundle_seed() -> list[dict[str, Any]]:
@@ -167,50 +78,21 @@ def bundle_seed() -> list[dict[str, Any]]:
     return [*stocks, foreign]
 
 
-@pytest.fixture(scope="module")
-def pristine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo plus the seed above; made once, as RSA key generation dominates a start."""
-    folder = tmp_path_factory.mktemp("pristine")
-    home = folder / "sb"
-    start_in_background(home).stop()
-    seed = folder / "seed.json"
-    seed.write_text(json.dumps(bundle_seed(), ensure_ascii=False))
-    start_in_background(home, seed=seed).stop()
-    return home
-
-
-@pytest.fixture(scope="module")
-def platform_home(pristine_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("platform") / "sb"
-    shutil.copytree(pristine_home, home)
-    start_in_background(home, platform_cert=True).stop()
-    return home
-
+# The demo with the bundles above: what every sandbox of this module starts with.
+SEED = [*demo_stocks(), *bundle_seed()]
 
 Launch = Callable[..., RunningSandbox]
 
 
 @pytest.fixture
-def launch(pristine_home: Path, tmp_path: Path) -> Iterator[Launch]:
-    """Start a sandbox on a copy of a prepared home; launching the same home again restarts it."""
-    running: list[RunningSandbox] = []
+def launch(sandboxes: Sandboxes) -> Launch:
+    """Start the module's sandbox on a fresh copy of a prepared home; again restarts it."""
 
-    def start(source: Path = pristine_home, **options: Any) -> RunningSandbox:
-        home = tmp_path / "sb"
-        for sandbox in running:
-            sandbox.stop()
-        running.clear()
-        if not home.exists():
-            shutil.copytree(source, home)
-        sandbox = start_in_background(home, **options)
-        running.append(sandbox)
-        return sandbox
+    def start(**options: Any) -> RunningSandbox:
+        fresh = "sb" not in sandboxes.running and not (sandboxes.root / "sb").exists()
+        return sandboxes.start("sb", use=False, seed=SEED if fresh else None, **options)
 
-    try:
-        yield start
-    finally:
-        for sandbox in running:
-            sandbox.stop()
+    return start
 
 
 @pytest.fixture
@@ -219,22 +101,27 @@ def running(launch: Launch) -> RunningSandbox:
 
 
 @pytest.fixture
-def partner(running: RunningSandbox) -> Iterator[Client]:
-    client = Client.of(running.home, "sandbox")
+def partner(running: RunningSandbox) -> Iterator[SigningClient]:
+    client = partner_of(running.home)
     yield client
-    client.session.close()
+    client.close()
 
 
 @pytest.fixture
-def brand(running: RunningSandbox) -> Iterator[Client]:
-    client = Client.of(running.home, "sandbox-brand")
+def brand(running: RunningSandbox) -> Iterator[SigningClient]:
+    client = brand_of(running.home)
     yield client
-    client.session.close()
+    client.close()
 
 
-def journal(home: Path) -> list[dict[str, Any]]:
-    lines = (home / "requests.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
+def partner_of(home: Path, profile: str = "sandbox") -> SigningClient:
+    """The partner client, its updates defaulting to a bundle's caps."""
+    defaults = {"current_max_count": 30000, "target_max_count": 40000}
+    return SigningClient.of(home, profile, update_defaults=defaults)
+
+
+def brand_of(home: Path) -> SigningClient:
+    return partner_of(home, "sandbox-brand")
 
 
 def without_brand_id(stock: dict[str, Any]) -> dict[str, Any]:
@@ -281,10 +168,10 @@ def test_config_has_a_brand_profile_and_the_merchant_certificate(running: Runnin
 
 
 def test_an_old_home_is_upgraded_keeping_its_merchant_keys(
-    launch: Launch, pristine_home: Path, tmp_path: Path
+    launch: Launch, sandboxes: Sandboxes
 ) -> None:
-    home = tmp_path / "sb"
-    shutil.copytree(pristine_home, home)
+    home = launch().home
+    sandboxes.stop("sb")
     for path in [home / "brand.json", home / "keys/merchant_cert.pem", *home.glob("keys/brand_*")]:
         path.unlink()
     # Older versions drew serials an X.509 certificate cannot carry (160 bits).
@@ -311,16 +198,16 @@ def test_an_old_home_is_upgraded_keeping_its_merchant_keys(
         ("sandbox", STOCK + "?brand_id=" + BRAND),
         ("sandbox-brand", BRAND_STOCK),
     ):
-        client = Client.of(home, profile_name)
+        client = partner_of(home, profile_name)
         assert client.call("GET", target).status_code == 200
-        client.session.close()
+        client.close()
 
 
 # --- the brand API ----------------------------------------------------------------------------
 
 
 def test_brand_get_is_signed_with_the_brand_key_and_has_no_brand_id(
-    brand: Client, partner: Client
+    brand: SigningClient, partner: SigningClient
 ) -> None:
     response = brand.call("GET", BRAND_STOCK)
     assert response.status_code == 200
@@ -336,7 +223,7 @@ def test_brand_get_is_signed_with_the_brand_key_and_has_no_brand_id(
     ).ok
 
 
-def test_brand_list_pages_and_filters_without_brand_id(brand: Client) -> None:
+def test_brand_list_pages_and_filters_without_brand_id(brand: SigningClient) -> None:
     base = BRAND_COUPONS + "/1000000013/stocks"
     first = brand.call("GET", base + "?page_size=5").json()
     assert first["total_count"] == 7
@@ -352,7 +239,7 @@ def test_brand_list_pages_and_filters_without_brand_id(brand: Client) -> None:
 
 
 def test_brand_and_partner_see_one_stock_state(
-    running: RunningSandbox, brand: Client, partner: Client
+    running: RunningSandbox, brand: SigningClient, partner: SigningClient
 ) -> None:
     by_brand = brand.update(
         BRAND_STOCK + "/update-budget", current_max_count=10000000, target_max_count=4321
@@ -367,14 +254,14 @@ def test_brand_and_partner_see_one_stock_state(
     )
     assert by_partner.json()["brand_id"] == BRAND
     assert brand.call("GET", BRAND_STOCK).json()["stock_send_rule"]["max_count"] == 5000
-    entries = journal(running.home)
+    entries = request_log(running.home)
     assert [(e["path"], e["status"], e["applied"]) for e in entries if e["method"] == "POST"] == [
         (BRAND_STOCK + "/update-budget", 200, True),
         (STOCK + "/update-budget", 200, True),
     ]
 
 
-def test_brand_idempotency_is_the_brands_own(brand: Client, partner: Client) -> None:
+def test_brand_idempotency_is_the_brands_own(brand: SigningClient, partner: SigningClient) -> None:
     number = "shared_number_001"
     assert partner.update(
         STOCK + "/update-budget", out_request_no=number, current_max_count=10000000
@@ -401,37 +288,39 @@ def test_brand_idempotency_is_the_brands_own(brand: Client, partner: Client) -> 
 def test_a_scheme_on_the_wrong_api_is_a_sign_error(
     running: RunningSandbox, profile: str, target: str, scheme: str
 ) -> None:
-    client = Client.of(running.home, profile)
+    client = partner_of(running.home, profile)
     response = client.send("GET", target, scheme=scheme)
     body = assert_error(response, 401, "SIGN_ERROR", "Authorization值格式错误")
     assert body["detail"]["field"] == "Authorization"
-    client.session.close()
+    client.close()
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"identity": FOREIGN_BRAND}, "brand_id不存在"),
+        ({"brand_id": FOREIGN_BRAND}, "brand_id不存在"),
         ({"serial_no": "1" * 40}, "serial_no"),
         ({"signature": "c2lnbmF0dXJl"}, "签名错误"),
     ],
 )
 def test_bad_brand_authorization_is_a_sign_error(
-    brand: Client, overrides: dict[str, str], message: str
+    brand: SigningClient, overrides: dict[str, Any], message: str
 ) -> None:
-    response = brand.send("GET", BRAND_STOCK, auth=overrides)
+    response = brand.send("GET", BRAND_STOCK, **overrides)
     assert brand.verify(response).ok
     assert_error(response, 401, "SIGN_ERROR", message)
 
 
-def test_a_brand_request_signed_with_the_merchant_key_fails(brand: Client, partner: Client) -> None:
+def test_a_brand_request_signed_with_the_merchant_key_fails(
+    brand: SigningClient, partner: SigningClient
+) -> None:
     brand.private_key = partner.private_key
     assert_error(brand.call("GET", BRAND_STOCK), 401, "SIGN_ERROR", "签名错误")
 
 
 @pytest.mark.parametrize("serial", [None, "partner", "PUB_KEY_ID_0"])
 def test_brand_calls_need_the_brand_public_key_id(
-    brand: Client, partner: Client, serial: str | None
+    brand: SigningClient, partner: SigningClient, serial: str | None
 ) -> None:
     brand.wechatpay_serial = next(iter(partner.trusted)) if serial == "partner" else serial
     response = brand.send("GET", BRAND_STOCK)
@@ -452,7 +341,7 @@ def test_brand_calls_need_the_brand_public_key_id(
     ],
 )
 def test_the_brand_api_takes_no_brand_id(
-    brand: Client, method: str, target: str, field_name: str, location: str
+    brand: SigningClient, method: str, target: str, field_name: str, location: str
 ) -> None:
     if method == "GET":
         response = brand.call("GET", target)
@@ -470,24 +359,24 @@ def test_the_brand_api_takes_no_brand_id(
         (BRAND_COUPONS + "/1000000013/stocks/1000000013999", "stock_id"),
     ],
 )
-def test_a_brand_sees_only_its_own_stocks(brand: Client, target: str, message: str) -> None:
+def test_a_brand_sees_only_its_own_stocks(brand: SigningClient, target: str, message: str) -> None:
     assert_error(brand.call("GET", target), 404, "NOT_FOUND", message)
 
 
 def test_brand_rate_limit_is_per_brand_and_endpoint(launch: Launch) -> None:
     sandbox = launch(rate_limit=2)
-    brand, partner = Client.of(sandbox.home, "sandbox-brand"), Client.of(sandbox.home, "sandbox")
+    brand, partner = brand_of(sandbox.home), partner_of(sandbox.home)
     statuses = [brand.call("GET", BRAND_STOCK).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert partner.call("GET", STOCK + "?brand_id=" + BRAND).status_code == 200
     assert brand.call("GET", BRAND_COUPONS + "/1000000013/stocks").status_code == 200
-    brand.session.close()
-    partner.session.close()
+    brand.close()
+    partner.close()
 
 
 def test_faults_apply_to_brand_answers_as_the_brand_signer(launch: Launch) -> None:
     sandbox = launch(faults=["skew=1"], fault_seed=1)
-    brand = Client.of(sandbox.home, "sandbox-brand")
+    brand = brand_of(sandbox.home)
     response = brand.send("GET", BRAND_STOCK)
     assert response.status_code == 200
     assert "clock skew" in brand.verify(response).reason
@@ -495,8 +384,8 @@ def test_faults_apply_to_brand_answers_as_the_brand_signer(launch: Launch) -> No
     assert signing.verify_response(
         response.headers, response.content, public_keys=brand.trusted, now=stamp
     ).ok
-    assert journal(sandbox.home)[-1]["fault"] == "skew"
-    brand.session.close()
+    assert request_log(sandbox.home)[-1]["fault"] == "skew"
+    brand.close()
 
 
 # --- stock bundles ----------------------------------------------------------------------------
@@ -504,7 +393,7 @@ def test_faults_apply_to_brand_answers_as_the_brand_signer(launch: Launch) -> No
 
 @pytest.mark.parametrize("api", ["partner", "brand"])
 def test_a_bundle_update_changes_every_stock_at_once(
-    running: RunningSandbox, partner: Client, brand: Client, api: str
+    running: RunningSandbox, partner: SigningClient, brand: SigningClient, api: str
 ) -> None:
     client, prefix = (partner, COUPONS) if api == "partner" else (brand, BRAND_COUPONS)
     fields = {"out_request_no": f"bundle_{api}_0001", "target_max_count": 25000}
@@ -521,13 +410,13 @@ def test_a_bundle_update_changes_every_stock_at_once(
     assert [s["stock_send_rule"]["max_count"] for s in listed["stock_list"]] == [25000] * 3
     replay = client.update(bundle_path(prefix), **fields)
     assert (replay.status_code, replay.content) == (200, response.content)
-    assert [(e["applied"], e["replay"]) for e in journal(running.home)[-3::2]] == [
+    assert [(e["applied"], e["replay"]) for e in request_log(running.home)[-3::2]] == [
         (True, False),
         (False, True),
     ]
 
 
-def test_a_bundle_daily_update(partner: Client) -> None:
+def test_a_bundle_daily_update(partner: SigningClient) -> None:
     response = partner.update(
         bundle_path(COUPONS),
         update_mode="MAX_COUNT_PER_DAY",
@@ -583,8 +472,8 @@ DAILY = {"update_mode": "MAX_COUNT_PER_DAY", "current_max_count": None, "target_
     ],
 )
 def test_bundle_rules(
-    partner: Client,
-    brand: Client,
+    partner: SigningClient,
+    brand: SigningClient,
     coupon_id: str,
     bundle_id: str,
     fields: dict[str, Any],
@@ -600,7 +489,7 @@ def test_bundle_rules(
     assert after.content == before.content
 
 
-def test_a_bundle_target_may_go_down_to_the_largest_sent_count(partner: Client) -> None:
+def test_a_bundle_target_may_go_down_to_the_largest_sent_count(partner: SigningClient) -> None:
     response = partner.update(
         bundle_path(COUPONS, "1000000015", LOOSE_BUNDLE_ID),
         current_max_count=30000,
@@ -611,14 +500,14 @@ def test_a_bundle_target_may_go_down_to_the_largest_sent_count(partner: Client) 
     assert counts == [5000, 4000, 100]
 
 
-def test_a_foreign_partner_brand_cannot_update_a_bundle(partner: Client) -> None:
+def test_a_foreign_partner_brand_cannot_update_a_bundle(partner: SigningClient) -> None:
     response = partner.update(bundle_path(COUPONS), brand_id=FOREIGN_BRAND)
     assert_error(response, 404, "NOT_FOUND", "未找到 stock_bundle_id 对应的批次组")
 
 
 @pytest.mark.parametrize("api", ["partner", "brand"])
 def test_the_stock_endpoint_still_refuses_a_bundled_stock(
-    partner: Client, brand: Client, api: str
+    partner: SigningClient, brand: SigningClient, api: str
 ) -> None:
     client, prefix = (partner, COUPONS) if api == "partner" else (brand, BRAND_COUPONS)
     target = f"{prefix}/1000000014/stocks/1000000014001/update-budget"
@@ -628,7 +517,7 @@ def test_the_stock_endpoint_still_refuses_a_bundled_stock(
 # --- platform certificates --------------------------------------------------------------------
 
 
-def test_without_platform_certificates_the_download_is_not_found(partner: Client) -> None:
+def test_without_platform_certificates_the_download_is_not_found(partner: SigningClient) -> None:
     response = partner.call("GET", "/v3/certificates")
     body = assert_error(response, 404, "RESOURCE_NOT_EXISTS")
     assert body["message"] == NO_PLATFORM_MESSAGE
@@ -658,13 +547,13 @@ def decrypt_listing(response: requests.Response, home: Path) -> dict[str, signin
 
 
 @pytest.fixture
-def cert_sandbox(launch: Launch, platform_home: Path) -> RunningSandbox:
-    return launch(platform_home, platform_cert=True)
+def cert_sandbox(launch: Launch) -> RunningSandbox:
+    return launch(platform_cert=True)
 
 
 def test_platform_certificates_download_decrypt_and_verify(cert_sandbox: RunningSandbox) -> None:
     home = cert_sandbox.home
-    client = Client.of(home, "sandbox-cert")
+    client = partner_of(home, "sandbox-cert")
     assert client.trusted == {}
     # The first download cannot be verified before it is decrypted: how every SDK bootstraps.
     response = client.send("GET", "/v3/certificates")
@@ -701,7 +590,7 @@ def test_platform_certificates_download_decrypt_and_verify(cert_sandbox: Running
 
 @pytest.mark.parametrize("header", ["platform serial", "none", "public key id"])
 def test_the_request_serial_picks_the_answer_key(cert_sandbox: RunningSandbox, header: str) -> None:
-    client = Client.of(cert_sandbox.home, "sandbox")
+    client = partner_of(cert_sandbox.home)
     public_key_id = next(iter(client.trusted))
     listing = client.send("GET", "/v3/certificates", headers={"Wechatpay-Serial": public_key_id})
     assert listing.headers["Wechatpay-Serial"] == public_key_id
@@ -725,33 +614,33 @@ def test_the_request_serial_picks_the_answer_key(cert_sandbox: RunningSandbox, h
         public_keys={expected: keys[expected]},
         now=int(time.time()),
     ).ok
-    client.session.close()
+    client.close()
 
 
 def test_with_platform_certificates_another_serial_is_still_refused(
     cert_sandbox: RunningSandbox,
 ) -> None:
-    client = Client.of(cert_sandbox.home, "sandbox")
+    client = partner_of(cert_sandbox.home)
     client.wechatpay_serial = "1" * 40
     body = assert_error(client.send("GET", STOCK + "?brand_id=" + BRAND), 400, "PARAM_ERROR")
     assert "平台证书序列号" in body["message"]
-    client.session.close()
+    client.close()
 
 
 def test_rotation_lists_both_and_the_next_start_signs_with_the_new(
-    launch: Launch, platform_home: Path
+    launch: Launch,
 ) -> None:
-    sandbox = launch(platform_home, platform_cert=True)
-    client = Client.of(sandbox.home, "sandbox-cert")
+    sandbox = launch(platform_cert=True)
+    client = partner_of(sandbox.home, "sandbox-cert")
     (old,) = decrypt_listing(client.send("GET", "/v3/certificates"), sandbox.home)
     new = rotate_platform_certificate(sandbox.home)
     assert new != old
     # A running sandbox keeps its certificates until restarted.
     assert client.send("GET", "/v3/certificates").headers["Wechatpay-Serial"] == old
-    client.session.close()
+    client.close()
 
-    sandbox = launch(platform_home, platform_cert=True)
-    client = Client.of(sandbox.home, "sandbox-cert")
+    sandbox = launch(platform_cert=True)
+    client = partner_of(sandbox.home, "sandbox-cert")
     response = client.send("GET", "/v3/certificates")
     certificates = decrypt_listing(response, sandbox.home)
     assert list(certificates) == [old, new]
@@ -759,19 +648,20 @@ def test_rotation_lists_both_and_the_next_start_signs_with_the_new(
     client.trusted = {new: certificates[new].public_key}
     client.wechatpay_serial = old
     assert client.call("GET", STOCK + "?brand_id=" + BRAND).headers["Wechatpay-Serial"] == new
-    client.session.close()
+    client.close()
 
 
 def test_a_restart_without_the_flag_keeps_the_profile_but_not_the_certificates(
-    launch: Launch, platform_home: Path
+    launch: Launch,
 ) -> None:
-    sandbox = launch(platform_home)
+    launch(platform_cert=True)
+    sandbox = launch()
     profiles = tomllib.loads(sandbox.config_path.read_text())["profiles"]
     assert profiles["sandbox-cert"]["base_url"] == sandbox.base_url
-    client = Client.of(sandbox.home, "sandbox")
+    client = partner_of(sandbox.home)
     response = client.call("GET", "/v3/certificates")
     assert_error(response, 404, "RESOURCE_NOT_EXISTS", NO_PLATFORM_MESSAGE)
-    client.session.close()
+    client.close()
 
 
 def test_rotation_needs_a_sandbox_home(tmp_path: Path) -> None:
@@ -782,7 +672,7 @@ def test_rotation_needs_a_sandbox_home(tmp_path: Path) -> None:
 # --- the pure helpers in signing.py -----------------------------------------------------------
 
 
-def test_aead_round_trip_and_its_refusals(platform_home: Path) -> None:
+def test_aead_round_trip_and_its_refusals() -> None:
     key = b"k" * 32
     sealed = signing.aead_encrypt(key, "abcdefghijkl", "certificate", b"pem bytes")
     assert signing.aead_decrypt(key, "abcdefghijkl", "certificate", sealed) == b"pem bytes"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,11 +17,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import run
-from tests.test_sandbox import BRAND, COUPONS, STOCK, UPDATE, Merchant
+from tests.helpers.cli import run
+from tests.helpers.logs import request_log
+from tests.helpers.sandboxes import Sandboxes
+from tests.helpers.signing_client import BRAND, COUPONS, STOCK, UPDATE, SigningClient
 from wxbudget import signing
 from wxbudget.errors import UsageError
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox import start_in_background
 from wxbudget.sandbox.faults import FaultSpec, parse_fault
 
 GET_STOCK = STOCK + "?brand_id=" + BRAND
@@ -36,24 +36,10 @@ class Faulty:
     """A client of the sandbox in `home`: signs like a real one, trusts nothing by itself."""
 
     home: Path
-    merchant: Merchant
+    client: SigningClient
 
-    def send(
-        self, method: str, target: str, body: dict[str, Any] | None = None, *, timeout: Any = 5
-    ) -> requests.Response:
-        raw = b""
-        if body is not None:
-            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {
-            "Authorization": self.merchant.authorization(method, target, raw),
-            "Accept": "application/json",
-            "User-Agent": "wxbudget-tests",
-        }
-        if method == "POST":
-            headers["Content-Type"] = "application/json"
-        return self.merchant.session.request(
-            method, self.merchant.base_url + target, data=raw, headers=headers, timeout=timeout
-        )
+    def send(self, method: str, target: str, body: Any = None, **options: Any) -> requests.Response:
+        return self.client.send(method, target, body, **options)
 
     def update(self, number: str, target: int = 200, *, timeout: Any = 5) -> requests.Response:
         body = {
@@ -66,12 +52,7 @@ class Faulty:
         return self.send("POST", UPDATE, body, timeout=timeout)
 
     def verify(self, response: requests.Response, now: int | None = None) -> signing.Verification:
-        return signing.verify_response(
-            response.headers,
-            response.content,
-            public_keys={self.merchant.public_key_id: self.merchant.wechatpay_public_key},
-            now=int(time.time()) if now is None else now,
-        )
+        return self.client.verify(response, now)
 
     def max_count(self) -> int:
         response = self.send("GET", GET_STOCK)
@@ -80,47 +61,26 @@ class Faulty:
         return count
 
     def journal(self) -> list[dict[str, Any]]:
-        lines = (self.home / "requests.jsonl").read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines]
+        return request_log(self.home)
 
 
 Launch = Callable[..., Faulty]
 
 
-@pytest.fixture(scope="module")
-def pristine_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Made once per module: RSA key generation dominates a start, so copy, don't redo."""
-    home = tmp_path_factory.mktemp("pristine") / "sb"
-    start_in_background(home).stop()
-    return home
-
-
 @pytest.fixture
-def launch(pristine_home: Path, tmp_path: Path) -> Iterator[Launch]:
-    """Start a sandbox on a copy of the pristine home; a later launch on the same name restarts."""
-    running: dict[str, tuple[RunningSandbox, Faulty]] = {}
-
-    def stop(name: str) -> None:
-        sandbox, client = running.pop(name)
-        client.merchant.session.close()
-        sandbox.stop()
+def launch(sandboxes: Sandboxes) -> Iterator[Launch]:
+    """Start a sandbox on a copy of a prepared home; a later launch on the same name restarts."""
+    clients: list[SigningClient] = []
 
     def start(name: str = "sb", **options: Any) -> Faulty:
-        home = tmp_path / name
-        if name in running:
-            stop(name)
-        else:
-            shutil.copytree(pristine_home, home)
-        sandbox = start_in_background(home, **options)
-        client = Faulty(home, Merchant.of(sandbox.config_path))
-        running[name] = (sandbox, client)
-        return client
+        sandbox = sandboxes.start(name, use=False, **options)
+        client = SigningClient.of(sandbox.home)
+        clients.append(client)
+        return Faulty(sandbox.home, client)
 
-    try:
-        yield start
-    finally:
-        for name in list(running):
-            stop(name)
+    yield start
+    for client in clients:
+        client.close()
 
 
 # --- specs ------------------------------------------------------------------------------------
@@ -276,7 +236,7 @@ def check_fault_headers(faulty: Faulty, kind: str, response: requests.Response) 
     headers = response.headers
     match kind:
         case "badsig":
-            assert headers["Wechatpay-Serial"] == faulty.merchant.public_key_id
+            assert headers["Wechatpay-Serial"] == faulty.client.public_key_id
         case "unsigned":
             assert not [name for name in headers if name.lower().startswith("wechatpay")]
         case "skew":
@@ -313,8 +273,8 @@ def test_a_method_restriction_leaves_the_other_method_alone(
 
 def test_gateway_refusals_are_never_faulted(launch: Launch) -> None:
     faulty = launch(faults=["drop=1"])
-    target = faulty.merchant.base_url + GET_STOCK
-    unsigned = faulty.merchant.session.get(target, headers={"Accept": "application/json"})
+    target = faulty.client.base_url + GET_STOCK
+    unsigned = faulty.client.session.get(target, headers={"Accept": "application/json"})
     assert unsigned.status_code == 401
     assert faulty.verify(unsigned).ok
     assert faulty.journal()[0]["fault"] is None
@@ -381,11 +341,11 @@ def test_serve_injects_faults_and_reports_the_seed() -> None:
         assert process.stdout.readline().startswith("listening on http://127.0.0.1:")
         banner = process.stderr.readline().strip()
         assert banner == "injecting faults 500=1:POST (--fault-seed 7, at most 1)"
-        faulty = Faulty(home, Merchant.of(home / "config.toml"))
+        faulty = Faulty(home, SigningClient.of(home))
         assert faulty.send("GET", GET_STOCK).status_code == 200
         assert faulty.update("cli_fault_00001").status_code == 500
         assert faulty.update("cli_fault_00001").status_code == 200
-        faulty.merchant.session.close()
+        faulty.client.session.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

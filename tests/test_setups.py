@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 import tomli_w
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
-from tests.conftest import run
+from tests.helpers.certificates import new_key, self_signed
+from tests.helpers.cli import run
+from tests.helpers.logs import request_log
+from tests.helpers.sandboxes import Sandboxes
+from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
 from wxbudget.client import Client, Verifier
 from wxbudget.config import Flags
-from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate, start_in_background
+from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
 
 COUPON = "1000000013"
 DAILY_STOCK = "1000000013002"
 BUNDLE_COUPON = "1000000014"
 BUNDLE = "712315129419284901"
-
-
-def request_log(home: Path) -> list[dict[str, Any]]:
-    path = home / "requests.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 # --- brand-direct profiles -------------------------------------------------------------------
@@ -175,12 +167,10 @@ def test_brand_profile_changes_a_bundle(sandbox: RunningSandbox) -> None:
 
 
 @pytest.fixture
-def cert_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
-    running = start_in_background(tmp_path / "sb", platform_cert=True)
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+def cert_sandbox(sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch) -> RunningSandbox:
+    running = sandboxes.start(platform_cert=True)
     monkeypatch.setenv("WXBUDGET_PROFILE", "sandbox-cert")
-    yield running
-    running.stop()
+    return running
 
 
 def cache_folder(sandbox: RunningSandbox) -> Path:
@@ -205,20 +195,17 @@ def test_platform_certificates_are_downloaded_on_first_use(cert_sandbox: Running
 
 
 def test_rotated_certificate_is_fetched_on_unknown_serial(
-    cert_sandbox: RunningSandbox, tmp_path: Path
+    cert_sandbox: RunningSandbox, sandboxes: Sandboxes
 ) -> None:
     run("certs", "download")
     first = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
-    cert_sandbox.stop()
+    sandboxes.stop("sandbox")
     new_serial = rotate_platform_certificate(cert_sandbox.home)
-    restarted = start_in_background(cert_sandbox.home, platform_cert=True)
-    try:
-        run("set-max", COUPON, DAILY_STOCK, "+3", "--yes")
-        now = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
-        assert new_serial in now
-        assert first <= now
-    finally:
-        restarted.stop()
+    sandboxes.start(platform_cert=True)
+    run("set-max", COUPON, DAILY_STOCK, "+3", "--yes")
+    now = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
+    assert new_serial in now
+    assert first <= now
 
 
 def test_wrong_apiv3_key_is_a_config_error(cert_sandbox: RunningSandbox) -> None:
@@ -233,27 +220,12 @@ def test_certs_need_a_partner_profile_with_a_cache(cert_sandbox: RunningSandbox)
     assert "verifies with the WeChat Pay public key" in result.stderr
 
 
-def self_signed(serial: int, not_before: datetime, not_after: datetime) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired test")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
 def test_expired_cached_certificates_are_not_trusted(cert_sandbox: RunningSandbox) -> None:
     folder = cache_folder(cert_sandbox)
     folder.mkdir()
     old = datetime.now(UTC) - timedelta(days=400)
-    (folder / "ABCDEF.pem").write_bytes(self_signed(0xABCDEF, old, old + timedelta(days=30)))
+    expired = self_signed(serial=0xABCDEF, not_before=old, not_after=old + timedelta(days=30))
+    (folder / "ABCDEF.pem").write_bytes(expired)
     listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
     assert [(c["serial_no"], c["valid"]) for c in listed] == [("ABCDEF", False)]
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
@@ -289,30 +261,12 @@ def now() -> int:
 
 def platform_signed_answer(sandbox: RunningSandbox, client: Client) -> tuple[dict[str, str], bytes]:
     """A real answer signed by the platform certificate: a request without Wechatpay-Serial."""
-    from wxbudget import signing
-
-    settings = client.settings
-    target = (
-        f"/v3/marketing/partner/product-coupon/product-coupons/{COUPON}/stocks/{DAILY_STOCK}"
-        "?brand_id=120344"
-    )
-    timestamp, nonce = now(), "N" * 32
-    message = signing.request_message("GET", target, timestamp, nonce, b"")
-    authorization = signing.authorization_header(
-        scheme=signing.PARTNER_SCHEME,
-        identity=str(settings.mchid),
-        nonce=nonce,
-        signature=signing.sign(settings.private_key, message),
-        timestamp=timestamp,
-        serial_no=settings.serial_no,
-    )
-    answer = requests.get(
-        sandbox.base_url + target,
-        headers={"Authorization": authorization, "Accept": "application/json", "User-Agent": "t"},
-        timeout=10,
-    )
+    raw = SigningClient.of(sandbox.home)
+    target = f"{COUPONS}/{COUPON}/stocks/{DAILY_STOCK}?brand_id=120344"
+    answer = raw.send("GET", target)
+    raw.close()
     assert answer.status_code == 200
-    assert answer.headers["Wechatpay-Serial"] != settings.wechatpay_public_key_id
+    assert answer.headers["Wechatpay-Serial"] != client.settings.wechatpay_public_key_id
     return dict(answer.headers), answer.content
 
 
@@ -321,20 +275,8 @@ def test_certificate_serials_with_leading_zeros_verify(cert_sandbox: RunningSand
     from wxbudget import signing
     from wxbudget.certs import CachedCertificate
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zero serial")])
-    start = datetime.now(UTC) - timedelta(days=1)
-    pem = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(0x0A1B2C3D)
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
-    )
+    key = new_key()
+    pem = self_signed(key, serial=0x0A1B2C3D)
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
     verifier = Verifier(settings, lambda: float(now()))
     verifier.certificates = [CachedCertificate(signing.load_certificate(pem), pem)]

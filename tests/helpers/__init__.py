@@ -1,0 +1,10 @@
+"""One home for what tests share; test modules import from here, never from each other.
+
+- `cli`: the in-process `run`, the installed script (`SCRIPT`, `script`, `spawn`) and a
+  pseudo-terminal (`converse`);
+- `logs`: readers of the sandbox's request log and of the audit journal, and loud waits;
+- `sandboxes`: prepared sandbox homes copied per test (key generation happens once per session),
+  the `Sandboxes` factory behind the `sandboxes` fixture, seeds and profile copies;
+- `signing_client`: a raw APIv3 client that signs like a merchant or a brand and verifies answers;
+- `certificates`: self-signed X.509 certificates with a chosen key, serial and validity.
+"""

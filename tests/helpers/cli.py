@@ -1,0 +1,121 @@
+"""Running the CLI: in-process (`run`), as the installed script, and on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from wxbudget.cli import app
+
+# The console script pip installed next to this interpreter: tests run from the venv.
+SCRIPT = str(Path(sys.executable).parent / "wxbudget")
+SUBPROCESS_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, input: str | None = None, expect: int = 0) -> Result:
+    """Invoke the CLI in-process and assert its exit code every time."""
+    result = CliRunner().invoke(app, list(args), input=input)
+    outcome = Result(result.exit_code, result.stdout, result.stderr)
+    assert result.exit_code == expect, (
+        f"exit {result.exit_code} (expected {expect})\nstdout: {result.stdout}\n"
+        f"stderr: {result.stderr}\nexception: {result.exception!r}"
+    )
+    return outcome
+
+
+def script(
+    *args: str, expect: int = 0, env: Mapping[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed script to the end and assert its exit code."""
+    result = subprocess.run(
+        [SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_SECONDS,
+        check=False,
+        input=input,
+        env=None if env is None else os.environ | dict(env),
+    )
+    assert result.returncode == expect, (
+        f"exit {result.returncode} (expected {expect})\nstdout: {result.stdout}\n"
+        f"stderr: {result.stderr}"
+    )
+    return result
+
+
+@contextmanager
+def spawn(*args: str, **options: Any) -> Iterator[subprocess.Popen[str]]:
+    """The installed script running in the background; killed if still running at the end."""
+    process = subprocess.Popen(
+        [SCRIPT, *args],
+        stdout=options.pop("stdout", subprocess.PIPE),
+        stderr=options.pop("stderr", subprocess.PIPE),
+        text=True,
+        **options,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=SUBPROCESS_SECONDS)
+
+
+def converse(
+    args: list[str],
+    script: list[tuple[bytes, bytes]],
+    *,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, str]:
+    """Run the installed script on a pseudo-terminal; on each expected text, type its answer.
+
+    `env` adds to (or, with an empty value, removes from) the test's environment.
+    """
+    controller, terminal = pty.openpty()
+    environment = os.environ | {"COLUMNS": "200"} | dict(env or {})
+    process = subprocess.Popen(
+        [SCRIPT, *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        close_fds=True,
+        env={name: value for name, value in environment.items() if value != ""},
+    )
+    os.close(terminal)
+    output = b""
+    position = 0
+    steps = list(script)
+    while True:
+        ready, _, _ = select.select([controller], [], [], SUBPROCESS_SECONDS / 2)
+        if not ready:
+            process.kill()
+            raise AssertionError(f"no output from the CLI: {output!r}")
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        output += chunk
+        while steps and (found := output.find(steps[0][0], position)) >= 0:
+            position = found + len(steps[0][0])
+            os.write(controller, steps.pop(0)[1])
+    os.close(controller)
+    return process.wait(timeout=SUBPROCESS_SECONDS), output.decode("utf-8", "replace")
