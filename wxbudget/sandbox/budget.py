@@ -90,6 +90,14 @@ def decode_body(raw: bytes) -> JsonObject:
     """The body as a JSON object, or PARAM_ERROR."""
     try:
         decoded: Any = json.loads(raw.decode("utf-8"))
+    except RecursionError as error:
+        raise ApiFailure(
+            400,
+            "PARAM_ERROR",
+            "请求体不是合法的JSON",
+            SUB_CODE_PARAM,
+            {"location": "body", "issue": "nested too deeply"},
+        ) from error
     except (UnicodeDecodeError, ValueError) as error:
         raise ApiFailure(
             400,

@@ -8,8 +8,11 @@ The two hook points are where fault injection (faults.py) plugs in.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import secrets
+import socket
 import string
 import sys
 import threading
@@ -40,8 +43,10 @@ from wxbudget.sandbox.faults import FaultInjector, parse_faults
 from wxbudget.sandbox.keys import DATABASE_FILE, JOURNAL_FILE, HomeKeys, prepare_home
 from wxbudget.sandbox.profiles import write_config
 from wxbudget.sandbox.replies import (
+    MESSAGE_BODY_TOO_LARGE,
     MESSAGE_RATE_LIMIT,
     MESSAGE_SYSTEM,
+    SUB_CODE_BODY_TOO_LARGE,
     SUB_CODE_HEADER,
     SUB_CODE_RATE_LIMIT,
     SUB_CODE_SYSTEM,
@@ -56,7 +61,19 @@ from wxbudget.sandbox.wire import Intervention, Outgoing, Request
 
 HOST = "127.0.0.1"
 NONCE_ALPHABET = string.ascii_letters + string.digits
-IDLE_CONNECTION_SECONDS = 60
+# A kept-alive connection may wait this long for its next request.
+IDLE_CONNECTION_SECONDS = 20
+# From its first byte to its last, one request may take this long to arrive: a client trickling
+# a byte at a time cannot hold a worker forever by resetting a per-read timeout.
+REQUEST_DEADLINE_SECONDS = 10.0
+# The largest update-budget body is ~250 bytes; anything near this limit is not a real request.
+MAX_BODY_BYTES = 64 * 1024
+# Connections served at once; one more is answered 503 and closed instead of getting a thread.
+MAX_CONNECTIONS = 64
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
+_BUSY_BODY = json.dumps(
+    {"code": "SYSTEM_ERROR", "message": "系统繁忙,请稍后重试"}, ensure_ascii=False
+).encode("utf-8")
 
 
 class Hook(Protocol):
@@ -239,6 +256,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     timeout = IDLE_CONNECTION_SECONDS
     server: SandboxServer
+    reader: _DeadlineReader
 
     def do_GET(self) -> None:
         self._answer()
@@ -255,17 +273,30 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._answer()
 
+    def setup(self) -> None:
+        super().setup()
+        # Reads go through a deadline (see REQUEST_DEADLINE_SECONDS) instead of a bare socket.
+        self.rfile.close()
+        self.reader = _DeadlineReader(self.connection, self.server.request_deadline)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.deadline = None  # the clock starts with the next request's first byte
+        super().handle_one_request()
+
     def _answer(self) -> None:
         headers = {name.lower(): value for name, value in self.headers.items()}
-        refused: ApiFailure | None = None
+        refused, length = self._body_length()
         body = b""
-        length_text = headers.get("content-length", "0")
-        if "chunked" in headers.get("transfer-encoding", "").lower() or not length_text.isdigit():
-            # Without a usable length the body cannot be found, so the connection cannot be reused.
-            refused = invalid_request("Http头Content-Length缺失或无效", SUB_CODE_HEADER)
+        if refused is not None:
+            # Without a usable length the body cannot be skipped, so the connection cannot be
+            # reused; an oversized one is never read.
             self.close_connection = True
         else:
-            body = self.rfile.read(int(length_text))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the client hung up mid-body
+                self.close_connection = True
+                return
         request = Request(method=self.command, target=self.path, headers=headers, body=body)
         outgoing = self.server.app.handle(request, refused=refused)
         if outgoing.drop:
@@ -282,9 +313,24 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(outgoing.body)
             self.wfile.flush()
-        except ConnectionError:
+        except (ConnectionError, TimeoutError):
             # A client that hung up is the client's business, not a server error to report.
             self.close_connection = True
+
+    def _body_length(self) -> tuple[ApiFailure | None, int]:
+        """The body's length from the one Content-Length header, or why it cannot be read."""
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        text = lengths[0].strip()
+        if chunked or len(lengths) > 1 or not _CONTENT_LENGTH.fullmatch(text):
+            return invalid_request("Http头Content-Length缺失或无效", SUB_CODE_HEADER), 0
+        length = int(text)
+        if length > self.server.max_body_bytes:
+            return (
+                ApiFailure(413, "INVALID_REQUEST", MESSAGE_BODY_TOO_LARGE, SUB_CODE_BODY_TOO_LARGE),
+                0,
+            )
+        return None, length
 
     def version_string(self) -> str:
         return self.server_version
@@ -293,17 +339,80 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """Silenced: requests.jsonl is the log."""
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a readable stream whose reads stop at a deadline.
+
+    The deadline is set by the first byte of a request; before it, a read waits at most the
+    idle time. Past it, a read raises TimeoutError (the handler then drops the connection).
+    """
+
+    def __init__(self, connection: socket.socket, request_seconds: float) -> None:
+        self.connection = connection
+        self.request_seconds = request_seconds
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is None:
+            wait = float(IDLE_CONNECTION_SECONDS)
+        else:
+            wait = min(self.deadline - time.monotonic(), IDLE_CONNECTION_SECONDS)
+            if wait <= 0:
+                raise TimeoutError("the request did not arrive in time")
+        self.connection.settimeout(wait)
+        count = self.connection.recv_into(buffer)
+        if count and self.deadline is None:
+            self.deadline = time.monotonic() + self.request_seconds
+        return count
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # bursts of concurrent clients must queue, not be refused
 
     def __init__(self, port: int, app: SandboxApp) -> None:
         self.app = app
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.request_deadline = REQUEST_DEADLINE_SECONDS
+        self.connection_slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__((HOST, port), SandboxHandler)
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to MAX_CONNECTIONS; beyond that 503 and close at once,
+        so idle or slow clients cannot make the server grow without bound."""
+        if not self.connection_slots.acquire(blocking=False):
+            _answer_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connection_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connection_slots.release()
+
+
+def _answer_busy(connection: socket.socket) -> None:
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(_BUSY_BODY)}\r\nConnection: close\r\n\r\n"
+    )
+    try:
+        connection.settimeout(1.0)
+        connection.sendall(head.encode("ascii") + _BUSY_BODY)
+    except OSError:
+        pass  # the client is gone already
 
 
 def build_server(

@@ -39,7 +39,7 @@ class Request:
             return None
         try:
             decoded = json.loads(self.body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return None
         value = decoded.get("out_request_no") if isinstance(decoded, dict) else None
         return value if isinstance(value, str) else None
