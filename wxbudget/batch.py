@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wxbudget.budget import Change, Target, new_out_request_no, parse_target, plan_change
+from wxbudget.budget import (
+    Change,
+    Target,
+    gives,
+    new_out_request_no,
+    parse_target,
+    plan_change,
+)
 from wxbudget.client import Client
 from wxbudget.config import Settings
 from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
@@ -29,8 +36,10 @@ from wxbudget.journal import Journal, now_text
 from wxbudget.models import Stock, UpdateMode
 from wxbudget.operations import execute
 from wxbudget.plan import Plan, PlanRow
+from wxbudget.statefiles import open_state_file
 
 PLAN_KEY = "__plan__"
+BATCH_JOURNAL = "batch journal"
 CONFIRMED_EARLIER = "applied in an earlier run (confirmed by the stock)"
 # A coupon with more planned rows than this is read with the list endpoint (50 per page).
 LIST_THRESHOLD = 5
@@ -104,13 +113,13 @@ class BatchJournal:
 
     def load(self) -> None:
         self.records = {}
-        for entry in Journal(self.path).entries():
+        for entry in Journal(self.path, BATCH_JOURNAL).entries():
             key = entry.get("key")
             if isinstance(key, str):
                 self.records.setdefault(key, {}).update(entry)
 
     def write(self, entry: dict[str, Any]) -> None:
-        Journal(self.path).append(entry)
+        Journal(self.path, BATCH_JOURNAL).append(entry)
         with self._lock:
             self.records.setdefault(entry["key"], {}).update(entry)
 
@@ -132,9 +141,10 @@ class BatchJournal:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the batch's lock; a second apply of the same plan refuses (exit 2)."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock_path = self.path.with_suffix(".lock")
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Checked before anything is written: a planted link here once made apply truncate
+        # whatever it pointed at.
+        descriptor = open_state_file(lock_path, "batch lock", os.O_RDWR | os.O_CREAT)
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -160,7 +170,7 @@ def account_of(settings: Settings) -> str:
 def latest_journal(settings: Settings) -> Path | None:
     """The most recently written batch journal of this account, for `apply --resume`."""
     folder = settings.audit_log.parent / "batches"
-    journals = sorted(folder.glob("*.jsonl"), key=lambda path: path.stat().st_mtime, reverse=True)
+    journals = sorted(folder.glob("*.jsonl"), key=lambda path: path.lstat().st_mtime, reverse=True)
     account = account_of(settings)
     for path in journals:
         journal = BatchJournal(path)
@@ -340,6 +350,16 @@ def _plan_recorded(
     before, after = recorded.get("from"), recorded.get("to")
     number = str(recorded.get("out_request_no"))
     step.out_request_no = number
+    if not gives(step.target, before, after):
+        # The plan row is the command given: a recorded `to` it does not give from the recorded
+        # `from` was not written by wxbudget, and is never sent.
+        step.status = "refused"
+        step.reason = (
+            f"the batch journal records {before!r} -> {after!r} ({number}), but "
+            f"{step.target.text} from {before!r} does not give {after!r}; not sent (check "
+            "the journal)"
+        )
+        return
     if step.current == after:
         step.status, step.reason = "done", CONFIRMED_EARLIER
         return

@@ -43,6 +43,15 @@ class Target:
         return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def gives(target: Target, before: object, after: object) -> bool:
+    """Whether a recorded change (read back from a journal) is what `target` makes of its
+    recorded `before`: both whole counts, and `after` exactly the target resolved from it."""
+    if isinstance(before, bool) or not isinstance(before, int) or before < 0:
+        return False
+    whole = isinstance(after, int) and not isinstance(after, bool)
+    return whole and target.resolve(before) == after
+
+
 # More digits than any cap could need: refused as input before arithmetic on them.
 MAX_TARGET_DIGITS = 12
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wxbudget.errors import ConfigError
+from wxbudget.statefiles import open_state_file
 
 # Environment variables that identify a CI job, in the order they are looked for.
 CI_JOB_VARIABLES = (
@@ -59,20 +59,14 @@ class Journal:
     asks about every step, and the file holds all of history)."""
 
     path: Path
+    what: str = "audit journal"
     _index: _Index | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def append(self, entry: Mapping[str, Any]) -> None:
         """Append one line durably: flushed and fsynced before returning."""
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as error:
-            raise ConfigError(
-                f"cannot write the audit journal {self.path}: {error.strerror}; "
-                "fix the folder or set audit_log in the profile"
-            ) from error
+        descriptor = open_state_file(self.path, self.what, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             os.write(descriptor, line.encode("utf-8"))
@@ -86,10 +80,10 @@ class Journal:
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every well-formed line; a torn last line (a crash mid-write) is skipped."""
         try:
-            handle = self.path.open(encoding="utf-8")
+            descriptor = open_state_file(self.path, self.what, os.O_RDONLY)
         except FileNotFoundError:
             return
-        with handle:
+        with open(descriptor, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 try:
                     entry = json.loads(line)

@@ -11,7 +11,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from wxbudget.budget import Change, Target, parse_target, plan_bundle_change, plan_change
+from wxbudget.budget import (
+    Change,
+    Target,
+    gives,
+    parse_target,
+    plan_bundle_change,
+    plan_change,
+)
 from wxbudget.client import Client, Response, serialize_body
 from wxbudget.errors import (
     ApiError,
@@ -168,6 +175,7 @@ def _replayed_target(
             "number (omit --out-request-no to generate one)"
         )
     before, after = recorded.get("from"), recorded.get("to")
+    _check_recorded_change(recorded, target, number)
     current = stock.cap(mode)
     if current not in (before, after):
         raise StaleCurrentError(
@@ -175,6 +183,20 @@ def _replayed_target(
             f"stock now has {current}: someone else changed it; nothing was sent"
         )
     return parse_target(str(after))
+
+
+def _check_recorded_change(recorded: dict[str, Any], target: Target, number: str) -> None:
+    """A recorded change is replayed only if it is what its own target gives: a journal line
+    whose `to` was edited (or planted) must never become the cap sent."""
+    before, after = recorded.get("from"), recorded.get("to")
+    if gives(target, before, after):
+        return
+    raise StaleCurrentError(
+        f"out_request_no {number}: the audit journal records {_recorded_subject(recorded)} "
+        f"{recorded.get('update_mode')} {recorded.get('target')} as {before!r} -> {after!r}, "
+        f"but {target.text} from {before!r} does not give {after!r}: that line is not one "
+        "wxbudget wrote, so nothing was sent (check the journal, or use a new --out-request-no)"
+    )
 
 
 def _recorded_subject(recorded: dict[str, Any]) -> str:

@@ -172,6 +172,12 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
             journal=journal,
             bundle=request.bundle,
         )
+        recorded = journal.find_intent(client.settings.identity, number)
+        if recorded is not None:
+            render.notice(
+                f"out_request_no {number} is recorded ({recorded.get('time')}) as {mode.label} "
+                f"{recorded.get('from')} -> {recorded.get('to')}: replaying that change"
+            )
         if change.is_noop:
             render.notice(
                 f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
