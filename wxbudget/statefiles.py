@@ -2,10 +2,11 @@
 
 wxbudget reads these files back as input: a journal line decides what a re-run re-sends, a
 cached certificate decides which answers are believed. So a state file must be a regular file
-that only its user can change, in a folder that only its user can change; it is opened without
-following a symbolic link (a planted link would send our appends or a truncation to another
-file), and checked on the open descriptor itself (nothing can be swapped between check and use).
-A file that fails is never written, truncated or read: exit 3, one line naming the fix.
+that only its user (or root) can change, in a folder of the same kind (the rule of
+wxbudget.trust, as for key files). It is opened without following a symbolic link (a planted
+link would send our appends or a truncation to another file) and checked on the open descriptor
+itself, so nothing can be swapped between check and use. A file that fails is never written,
+truncated or read: exit 3, one line naming the fix.
 
 A world-writable folder with the sticky bit (`/tmp`) is accepted: there nobody else can remove
 or rename our files, and whatever they plant (a link, a file of theirs) fails the file checks.
@@ -18,10 +19,8 @@ import os
 import stat
 from pathlib import Path
 
-from wxbudget.errors import ConfigError
-
-_WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
-ROOT_UID = 0
+from wxbudget import trust
+from wxbudget.errors import ConfigError, UntrustedFileError
 
 
 def open_state_file(path: Path, what: str, flags: int) -> int:
@@ -54,9 +53,7 @@ def open_state_file(path: Path, what: str, flags: int) -> int:
             ) from error
         raise _unusable(path, what, error) from error
     try:
-        problem = file_problem(path, os.fstat(descriptor))
-        if problem is not None:
-            raise ConfigError(f"{what} {path} {problem}")
+        check_file(path, what, os.fstat(descriptor))
         os.set_blocking(descriptor, True)
     except BaseException:
         os.close(descriptor)
@@ -65,41 +62,32 @@ def open_state_file(path: Path, what: str, flags: int) -> int:
 
 
 def check_folder(folder: Path, what: str, path: Path) -> None:
-    """The folder a state file lives in must be ours (or root's) and not writable by others."""
+    """The folder a state file lives in must pass the trust rule (see wxbudget.trust), or be a
+    sticky shared folder owned by us or root."""
     try:
         info = folder.stat()
     except FileNotFoundError:
         raise  # no folder, no file: a reader has nothing to read
     except OSError as error:
         raise _unusable(path, what, error) from error
-    mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"{what} {path}: {folder} is not a folder")
-    if info.st_uid not in (os.geteuid(), ROOT_UID):
-        raise ConfigError(
-            f"{what} {path} is in {folder}, owned by another user (uid {info.st_uid}), who could "
-            "replace it; keep it in a folder of your own"
-        )
-    if mode & _WRITABLE_BY_OTHERS and not mode & stat.S_ISVTX:
-        raise ConfigError(
-            f"{what} {path} is in {folder}, which group or others can write (mode {mode:04o}) "
-            f"and so plant a file or link in; run: chmod go-w {folder}"
+    found = trust.exposure(folder, secret=False, info=info)
+    sticky = info.st_mode & stat.S_ISVTX and info.st_uid in (os.geteuid(), trust.ROOT_UID)
+    if found is not None and not sticky:
+        raise UntrustedFileError(
+            f"{what} {path} is in {folder}, which {found.problem}; run: {found.fix}",
+            fix=found.fix,
         )
 
 
-def file_problem(path: Path, info: os.stat_result) -> str | None:
-    """What makes an opened state file untrustworthy, said so that the fix follows; or None."""
+def check_file(path: Path, what: str, info: os.stat_result) -> None:
+    """Refuse an opened state file that is not a regular file or fails the trust rule."""
     if not stat.S_ISREG(info.st_mode):
-        return f"is not a regular file ({_kind(info.st_mode)}); point it at a file"
-    if info.st_uid != os.geteuid():
-        return (
-            f"belongs to another user (uid {info.st_uid}), who could have written it; "
-            f"move it away and let wxbudget create its own"
+        raise ConfigError(
+            f"{what} {path} is not a regular file ({_kind(info.st_mode)}); point it at a file"
         )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & _WRITABLE_BY_OTHERS:
-        return f"can be rewritten by group or others (mode {mode:04o}); run: chmod go-w {path}"
-    return None
+    trust.require_trusted(path, what, secret=False, info=info)
 
 
 def _kind(mode: int) -> str:
