@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.test_sandbox import UPDATE, Merchant, journal
+from tests.helpers.logs import request_log
+from tests.helpers.sandboxes import PristineHomes
+from tests.helpers.signing_client import UPDATE, SigningClient
 from wxbudget.sandbox import RunningSandbox, start_in_background
 from wxbudget.sandbox.server import MAX_BODY_BYTES, MAX_CONNECTIONS, REQUEST_DEADLINE_SECONDS
 
@@ -26,9 +28,12 @@ def address(sandbox: RunningSandbox) -> tuple[str, int]:
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, pristine_homes: PristineHomes
+) -> Iterator[RunningSandbox]:
     """One sandbox for the module: these tests attack the socket, not the state."""
-    sandbox = start_in_background(tmp_path_factory.mktemp("limits") / "sb")
+    home = pristine_homes.copy(tmp_path_factory.mktemp("limits") / "sb")
+    sandbox = start_in_background(home)
     yield sandbox
     sandbox.stop()
 
@@ -40,10 +45,10 @@ def running(shared: RunningSandbox) -> Iterator[RunningSandbox]:
 
 
 @pytest.fixture
-def merchant(running: RunningSandbox) -> Iterator[Merchant]:
-    client = Merchant.of(running.config_path)
+def merchant(running: RunningSandbox) -> Iterator[SigningClient]:
+    client = SigningClient.of(running.home)
     yield client
-    client.session.close()
+    client.close()
 
 
 @pytest.fixture
@@ -98,7 +103,7 @@ def test_a_body_over_the_limit_is_refused_unread(
         assert json.loads(body)["code"] == "INVALID_REQUEST"
     assert headers["request-id"]  # an API-shaped, signed answer
     assert closed_by_server(raw)
-    assert journal(running)[-1]["status"] == status
+    assert request_log(running.home)[-1]["status"] == status
 
 
 @pytest.mark.parametrize("length", ["²", "-1", "1e3", " ", "0x10", "+5"])
@@ -111,7 +116,7 @@ def test_a_malformed_content_length_is_a_400(
     assert status == 400
     assert json.loads(body)["code"] == "INVALID_REQUEST"
     assert closed_by_server(raw)
-    assert journal(running)[-1]["status"] == 400
+    assert request_log(running.home)[-1]["status"] == 400
 
 
 def test_two_content_lengths_are_a_400(raw: socket.socket) -> None:
@@ -122,7 +127,7 @@ def test_two_content_lengths_are_a_400(raw: socket.socket) -> None:
 
 
 def test_a_deeply_nested_body_is_answered_and_journaled(
-    merchant: Merchant, running: RunningSandbox
+    merchant: SigningClient, running: RunningSandbox
 ) -> None:
     nested = b"[" * 30000 + b"]" * 30000
     assert len(nested) <= MAX_BODY_BYTES
@@ -138,7 +143,7 @@ def test_a_deeply_nested_body_is_answered_and_journaled(
         headers={"Accept": "application/json", "User-Agent": "x", "Content-Type": "a/json"},
     )
     assert response.status_code in (400, 401)
-    statuses = [entry["status"] for entry in journal(running)]
+    statuses = [entry["status"] for entry in request_log(running.home)]
     assert statuses[-2:] == [400, response.status_code]
 
 
@@ -163,11 +168,11 @@ def test_idle_connections_cannot_grow_the_thread_count(running: RunningSandbox) 
         if threading.active_count() <= before:
             break
         time.sleep(0.05)
-    client = Merchant.of(running.config_path)
+    client = SigningClient.of(running.home)
     try:
         assert client.call("GET", "/v3/certificates").status_code == 404
     finally:
-        client.session.close()
+        client.close()
 
 
 def test_a_trickled_request_is_cut_off_at_the_deadline(running: RunningSandbox) -> None:
@@ -190,10 +195,12 @@ def test_a_trickled_request_is_cut_off_at_the_deadline(running: RunningSandbox) 
     assert sent < len(request), "the whole request was trickled in without being cut off"
 
 
-def test_requests_still_work_under_the_limits(merchant: Merchant, running: RunningSandbox) -> None:
-    response = merchant.update()
+def test_requests_still_work_under_the_limits(
+    merchant: SigningClient, running: RunningSandbox
+) -> None:
+    response = merchant.update(UPDATE, current_max_count=10000000, target_max_count=200)
     assert response.status_code == 200
-    assert journal(running)[-1]["applied"] is True
+    assert request_log(running.home)[-1]["applied"] is True
 
 
 def test_a_stalled_body_is_dropped_at_the_deadline(running: RunningSandbox) -> None:

@@ -5,21 +5,30 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import run
-from tests.test_cli import COUPON, DAILY_STOCK, posts, show_json
+from tests.helpers.cli import run
+from tests.helpers.logs import audit_path, posts_of
 from wxbudget import config
 from wxbudget.batch import BatchJournal
 from wxbudget.plan import parse_plan
 from wxbudget.sandbox import RunningSandbox
 
+COUPON = "1000000013"
+DAILY_STOCK = "1000000013002"  # SENDING, total 50,000, daily 5,000
 PLAN = f"product_coupon_id,stock_id,max_count,max_count_per_day\n{COUPON},{DAILY_STOCK},+10,\n"
 
 
-def audit_log(home: Path) -> Path:
-    return home / ".local" / "state" / "wxbudget" / "audit.jsonl"
+def posts(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    return posts_of(sandbox.home)
+
+
+def total_cap() -> int:
+    stock = json.loads(run("show", COUPON, DAILY_STOCK, "-o", "json").stdout)
+    cap: int = stock["stock_send_rule"]["max_count"]
+    return cap
 
 
 def one_error_line(stderr: str) -> str:
@@ -39,7 +48,7 @@ def victim(tmp_path: Path) -> Path:
 def test_a_symlinked_audit_journal_is_refused_and_nothing_is_sent(
     sandbox: RunningSandbox, isolated_environment: Path, victim: Path
 ) -> None:
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     journal.symlink_to(victim)
     result = run("set-max", COUPON, DAILY_STOCK, "+1", "--yes", expect=3)
@@ -47,7 +56,7 @@ def test_a_symlinked_audit_journal_is_refused_and_nothing_is_sent(
     assert str(journal) in result.stderr
     assert victim.read_text() == "precious\n"
     assert posts(sandbox) == []
-    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50000
+    assert total_cap() == 50000
     # history reads it back: refused the same way.
     assert "symbolic link" in run("history", expect=3).stderr
 
@@ -55,7 +64,7 @@ def test_a_symlinked_audit_journal_is_refused_and_nothing_is_sent(
 def test_a_dangling_symlink_is_not_followed_to_create_its_target(
     sandbox: RunningSandbox, isolated_environment: Path, tmp_path: Path
 ) -> None:
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     target = tmp_path / "created-by-the-link.txt"
     journal.symlink_to(target)
@@ -84,7 +93,7 @@ def test_a_planted_batch_lock_link_is_refused_and_its_target_kept(
 def test_a_journal_others_can_write_is_refused_untouched(
     sandbox: RunningSandbox, isolated_environment: Path, mode: int
 ) -> None:
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     journal.write_text("")
     journal.chmod(mode)
@@ -98,7 +107,7 @@ def test_a_journal_others_can_write_is_refused_untouched(
 def test_a_journal_folder_others_can_write_is_refused(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
-    folder = audit_log(isolated_environment).parent
+    folder = audit_path(isolated_environment).parent
     folder.mkdir(parents=True)
     folder.chmod(0o777)
     result = run("set-max", COUPON, DAILY_STOCK, "+1", "--yes", expect=3)
@@ -116,14 +125,14 @@ def test_a_sticky_shared_folder_is_fine_for_a_journal_of_ones_own(
     plan_file = tmp_path / "plan.csv"
     plan_file.write_text(PLAN)
     run("apply", str(plan_file), "--yes", "--journal", str(shared / "batch.jsonl"))
-    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50010
+    assert total_cap() == 50010
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="planting another user's file needs root")
 def test_a_journal_of_another_user_is_refused(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     journal.write_text("")
     os.chown(journal, 4242, -1)
@@ -157,7 +166,7 @@ def test_a_planted_intent_cannot_choose_the_cap_sent(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
     """The issue's attack: same stock, mode and target text as the command; only `to` forged."""
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     planted = {
         "type": "intent",
@@ -181,7 +190,7 @@ def test_a_planted_intent_cannot_choose_the_cap_sent(
     assert "50000 -> 99999999" in line  # the recorded change
     assert "+1 from 50000" in line  # and the command's own
     assert posts(sandbox) == []
-    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50000
+    assert total_cap() == 50000
 
 
 @pytest.mark.parametrize(
@@ -190,7 +199,7 @@ def test_a_planted_intent_cannot_choose_the_cap_sent(
 def test_a_recorded_change_of_the_wrong_types_is_not_replayed(
     sandbox: RunningSandbox, isolated_environment: Path, recorded: dict[str, object]
 ) -> None:
-    journal = audit_log(isolated_environment)
+    journal = audit_path(isolated_environment)
     journal.parent.mkdir(parents=True, mode=0o700)
     line = {
         "type": "intent",
@@ -216,7 +225,7 @@ def test_a_genuine_replay_is_shown_and_still_works(sandbox: RunningSandbox) -> N
     again = run(*args)
     assert "recorded" in again.stderr
     assert "50000 -> 50007" in again.stderr
-    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50007
+    assert total_cap() == 50007
 
 
 def test_a_forged_batch_step_is_refused_not_sent(sandbox: RunningSandbox, tmp_path: Path) -> None:
@@ -243,4 +252,4 @@ def test_a_forged_batch_step_is_refused_not_sent(sandbox: RunningSandbox, tmp_pa
     assert "50000 -> 99999999" in result.stderr
     assert "does not give" in result.stderr
     assert posts(sandbox) == []
-    assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50000
+    assert total_cap() == 50000
