@@ -45,6 +45,19 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return home
 
 
+@pytest.fixture(autouse=True)
+def instant_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real back-off waits in-process: tests count retries, they do not wait for them.
+
+    Tests marked `real_backoff` check the waits themselves (on `backoff_seconds` and through
+    `Client(sleep=...)`); subprocesses (the chaos test) keep the real ones too.
+    """
+    if request.node.get_closest_marker("real_backoff") is None:
+        from wxbudget import client
+
+        monkeypatch.setattr(client, "BACKOFF_BASE_SECONDS", 0.0)
+
+
 @pytest.fixture(scope="session")
 def pristine_homes(tmp_path_factory: pytest.TempPathFactory) -> PristineHomes:
     """Sandbox homes with keys made once per session; tests start sandboxes on copies."""

@@ -7,15 +7,13 @@ import fcntl
 import io
 import json
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import SCRIPT, converse, run
+from tests.helpers.cli import converse, run, spawn
 from tests.helpers.logs import applied_counts, request_log
-from tests.helpers.sandboxes import Sandboxes, edit_profile, write_seed
+from tests.helpers.sandboxes import Sandboxes, write_seed
 from wxbudget.batch import BatchJournal
 from wxbudget.plan import parse_plan
 from wxbudget.sandbox import RunningSandbox
@@ -226,27 +224,63 @@ def test_rate_limiter_never_allows_more_than_n_in_any_window() -> None:
     assert now[0] == stamps[-1] + 0.001
 
 
-def test_client_rate_limit_holds_at_the_sandbox(sandboxes: Sandboxes, tmp_path: Path) -> None:
+class FrozenClock:
+    """Time that moves only when a limiter sleeps, shared by the client and the sandbox.
+
+    A request then reaches the sandbox at the very instant the client's limiter let it go,
+    however slow the machine: the two limiters count the same arrivals in the same windows.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize("per_second", [1, 4])
+def test_client_rate_limit_holds_at_the_sandbox(
+    sandboxes: Sandboxes, tmp_path: Path, per_second: int
+) -> None:
+    """Reads and writes of a plan through the client's limiter reach a sandbox that refuses
+    the N+1st request of any window: not one is refused, and time moved a window per N."""
+    from wxbudget import config, operations
+    from wxbudget.budget import parse_target
+    from wxbudget.client import Client
+    from wxbudget.journal import Journal
+    from wxbudget.models import UpdateMode
+    from wxbudget.ratelimit import RateLimiter
+
     seed = tmp_path / "seed.json"
-    write_seed(seed, {"3000000004": 30})
-    # The sandbox allows 10/s; the client is held to 8/s, leaving room for scheduling jitter
-    # between the client's clock and the server's on a loaded machine.
-    running = sandboxes.start("sb", seed=seed, rate_limit=10)
-    edit_profile(running, rate_limit=8)
-    plan = plan_file(tmp_path, [f"3000000004,3000000004{i:04d},+1," for i in range(1, 31)])
-    run("apply", str(plan), "--yes", "--concurrency", "8")
-    posts = [e for e in request_log(running.home) if e["method"] == "POST"]
-    # The sandbox refuses any arrival beyond 10 in a sliding one-second window with 429:
-    # none means the client stayed under the limit in every window, first try each time.
-    assert not [e for e in posts if e["status"] == 429]
-    assert len(posts) == 30
-
-
-def wait_for_applied(home: Path, count: int, process: subprocess.Popen[str]) -> None:
-    for _ in range(600):
-        if sum(applied_counts(home).values()) >= count or process.poll() is not None:
-            return
-        time.sleep(0.05)
+    stocks = write_seed(seed, {"3000000004": 3 * per_second + 1})
+    clock = FrozenClock()
+    running = sandboxes.start(
+        "sb", seed=seed, rate_limit=per_second, rate_limit_clock=clock, use=False
+    )
+    settings = config.resolve(config.Flags(config=running.config_path, max_retries=0))
+    limiter = RateLimiter(per_second, clock=clock, sleep=clock.sleep)
+    client = Client(settings, limiter=limiter)
+    journal = Journal(settings.audit_log)
+    start = clock.now
+    for index, (coupon, stock) in enumerate(stocks):
+        change = operations.plan(
+            client,
+            coupon,
+            stock,
+            UpdateMode.MAX_COUNT,
+            parse_target("+1"),
+            out_request_no=f"rate-{per_second}-{index:04d}",
+        )
+        operations.execute(client, journal, change, target_text="+1")
+    client.close()
+    log = request_log(running.home)
+    assert [e["status"] for e in log] == [200] * 2 * len(stocks)
+    assert sum(e["applied"] for e in log) == len(stocks)
+    # 3N+1 reads (and as many writes) need three full windows after the first.
+    assert clock.now - start >= 3.0
 
 
 @pytest.mark.slow
@@ -257,27 +291,25 @@ def test_interrupted_batch_resumes_exactly_once(
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000005": 40})
     running = sandboxes.start("sb", seed=seed, rate_limit=0)
-    edit_profile(running, rate_limit=10)  # slow enough to interrupt mid-batch
+    # From the ninth write on, each is applied and journaled but its answer held back: the
+    # batch is interrupted with its two workers each waiting on a write that landed.
+    hold = running.hold_answers("POST", skip=8, limit=None)
     plan = plan_file(tmp_path, [f"3000000005,3000000005{i:04d},+7," for i in range(1, 41)])
-    process = subprocess.Popen(
-        [SCRIPT, "apply", str(plan), "--yes", "--concurrency", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for_applied(running.home, 8, process)
-    process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    with spawn("apply", str(plan), "--yes", "--concurrency", "2") as process:
+        hold.wait_held(2)
+        process.send_signal(signal.SIGKILL if how == "kill -9" else signal.SIGINT)
+        hold.release()
+        _, stderr = process.communicate(timeout=60)
     if how == "Ctrl-C":
         assert process.returncode == 130, stderr
         assert "apply --resume" in stderr
     else:
         assert process.returncode == -signal.SIGKILL
-    done_before = sum(applied_counts(running.home).values())
-    assert 8 <= done_before < 40
+    assert sum(applied_counts(running.home).values()) == 10
     resumed = run("apply", "--resume", "--yes", "-o", "json")
     outcomes = [step["outcome"] for step in json.loads(resumed.stdout)]
     assert set(outcomes) <= {"applied", "done"}
+    assert outcomes.count("applied") == 30
     counts = applied_counts(running.home)
     assert len(counts) == 40
     assert set(counts.values()) == {1}

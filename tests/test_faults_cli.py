@@ -10,21 +10,19 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers.cli import SCRIPT, Result, run
+from tests.helpers.cli import Result, run, spawn
 from tests.helpers.logs import (
     applied_counts,
     audit_entries,
     outcome_of,
     posts_of,
     request_log,
-    wait_for_log,
 )
 from tests.helpers.sandboxes import Sandboxes
 from wxbudget import config, operations
@@ -214,9 +212,11 @@ def test_every_answer_dropped_is_settled_by_re_reading(
 def test_an_answer_later_than_the_timeout_is_settled_by_re_reading(
     launch: Launch, isolated_environment: Path
 ) -> None:
-    sandbox = launch("delay=1:POST", fault_delay=1.0)
+    sandbox = launch()
+    sandbox.hold_answers("POST")  # until the sandbox stops: the client gives up first
     number = "delay-all-0001"
-    result = set_max("-1000", "--timeout", "0.5", "--max-retries", "0", "--out-request-no", number)
+    # The timeout covers the re-read too, so it leaves a loaded machine time to answer that.
+    result = set_max("-1000", "--timeout", "2", "--max-retries", "0", "--out-request-no", number)
     assert "no answer before the timeout" in result.stderr
     assert "applied (confirmed by re-reading the stock)" in result.stderr
     assert applied_counts(sandbox.home) == {number: 1}
@@ -270,22 +270,16 @@ def test_an_unknown_stock_is_asked_for_once(launch: Launch) -> None:
 def test_a_cap_changed_between_read_and_write_is_a_conflict_sent_once(
     launch: Launch, isolated_environment: Path
 ) -> None:
-    # The first read is held back for two seconds: long enough for another operator to change
-    # the cap after the sandbox read it and before the held-back answer arrives.
-    sandbox = launch("delay=1:GET", fault_delay=2.0, fault_limit=1)
+    # The first read's answer is held back until another operator has changed the cap: the
+    # sandbox read 50,000 for the cron job, and the job learns it only after the change.
+    sandbox = launch()
+    hold = sandbox.hold_answers("GET")
     number = "stale-cron-001"
-    process = subprocess.Popen(
-        [SCRIPT, "set-max", COUPON, STOCK, "+1000", "--yes", "--out-request-no", number],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_log(sandbox.home, lambda log: any(e["fault"] == "delay" for e in log), process)
+    with spawn("set-max", COUPON, STOCK, "+1000", "--yes", "--out-request-no", number) as process:
+        hold.wait_held()
         set_max("70000")
+        hold.release()
         _, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
     assert process.returncode == 5, stderr
     assert "read 50000, now 70000" in stderr
     assert [(e["status"], e["applied"]) for e in posts_of(sandbox.home, number)] == [(400, False)]
@@ -384,24 +378,15 @@ def test_an_unknown_outcome_is_finished_by_a_re_run_with_its_number(
     assert applied_counts(healthy.home) == {number: 1}
 
 
-def applied_numbers(log: list[dict[str, Any]]) -> list[str]:
-    return [e["out_request_no"] for e in log if e["method"] == "POST" and e["applied"]]
-
-
 def test_a_crash_between_intent_and_outcome_is_flagged_and_a_re_run_applies_once(
     launch: Launch,
 ) -> None:
-    sandbox = launch("delay=1:POST", fault_delay=3.0)
+    sandbox = launch()
+    hold = sandbox.hold_answers("POST")  # the write lands; its answer never comes
     number = "crash-cron-0001"
     args = ["set-max", COUPON, STOCK, "+300", "--yes", "--out-request-no", number]
-    process = subprocess.Popen(
-        [SCRIPT, *args, "--timeout", "10"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_log(sandbox.home, lambda log: bool(applied_numbers(log)), process)
-    finally:
+    with spawn(*args) as process:
+        hold.wait_held()
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert process.returncode == -signal.SIGKILL  # killed mid-write, not finished

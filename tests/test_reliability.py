@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import stat
 from pathlib import Path
@@ -11,15 +12,17 @@ import pytest
 import tomli_w
 
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_entries, audit_path
-from tests.helpers.sandboxes import sandbox_profile_copy
-from wxbudget.client import backoff_seconds
+from tests.helpers.logs import audit_entries, audit_path, request_log
+from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
+from wxbudget import config
+from wxbudget.client import Client, backoff_seconds
 from wxbudget.sandbox import RunningSandbox, start_in_background
 
 COUPON = "1000000013"
 STOCK = "1000000013002"
 
 
+@pytest.mark.real_backoff
 @pytest.mark.parametrize(
     ("retry", "fraction", "seconds"),
     [
@@ -35,6 +38,22 @@ def test_backoff_is_exponential_with_bounded_jitter(
     retry: int, fraction: float, seconds: float
 ) -> None:
     assert backoff_seconds(retry, fraction) == pytest.approx(seconds, abs=1e-5)
+
+
+@pytest.mark.real_backoff
+def test_a_client_waits_the_backoff_before_each_retry(sandboxes: Sandboxes) -> None:
+    sandbox = sandboxes.start(faults=["500=1:GET"], fault_limit=2)
+    slept: list[float] = []
+    settings = config.resolve(config.Flags(config=sandbox.config_path))
+    client = Client(settings, sleep=slept.append, rng=random.Random(7))  # noqa: S311 - jitter
+    stock, _ = client.get_stock(COUPON, STOCK, "120344")
+    client.close()
+    assert stock.stock_id == STOCK
+    draws = random.Random(7)  # noqa: S311 - the same jitter draws
+    assert slept == [backoff_seconds(1, draws.random()), backoff_seconds(2, draws.random())]
+    assert 0.75 <= slept[0] <= 1.25
+    assert 1.5 <= slept[1] <= 2.5
+    assert [entry["status"] for entry in request_log(sandbox.home)] == [500, 500, 200]
 
 
 def test_every_write_journals_intent_then_outcome(

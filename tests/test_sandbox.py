@@ -307,15 +307,27 @@ def test_wechatpay_serial_header_must_name_the_sandbox_key(merchant: SigningClie
     assert body["detail"]["field"] == "Wechatpay-Serial"
 
 
-def test_rate_limit_per_endpoint(tmp_path: Path) -> None:
-    with start_in_background(tmp_path / "sb", rate_limit=3) as sandbox:
-        client = merchant_of(sandbox.home)
-        statuses = [client.call("GET", STOCK + "?brand_id=" + BRAND).status_code for _ in range(6)]
-        other_endpoint = client.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND)
-        client.close()
-    assert statuses[:3] == [200, 200, 200]
-    assert 429 in statuses
+def test_rate_limit_per_endpoint(sandboxes: Sandboxes) -> None:
+    # The limiter's clock stands still unless the test moves it: a slow machine cannot spread
+    # the requests over two windows.
+    now = [0.0]
+    sandbox = sandboxes.start("sb", use=False, rate_limit=3, rate_limit_clock=lambda: now[0])
+    client = merchant_of(sandbox.home)
+
+    def get_stock() -> int:
+        return client.call("GET", STOCK + "?brand_id=" + BRAND).status_code
+
+    statuses = [get_stock() for _ in range(5)]
+    other_endpoint = client.call("GET", COUPONS + "/1000000013/stocks?brand_id=" + BRAND)
+    now[0] = 0.999  # the same window...
+    still_limited = get_stock()
+    now[0] = 1.0  # ...and the next one: the first three arrivals are a second old
+    next_window = [get_stock() for _ in range(4)]
+    client.close()
+    assert statuses == [200, 200, 200, 429, 429]
     assert other_endpoint.status_code == 200
+    assert still_limited == 429
+    assert next_window == [200, 200, 200, 429]
     limited = [entry for entry in request_log(sandbox.home) if entry["status"] == 429]
     assert limited
     assert all(entry["code"] == "RATELIMIT_EXCEEDED" for entry in limited)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,13 @@ import pytest
 import requests
 
 from tests.helpers.cli import run
-from tests.helpers.logs import request_log
+from tests.helpers.logs import request_log, wait_for_log
 from tests.helpers.sandboxes import Sandboxes
 from tests.helpers.signing_client import BRAND, COUPONS, STOCK, UPDATE, SigningClient
 from wxbudget import signing
 from wxbudget.errors import UsageError
-from wxbudget.sandbox import start_in_background
-from wxbudget.sandbox.faults import FaultSpec, parse_fault
+from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox.faults import AnswerHold, FaultSpec, parse_fault
 
 GET_STOCK = STOCK + "?brand_id=" + BRAND
 LIST_STOCKS = COUPONS + "/1000000013/stocks?brand_id=" + BRAND
@@ -37,6 +38,11 @@ class Faulty:
 
     home: Path
     client: SigningClient
+    sandbox: RunningSandbox | None = None  # None: a sandbox in another process
+
+    def hold_answers(self, method: str, **options: Any) -> AnswerHold:
+        assert self.sandbox is not None
+        return self.sandbox.hold_answers(method, **options)
 
     def send(self, method: str, target: str, body: Any = None, **options: Any) -> requests.Response:
         return self.client.send(method, target, body, **options)
@@ -76,7 +82,7 @@ def launch(sandboxes: Sandboxes) -> Iterator[Launch]:
         sandbox = sandboxes.start(name, use=False, **options)
         client = SigningClient.of(sandbox.home)
         clients.append(client)
-        return Faulty(sandbox.home, client)
+        return Faulty(sandbox.home, client, sandbox)
 
     yield start
     for client in clients:
@@ -184,8 +190,9 @@ def test_delay_outlasts_the_client_timeout_but_the_write_is_applied(launch: Laun
     faulty = launch(faults=["delay=1:POST"], fault_delay=1.0)
     with pytest.raises(requests.ReadTimeout):
         faulty.update("delayed_answer_1", 400, timeout=(5, 0.3))
-    # The journal line is written before the answer is held, so it is already there.
-    entry = faulty.journal()[0]
+    # The journal line is written before the answer is held back; on a loaded machine the
+    # client may give up even before the sandbox got that far, hence the wait.
+    (entry,) = wait_for_log(faulty.home, bool, what="the delayed write in requests.jsonl")
     assert (entry["status"], entry["applied"], entry["fault"]) == (200, True, "delay")
     assert faulty.max_count() == 400
 
@@ -196,6 +203,34 @@ def test_a_delayed_answer_is_the_normal_signed_one(launch: Launch) -> None:
     assert response.status_code == 200
     assert faulty.verify(response).ok
     assert faulty.journal()[0]["fault"] == "delay"
+
+
+def test_a_held_answer_is_journaled_first_and_sent_unchanged_on_release(launch: Launch) -> None:
+    faulty = launch()
+    hold = faulty.hold_answers("POST")
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(faulty.update, "held_answer_01", 300)
+        hold.wait_held()
+        (entry,) = faulty.journal()
+        assert (entry["method"], entry["applied"], entry["fault"]) == ("POST", True, None)
+        assert not pending.done()
+        hold.release()
+        response = pending.result(timeout=30)
+    assert response.status_code == 200
+    assert faulty.verify(response).ok
+    assert response.json()["stock_send_rule"]["max_count"] == 300
+
+
+def test_holds_count_matching_answers_and_fail_loudly_when_none_comes(launch: Launch) -> None:
+    faulty = launch()
+    hold = faulty.hold_answers("GET", path_part="/stocks?", skip=1, limit=None)
+    assert faulty.send("GET", GET_STOCK).status_code == 200  # another path: never held
+    assert faulty.send("GET", LIST_STOCKS).status_code == 200  # the skipped one
+    with pytest.raises(TimeoutError, match="0 answer"):
+        hold.wait_held(timeout=0.05)
+    hold.release()
+    assert faulty.send("GET", LIST_STOCKS).status_code == 200  # released holds stop holding
+    assert hold.held == 0
 
 
 # --- faults that break verification -----------------------------------------------------------

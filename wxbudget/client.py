@@ -63,6 +63,8 @@ def user_agent() -> str:
     )
 
 
+# The test suite pins this to 0 for in-process runs, where retries are counted, not waited
+# for; backoff_seconds itself and the waits a Client asks for are tested against it.
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_JITTER = 0.25
 

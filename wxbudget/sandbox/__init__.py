@@ -9,13 +9,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from wxbudget.sandbox.faults import AnswerHold
     from wxbudget.sandbox.server import SandboxServer
 
 __all__ = ["RunningSandbox", "rotate_platform_certificate", "serve", "start_in_background"]
@@ -35,9 +36,31 @@ class RunningSandbox:
     config_path: Path
     _server: SandboxServer = field(repr=False, compare=False)
     _thread: threading.Thread = field(repr=False, compare=False)
+    _holds: list[AnswerHold] = field(default_factory=list, repr=False, compare=False)
+
+    def hold_answers(
+        self,
+        method: str | None = None,
+        *,
+        path_part: str = "",
+        skip: int = 0,
+        limit: int | None = 1,
+    ) -> AnswerHold:
+        """Hold back the answers to matching requests until the returned hold is released.
+
+        The request is processed and journaled first; see wxbudget.sandbox.faults.AnswerHold.
+        """
+        from wxbudget.sandbox.faults import AnswerHold
+
+        hold = AnswerHold(method, path_part=path_part, skip=skip, limit=limit)
+        self._server.app.hooks.append(hold)
+        self._holds.append(hold)
+        return hold
 
     def stop(self) -> None:
         """Stop accepting requests, close the socket and wait for the serving thread."""
+        for hold in self._holds:
+            hold.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -60,12 +83,15 @@ def start_in_background(
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
     platform_cert: bool = False,
+    rate_limit_clock: Callable[[], float] | None = None,
 ) -> RunningSandbox:
     """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests.
 
     `faults` are `KIND=PROBABILITY[:METHOD]` strings (see wxbudget.sandbox.faults); a bad one
     raises UsageError before anything is created. `platform_cert` also serves platform
     certificates (`GET /v3/certificates`) and writes the `sandbox-cert` profile.
+    `rate_limit_clock` (seconds, monotonic) replaces the rate limiter's clock: a test that
+    freezes it makes "N requests in one window" independent of how fast the machine is.
     """
     from wxbudget.sandbox.keys import CONFIG_FILE
     from wxbudget.sandbox.server import build_server
@@ -80,6 +106,7 @@ def start_in_background(
         fault_delay=fault_delay,
         fault_limit=fault_limit,
         platform_cert=platform_cert,
+        rate_limit_clock=rate_limit_clock,
     )
     # The socket already listens, so requests queue until serve_forever picks them up.
     thread = threading.Thread(

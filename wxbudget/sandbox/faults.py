@@ -182,6 +182,67 @@ class FaultInjector:
             return self._stranger
 
 
+class AnswerHold:
+    """A hook holding back the answers to matching requests until `release()`.
+
+    For tests that must act while a request is in flight (another operator's change between a
+    read and its answer, Ctrl-C during a write) without betting on a delay being long enough:
+    the request is processed and journaled as usual, then its answer waits, however loaded the
+    machine. Matching: `method` (None: any) and `path_part` in the path; only the `skip`+1st
+    to `skip`+`limit`th matching answers are held (limit None: every one).
+    """
+
+    def __init__(
+        self,
+        method: str | None = None,
+        *,
+        path_part: str = "",
+        skip: int = 0,
+        limit: int | None = 1,
+    ) -> None:
+        self.method = method
+        self.path_part = path_part
+        self.skip = skip
+        self.limit = limit
+        self.matched = 0
+        self.held = 0
+        self._released = threading.Event()
+        self._changed = threading.Condition()
+
+    def before_processing(self, request: Request, route: Route) -> Intervention | None:
+        return None
+
+    def before_sending(self, request: Request, reply: Reply, outgoing: Outgoing) -> Outgoing:
+        if self.method not in (None, request.method) or self.path_part not in request.path:
+            return outgoing
+        with self._changed:
+            self.matched += 1
+            position = self.matched - self.skip
+            if position < 1 or (self.limit is not None and position > self.limit):
+                return outgoing
+        outgoing.hold = self._hold
+        return outgoing
+
+    def _hold(self) -> None:
+        with self._changed:
+            self.held += 1
+            self._changed.notify_all()
+        self._released.wait()
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> None:
+        """Block until `count` answers are held back; TimeoutError (never a silent return)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.held >= count, timeout):
+                raise TimeoutError(
+                    f"{self.held} answer(s) held after {timeout:g} s, expected {count}"
+                )
+
+    def release(self) -> None:
+        """Let every held answer go, and stop holding."""
+        self.limit = 0
+        self._released.set()
+
+
 def _answer(kind: str) -> Reply | None:
     """The reply that replaces the endpoint's for the answering kinds; None for the others."""
     if kind == "500":

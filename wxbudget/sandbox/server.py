@@ -299,6 +299,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return
         request = Request(method=self.command, target=self.path, headers=headers, body=body)
         outgoing = self.server.app.handle(request, refused=refused)
+        if outgoing.hold is not None:
+            outgoing.hold()
+            # The client may have given up meanwhile: never read from this socket again.
+            self.close_connection = True
         if outgoing.drop:
             self.close_connection = True
             return
@@ -426,6 +430,7 @@ def build_server(
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
     platform_cert: bool = False,
+    rate_limit_clock: Callable[[], float] | None = None,
 ) -> SandboxServer:
     """Prepare DIR, load state, bind the port and point config.toml at it."""
     if rate_limit < 0:
@@ -445,7 +450,8 @@ def build_server(
         store.upsert_stocks(seed_stocks)
     elif store.created:
         store.upsert_stocks(demo_stocks())
-    app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), RateLimiter(rate_limit))
+    limiter = RateLimiter(rate_limit, rate_limit_clock or time.monotonic)
+    app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), limiter)
     if fault_specs:
         app.hooks.append(
             FaultInjector(

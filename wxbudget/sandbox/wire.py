@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -68,5 +69,8 @@ class Outgoing:
     # up can already read what the server did.
     delay_seconds: float = 0.0
     drop: bool = False  # close the connection without writing a single byte
+    # Called (in the serving thread) before anything is written; blocks as long as a test
+    # holds the answer back. See faults.AnswerHold.
+    hold: Callable[[], None] | None = None
     # The key the answer was signed with, so a fault can re-sign it as the same signer.
     signing_key: PrivateKey | None = None
