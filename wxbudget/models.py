@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from wxbudget.errors import VerificationError
+from wxbudget.ids import is_id
 
 CHANGEABLE_STATES = frozenset({"SENDING", "PAUSED"})
 
@@ -60,8 +61,8 @@ class Stock:
             sent = data["sent_count_info"]
             bundle = data.get("stock_bundle_info")
             return cls(
-                product_coupon_id=_text(data["product_coupon_id"]),
-                stock_id=_text(data["stock_id"]),
+                product_coupon_id=_id(data["product_coupon_id"]),
+                stock_id=_id(data["stock_id"]),
                 state=_text(data["state"]),
                 max_count=_count(rule["max_count"]),
                 max_count_per_day=_optional_count(rule.get("max_count_per_day")),
@@ -69,8 +70,8 @@ class Stock:
                 sent_total=_count(sent["total_count"]),
                 sent_today=_count(sent["today_count"]),
                 coupon_code_mode=data.get("coupon_code_mode"),
-                brand_id=data.get("brand_id"),
-                bundle_id=_text(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
+                brand_id=_optional_id(data.get("brand_id")),
+                bundle_id=_id(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
                 raw=data if keep_raw else {},
             )
         except (KeyError, TypeError, ValueError) as error:
@@ -97,6 +98,18 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r}")
     return value
+
+
+def _id(value: Any) -> str:
+    # Checked like an argument: an id that is not digits could be a formula for `list -o csv`.
+    if not is_id(value):
+        raise ValueError(f"expected an id of digits, got {value!r}")
+    text: str = value
+    return text
+
+
+def _optional_id(value: Any) -> str | None:
+    return None if value is None else _id(value)
 
 
 def _count(value: Any) -> int:

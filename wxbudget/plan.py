@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
 from wxbudget.errors import UsageError
+from wxbudget.ids import parse_id
 from wxbudget.models import UpdateMode
 
 REQUIRED_COLUMNS = ("product_coupon_id", "stock_id", "max_count", "max_count_per_day")
@@ -139,9 +140,16 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
             "check for a stray or missing comma"
         )
     values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
-    for column in ("product_coupon_id", "stock_id"):
-        if not values[column]:
+    for column in ("product_coupon_id", "stock_id", "brand_id"):
+        value = values.get(column)
+        if not value:
+            if column == "brand_id":
+                continue  # optional: the profile's brand_id applies
             raise PlanError(f"{name} line {line}, column {column}: empty")
+        try:
+            values[column] = parse_id(value, column)
+        except UsageError as error:
+            raise PlanError(f"{name} line {line}, column {column}: {error.message}") from error
     targets: list[tuple[UpdateMode, Target]] = []
     for column, mode in CAP_COLUMNS.items():
         cell = values[column]

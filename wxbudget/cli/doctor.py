@@ -41,7 +41,10 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
     from wxbudget import doctor as checkup
     from wxbudget import render
     from wxbudget.errors import ExitCode
+    from wxbudget.ids import parse_id
 
+    if stock is not None:
+        stock = (parse_id(stock[0], "product coupon id"), parse_id(stock[1], "stock id"))
     report = checkup.diagnose(
         options.flags(),
         os.environ,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.cli.stock import id_argument
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -15,10 +16,18 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 @with_global_options
 def history(
     product_coupon_id: Annotated[
-        str | None, typer.Argument(help="Only this product coupon", show_default=False)
+        str | None,
+        typer.Argument(
+            help="Only this product coupon",
+            show_default=False,
+            callback=id_argument("product coupon id"),
+        ),
     ] = None,
     stock_id: Annotated[
-        str | None, typer.Argument(help="Only this stock", show_default=False)
+        str | None,
+        typer.Argument(
+            help="Only this stock", show_default=False, callback=id_argument("stock id")
+        ),
     ] = None,
     since: Annotated[
         str | None,

@@ -16,12 +16,37 @@ if TYPE_CHECKING:
     from wxbudget.client import Client
     from wxbudget.models import Stock, UpdateMode
 
+
+def id_argument(what: str) -> Callable[[str | None], str | None]:
+    """A callback that checks an id argument as it is parsed, before anything is read or signed."""
+
+    def check(value: str | None) -> str | None:
+        from wxbudget.ids import parse_id
+
+        return None if value is None else parse_id(value, what)
+
+    return check
+
+
 ProductCouponId = Annotated[
-    str, typer.Argument(help="Product coupon id (商品券ID)", show_default=False)
+    str,
+    typer.Argument(
+        help="Product coupon id (商品券ID)",
+        show_default=False,
+        callback=id_argument("product coupon id"),
+    ),
 ]
-StockId = Annotated[str, typer.Argument(help="Stock id (批次ID)", show_default=False)]
+StockId = Annotated[
+    str,
+    typer.Argument(help="Stock id (批次ID)", show_default=False, callback=id_argument("stock id")),
+]
 BundleId = Annotated[
-    str, typer.Argument(help="Stock bundle id (批次组ID, stock_bundle_id)", show_default=False)
+    str,
+    typer.Argument(
+        help="Stock bundle id (批次组ID, stock_bundle_id)",
+        show_default=False,
+        callback=id_argument("stock bundle id"),
+    ),
 ]
 TargetArgument = Annotated[
     str,
