@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -9,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wxbudget import budget
-from wxbudget.budget import Target
 from wxbudget.errors import ExitCode, LocalCheckError, StaleCurrentError, UsageError
 from wxbudget.models import Stock, UpdateMode
 
@@ -57,17 +58,57 @@ def test_bad_targets_are_usage_errors(text: str) -> None:
     assert caught.value.exit_code is ExitCode.USAGE
 
 
-@given(st.text(max_size=30))
-def test_any_target_text_parses_or_is_a_usage_error(text: str) -> None:
-    outcome: Target | UsageError
-    try:
-        outcome = budget.parse_target(text)
-    except UsageError as error:
-        outcome = error
-    if isinstance(outcome, UsageError):
-        assert "\n" not in outcome.line()
+def documented_target(text: str, current: int) -> int | None:
+    """The README's TARGET rule, written independently of budget.py: the cap `text` means for
+    `current`, or None when `text` is not a TARGET.
+
+    Absolute (`20000`), delta (`+500`, `-500`) or percentage (`+10%`, `-2.5%`) of the current
+    cap, rounded half away from zero; thousands separators (`,` `_`) and surrounding blanks
+    are ignored; more than 12 digits is never a cap.
+    """
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if sum(char.isdigit() for char in cleaned) > 12:
+        return None
+    sign, unsigned = (cleaned[0], cleaned[1:]) if cleaned[:1] in ("+", "-") else ("", cleaned)
+    percent = unsigned.endswith("%")
+    number = unsigned.removesuffix("%")
+    whole, dot, fraction = number.partition(".")
+    if not whole.isdecimal() or (dot and not (percent and fraction.isdecimal())):
+        return None
+    if not sign:
+        return None if percent else int(whole)
+    direction = 1 if sign == "+" else -1
+    if not percent:
+        return current + direction * int(whole)
+    share = Fraction(int(whole + fraction), 10 ** len(fraction))
+    exact = Fraction(current) * (100 + direction * share) / 100
+    magnitude = math.floor(abs(exact) + Fraction(1, 2))
+    return magnitude if exact >= 0 else -magnitude
+
+
+@st.composite
+def target_texts(draw: st.DrawFn) -> str:
+    """Texts shaped like TARGETs: signs, separators, fractions and blanks in any mix."""
+    sign = draw(st.sampled_from(["", "+", "-"]))
+    whole = draw(st.integers(0, 10**9))
+    digits = draw(st.sampled_from([f"{whole}", f"{whole:,}", f"{whole:_}"]))
+    fraction = draw(st.sampled_from(["", ".5", ".25", ".05", ".999", ".0", "."]))
+    percent = draw(st.sampled_from(["", "%"]))
+    blanks = draw(st.sampled_from(["", " ", "\t"]))
+    return blanks + sign + digits + fraction + percent + blanks
+
+
+@given(text=st.one_of(target_texts(), st.text(max_size=30)), current=st.integers(0, 10**8))
+def test_any_target_text_resolves_as_documented_or_is_a_usage_error(
+    text: str, current: int
+) -> None:
+    expected = documented_target(text, current)
+    if expected is None:
+        with pytest.raises(UsageError) as caught:
+            budget.parse_target(text)
+        assert "\n" not in caught.value.line()
     else:
-        assert isinstance(outcome.resolve(1000), int)
+        assert budget.parse_target(text).resolve(current) == expected, text
 
 
 def plan(stock: Stock, mode: UpdateMode, text: str, **kwargs: Any) -> budget.Change:

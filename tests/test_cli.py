@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import run
+from tests.helpers.cli import run, table_fields
 from tests.helpers.logs import posts_of, request_log
 from tests.helpers.sandboxes import sandbox_profile_copy
 from wxbudget.sandbox import RunningSandbox
@@ -31,9 +31,22 @@ def show_json(stock: str = DOCS_STOCK, coupon: str = COUPON) -> dict[str, Any]:
 
 def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
     result = run("show", COUPON, DAILY_STOCK)
-    for text in ("SENDING", "50,000", "5,000", "12,000", "800", "38,000", "4,200", "WECHATPAY"):
-        assert text in result.stdout
-    assert "unlimited" in run("show", COUPON, DOCS_STOCK).stdout
+    assert "stock 1000000013002 of coupon 1000000013" in result.stdout
+    assert table_fields(result.stdout) == {
+        "state": "SENDING",
+        "total cap (max_count)": "50,000",
+        "daily cap (max_count_per_day)": "5,000",
+        "per-user cap": "1",
+        "sent total": "12,000",
+        "sent today": "800",
+        "remaining total": "38,000",
+        "remaining today": "4,200",
+        "code mode": "WECHATPAY",
+        "brand": "120344",
+    }
+    unlimited = table_fields(run("show", COUPON, DOCS_STOCK).stdout)
+    assert unlimited["daily cap (max_count_per_day)"] == "unlimited"
+    assert unlimited["remaining today"] == unlimited["remaining total"] == "10,000,000"
 
 
 def test_show_json_is_only_the_stock_object(sandbox: RunningSandbox) -> None:
@@ -148,6 +161,23 @@ def test_local_checks_refuse_before_any_write(
     assert reason in result.stderr
     assert result.stderr.count("\n") == 1
     assert posts(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "field"),
+    [
+        # The official page: the new total cap may not be below the coupons issued so far...
+        ("set-max", "12000", "max_count"),
+        # ...nor the daily cap below those issued today. Equal is allowed.
+        ("set-daily", "800", "max_count_per_day"),
+    ],
+)
+def test_a_cap_equal_to_what_was_issued_is_allowed(
+    sandbox: RunningSandbox, command: str, target: str, field: str
+) -> None:
+    run(command, COUPON, DAILY_STOCK, target, "--yes")
+    assert show_json(DAILY_STOCK)["stock_send_rule"][field] == int(target)
+    assert [entry["applied"] for entry in posts(sandbox)] == [True]
 
 
 def test_bundled_stock_is_refused_naming_the_bundle(sandbox: RunningSandbox) -> None:

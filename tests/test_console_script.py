@@ -72,7 +72,11 @@ def test_confirmation_on_a_terminal(
 
 @pytest.mark.parametrize(
     ("shell", "marker"),
-    [("bash", "complete -o"), ("zsh", "#compdef wxbudget"), ("fish", "complete")],
+    [
+        ("bash", "complete -o default -F _wxbudget_completion wxbudget"),
+        ("zsh", "#compdef wxbudget"),
+        ("fish", "complete --command wxbudget --no-files"),
+    ],
 )
 def test_shell_completion_scripts(shell: str, marker: str) -> None:
     script = subprocess.run(

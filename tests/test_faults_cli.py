@@ -8,6 +8,7 @@ and what the audit journal says.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from tests.helpers.logs import (
     audit_entries,
     outcome_of,
     posts_of,
+    read_jsonl,
     request_log,
 )
 from tests.helpers.sandboxes import Sandboxes
@@ -285,6 +287,76 @@ def test_a_cap_changed_between_read_and_write_is_a_conflict_sent_once(
     assert [(e["status"], e["applied"]) for e in posts_of(sandbox.home, number)] == [(400, False)]
     assert outcome_of(audit_entries(isolated_environment), number)["result"] == "conflict"
     assert max_count() == 70_000
+
+
+def test_a_cap_changed_by_someone_else_while_the_answer_was_unverified_exits_5(
+    launch: Launch, isolated_environment: Path
+) -> None:
+    # Our write lands, but its answer fails verification; before we re-read, another operator
+    # sets a third value. Neither the value we read nor our target: never "not applied".
+    sandbox = launch("badsig=1:POST", fault_limit=1)
+    hold = sandbox.hold_answers("POST")
+    number = "overtaken-00001"
+    with spawn("set-max", COUPON, STOCK, "+100", "--yes", "--out-request-no", number) as process:
+        hold.wait_held()
+        set_max("70000")
+        hold.release()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 5, stderr
+    assert "now has total cap 70000, neither the 50000 read before nor the target 50100" in stderr
+    assert "someone else changed it" in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: ")
+    outcome = outcome_of(audit_entries(isolated_environment), number)
+    assert (outcome["result"], outcome["exit_code"], outcome["reconciled"]) == ("conflict", 5, True)
+    assert applied_counts(sandbox.home)[number] == 1
+    assert max_count() == 70_000
+
+
+def test_the_intent_is_on_record_while_the_write_is_in_flight(
+    launch: Launch, isolated_environment: Path
+) -> None:
+    sandbox = launch()
+    hold = sandbox.hold_answers("POST")
+    number = "in-flight-00001"
+    with spawn("set-max", COUPON, STOCK, "+100", "--yes", "--out-request-no", number) as process:
+        hold.wait_held()
+        # The write has landed and its answer is on its way: the intent is already durable.
+        (intent,) = audit_entries(isolated_environment)
+        assert (intent["type"], intent["out_request_no"]) == ("intent", number)
+        assert (intent["from"], intent["to"]) == (50_000, 50_100)
+        hold.release()
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    intent_again, outcome = audit_entries(isolated_environment)
+    assert intent_again == intent
+    assert (outcome["type"], outcome["result"]) == ("outcome", "applied")
+
+
+def test_the_intent_is_synced_before_the_write_is_sent_and_the_outcome_after(
+    launch: Launch,
+) -> None:
+    sandbox = launch()
+    settings = config.resolve(config.Flags(config=sandbox.config_path))
+    synced: list[tuple[str, int]] = []
+
+    def sync(descriptor: int) -> None:
+        os.fsync(descriptor)
+        synced.append((read_jsonl(settings.audit_log)[-1]["type"], len(posts_of(sandbox.home))))
+
+    journal = Journal(settings.audit_log, sync=sync)
+    client = Client(settings)
+    change = operations.plan(
+        client,
+        COUPON,
+        STOCK,
+        UpdateMode.MAX_COUNT,
+        parse_target("+5"),
+        out_request_no="synced-0000001",
+        journal=journal,
+    )
+    operations.execute(client, journal, change, target_text="+5")
+    client.close()
+    assert synced == [("intent", 0), ("outcome", 1)]
 
 
 # The journal's outcome line describes the write's own last answer.

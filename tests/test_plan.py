@@ -28,11 +28,42 @@ def test_cells_become_targets() -> None:
     assert [row.line for row in plan.rows] == [2, 3, 4]
 
 
-def test_optional_brand_column_bom_and_any_column_order() -> None:
-    text = "\ufeffstock_id,brand_id,max_count_per_day,product_coupon_id,max_count\n11,777,5,1,\n"
-    plan = parse_plan(text.encode("utf-8"), "plan.csv")
-    row = plan.rows[0]
+COLUMN_VALUES = {
+    "product_coupon_id": "1",
+    "stock_id": "11",
+    "brand_id": "777",
+    "max_count": "+500",
+    "max_count_per_day": "-10%",
+}
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        list(COLUMN_VALUES),
+        ["stock_id", "brand_id", "max_count_per_day", "product_coupon_id", "max_count"],
+        ["max_count_per_day", "max_count", "stock_id", "product_coupon_id", "brand_id"],
+        list(reversed(COLUMN_VALUES)),
+    ],
+)
+def test_optional_brand_column_bom_and_any_column_order(columns: list[str]) -> None:
+    text = "\ufeff" + ",".join(columns) + "\n" + ",".join(COLUMN_VALUES[c] for c in columns) + "\n"
+    (row,) = parse_plan(text.encode("utf-8"), "plan.csv").rows
     assert (row.product_coupon_id, row.stock_id, row.brand_id) == ("1", "11", "777")
+    # Each cap lands in its own mode, whichever column comes first.
+    assert {mode: target.text for mode, target in row.targets} == {
+        UpdateMode.MAX_COUNT: "+500",
+        UpdateMode.MAX_COUNT_PER_DAY: "-10%",
+    }
+    assert len(row.targets) == 2
+
+
+def test_a_plan_without_the_brand_column_has_no_brand() -> None:
+    (row,) = parse_plan((HEADER + "1,11,,5\n").encode(), "plan.csv").rows
+    assert row.brand_id is None
+    assert [(mode, target.text) for mode, target in row.targets] == [
+        (UpdateMode.MAX_COUNT_PER_DAY, "5")
+    ]
 
 
 def test_same_content_same_digest() -> None:

@@ -12,8 +12,9 @@ import pytest
 import tomli_w
 
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_entries, audit_path, request_log
+from tests.helpers.logs import audit_entries, audit_path, posts_of, read_jsonl, request_log
 from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
+from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
 from wxbudget.client import Client, backoff_seconds
 from wxbudget.sandbox import RunningSandbox, start_in_background
@@ -104,11 +105,32 @@ def test_every_write_journals_intent_then_outcome(
 
 
 def test_refused_writes_are_journaled_and_local_refusals_are_not(
-    sandbox: RunningSandbox, isolated_environment: Path
+    sandbox: RunningSandbox,
+    isolated_environment: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run("set-max", COUPON, "1000000013004", "+1", "--yes", expect=4)  # local check: nothing sent
-    journal = audit_path(isolated_environment)
-    assert not journal.exists()
+    assert not audit_path(isolated_environment).exists()
+    assert posts_of(sandbox.home) == []
+    # WeChat Pay's own refusal: the number was used by another machine for another change.
+    run("set-max", COUPON, STOCK, "60000", "--yes", "--out-request-no", "shared-number-01")
+    other_machine = tmp_path / "other-machine"
+    monkeypatch.setenv("XDG_STATE_HOME", str(other_machine))
+    args = ("set-max", COUPON, STOCK, "+1", "--yes", "--out-request-no", "shared-number-01")
+    result = run(*args, expect=4)
+    assert "400 INVALID_REQUEST" in result.stderr
+    refused = posts_of(sandbox.home)[-1]
+    assert (refused["status"], refused["applied"]) == (400, False)
+    intent, outcome = read_jsonl(other_machine / "wxbudget" / "audit.jsonl")
+    assert (intent["type"], intent["out_request_no"]) == ("intent", "shared-number-01")
+    assert (intent["from"], intent["to"]) == (60_000, 60_001)
+    assert outcome["operation"] == intent["operation"]
+    assert (outcome["type"], outcome["result"], outcome["exit_code"]) == ("outcome", "rejected", 4)
+    assert (outcome["http_status"], outcome["code"]) == (400, "INVALID_REQUEST")
+    assert outcome["attempts"] == 1
+    assert outcome["request_id"] == refused["request_id"]
+    assert "error: " + outcome["message"] == result.stderr.strip().splitlines()[-1]
 
 
 def test_history_pairs_and_filters(sandbox: RunningSandbox) -> None:
@@ -190,17 +212,51 @@ def test_failover_to_the_backup_host_after_a_transport_error(
     assert "retry 1 of 3 in" in result.stderr
 
 
-def test_max_retries_zero_disables_retries(sandbox: RunningSandbox, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("retries", "attempts"), [("0", 1), ("1", 2), ("3", 4)])
+def test_max_retries_sets_the_number_of_attempts(
+    sandboxes: Sandboxes, retries: str, attempts: int
+) -> None:
+    sandbox = sandboxes.start(faults=["500=1:GET"])
+    result = run("show", COUPON, STOCK, "--max-retries", retries, expect=7)
+    assert [entry["status"] for entry in request_log(sandbox.home)] == [500] * attempts
+    assert result.stderr.count("\n") == 1
+    assert ("(after" in result.stderr) == (attempts > 1)
+    if attempts > 1:
+        assert f"(after {attempts} attempts)" in result.stderr
+
+
+@pytest.mark.parametrize(("retries", "attempts"), [("0", 1), ("2", 3)])
+def test_max_retries_counts_unanswered_attempts_too(
+    sandbox: RunningSandbox, tmp_path: Path, retries: str, attempts: int
+) -> None:
     config = write_profile(sandbox, tmp_path, base_url="http://127.0.0.1:9")
-    result = run("show", COUPON, STOCK, "--config", str(config), "--max-retries", "0", expect=7)
-    assert "after" not in result.stderr
-    result = run("show", COUPON, STOCK, "--config", str(config), "--max-retries", "1", expect=7)
-    assert "(after 2 attempts)" in result.stderr
+    args = ("-v", "show", COUPON, STOCK, "--config", str(config), "--max-retries", retries)
+    result = run(*args, expect=7)
+    assert result.stderr.count("> GET http://127.0.0.1:9/") == attempts
 
 
 def test_a_second_server_can_share_the_home(sandbox: RunningSandbox) -> None:
     second = start_in_background(sandbox.home)
     try:
         assert second.base_url != sandbox.base_url
+        # The second start points the profiles at itself; a client of the first is made here.
+        via_second = SigningClient.of(sandbox.home, update_defaults={"current_max_count": 50000})
+        via_first = SigningClient.of(sandbox.home)
+        via_first.base_url = sandbox.base_url
+        assert via_second.base_url == second.base_url
+        target = f"{COUPONS}/{COUPON}/stocks/{STOCK}"
+        written = via_second.update(
+            target + "/update-budget", out_request_no="shared-home-01", target_max_count=54321
+        )
+        # One state: the first server sees the write and knows its out_request_no.
+        shown = via_first.call("GET", target + "?brand_id=120344").json()
+        assert shown["stock_send_rule"]["max_count"] == 54321
+        assert isinstance(written.request.body, bytes)
+        again = via_first.call("POST", target + "/update-budget", written.request.body)
+        assert (again.status_code, again.content) == (200, written.content)
+        via_first.close()
+        via_second.close()
     finally:
         second.stop()
+    writes = [(entry["applied"], entry["replay"]) for entry in posts_of(sandbox.home)]
+    assert writes == [(True, False), (False, True)]

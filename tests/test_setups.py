@@ -35,13 +35,19 @@ def test_brand_profile_reads_and_writes_through_the_brand_api(sandbox: RunningSa
     dry = run("-p", "sandbox-brand", "set-max", COUPON, DAILY_STOCK, "+10", "--dry-run")
     assert "brand_id" not in json.loads(dry.stdout)
     run("-p", "sandbox-brand", "set-max", COUPON, DAILY_STOCK, "+10", "--yes")
+    # Every request of the brand profile went to the brand API, without a brand_id query.
+    brand_requests = [(entry["method"], entry["path"]) for entry in request_log(sandbox.home)]
+    stock_path = f"/brand/marketing/product-coupon/product-coupons/{COUPON}/stocks/{DAILY_STOCK}"
+    assert brand_requests == [
+        ("GET", stock_path),  # show
+        ("GET", stock_path),  # set-max --dry-run reads the current cap
+        ("GET", stock_path),  # set-max reads it again...
+        ("POST", stock_path + "/update-budget"),  # ...and writes
+    ]
     # The partner sees the brand's change: one stock, two ways in.
     partner = json.loads(run("show", COUPON, DAILY_STOCK, "-o", "json").stdout)
     assert partner["stock_send_rule"]["max_count"] == 50010
-    paths = [entry["path"] for entry in request_log(sandbox.home)]
-    assert any(path.startswith("/brand/marketing/product-coupon/") for path in paths)
-    brand_paths = [path for path in paths if path.startswith("/brand/")]
-    assert all("brand_id" not in path for path in brand_paths)
+    assert request_log(sandbox.home)[-1]["path"].startswith("/v3/marketing/partner/")
 
 
 def test_brand_profile_lists_and_applies(sandbox: RunningSandbox, tmp_path: Path) -> None:

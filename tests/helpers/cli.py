@@ -119,3 +119,13 @@ def converse(
             os.write(controller, steps.pop(0)[1])
     os.close(controller)
     return process.wait(timeout=SUBPROCESS_SECONDS), output.decode("utf-8", "replace")
+
+
+def table_fields(text: str) -> dict[str, str]:
+    """The `field │ value` rows of a two-column rich table (as `show` prints), label to value."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+        if len(cells) == 2 and line.lstrip().startswith("│"):
+            fields[cells[0]] = cells[1]
+    return fields
