@@ -77,6 +77,10 @@ def sandboxes(
 
 
 @pytest.fixture
-def sandbox(sandboxes: Sandboxes) -> RunningSandbox:
-    """A real sandbox on a free loopback port; WXBUDGET_CONFIG points at its profile."""
-    return sandboxes.start()
+def sandbox(sandboxes: Sandboxes, request: pytest.FixtureRequest) -> RunningSandbox:
+    """A real sandbox on a free loopback port; WXBUDGET_CONFIG points at its profile.
+
+    The default (lenient) sandbox; `@BOTH_MODES` (tests.helpers.sandboxes) runs the test against
+    `--strict` as well.
+    """
+    return sandboxes.start(strict=sandbox_helpers.is_strict(request))

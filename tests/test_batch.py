@@ -13,20 +13,23 @@ import pytest
 
 from tests.helpers.cli import converse, run, spawn
 from tests.helpers.logs import applied_counts, audit_entries, request_log
-from tests.helpers.sandboxes import Sandboxes, write_seed
+from tests.helpers.sandboxes import SANDBOX_MODES, Sandboxes, is_strict, write_seed
 from wxbudget.batch import BatchJournal
 from wxbudget.plan import parse_plan
 from wxbudget.sandbox import RunningSandbox
 
 HEADER = "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+SEEDED_BOTH_MODES = pytest.mark.parametrize("seeded", SANDBOX_MODES, indirect=True)
 
 
 @pytest.fixture
-def seeded(sandboxes: Sandboxes, tmp_path: Path) -> RunningSandbox:
-    """Coupon 3000000001 with 60 stocks (two list pages), 3000000002 with 3; no rate limit."""
+def seeded(sandboxes: Sandboxes, tmp_path: Path, request: pytest.FixtureRequest) -> RunningSandbox:
+    """Coupon 3000000001 with 60 stocks (two list pages), 3000000002 with 3; no rate limit.
+
+    Lenient, or both modes under `@SEEDED_BOTH_MODES`."""
     seed = tmp_path / "seed.json"
     write_seed(seed, {"3000000001": 60, "3000000002": 3})
-    return sandboxes.start("sb", seed=seed, rate_limit=0)
+    return sandboxes.start("sb", seed=seed, rate_limit=0, strict=is_strict(request))
 
 
 def plan_file(tmp_path: Path, rows: list[str], name: str = "plan.csv") -> Path:
@@ -74,6 +77,7 @@ def test_csv_output_is_only_for_list(seeded: RunningSandbox) -> None:
     )
 
 
+@SEEDED_BOTH_MODES
 def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_path: Path) -> None:
     plan = plan_file(
         tmp_path,
@@ -96,9 +100,12 @@ def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_pa
     assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
 
 
-def test_caps_out_of_range_in_the_file_are_refused_before_any_request(
+@SEEDED_BOTH_MODES
+def test_caps_outside_the_create_limits_are_sent_with_a_warning(
     seeded: RunningSandbox, tmp_path: Path
 ) -> None:
+    # 1..100000000 are the create-stock limits; no update-budget page states them, so the file
+    # is not refused: each such cap is warned about and sent, and WeChat Pay decides.
     plan = plan_file(
         tmp_path,
         [
@@ -107,20 +114,27 @@ def test_caps_out_of_range_in_the_file_are_refused_before_any_request(
             "3000000002,30000000020003,,100000001",
         ],
     )
-    result = run("apply", str(plan), "--yes", expect=4)
-    assert "2 cap(s) outside 1..100000000" in result.stderr
-    assert "line 3, column max_count: 0" in result.stderr
-    assert "line 4, column max_count_per_day: 100000001" in result.stderr
-    assert result.stderr.count("\n") == 1
-    assert request_log(seeded.home) == []
+    dry = run("apply", str(plan), "--dry-run")
+    assert "line 3, column max_count: 0" in dry.stderr
+    assert "line 4, column max_count_per_day: 100000001" in dry.stderr
+    assert "outside 1..100000000" in dry.stderr
+    strict = seeded.strict
+    result = run("apply", str(plan), "--yes", "-o", "json", expect=8 if strict else 0)
+    outcomes = [step["outcome"] for step in json.loads(result.stdout)]
+    assert outcomes == (["applied", "failed", "failed"] if strict else ["applied"] * 3)
+    expected = ((10000, 1000), (10000, 1000)) if strict else ((0, 1000), (10000, 100000001))
+    assert caps("3000000002", "30000000020002") == expected[0]
+    assert caps("3000000002", "30000000020003") == expected[1]
+    assert len([e for e in request_log(seeded.home) if e["method"] == "POST"]) == 3
 
 
+@SEEDED_BOTH_MODES
 def test_refused_rows_are_listed_and_the_rest_applied(
     seeded: RunningSandbox, tmp_path: Path
 ) -> None:
     plan = plan_file(
         tmp_path,
-        ["3000000002,30000000020001,+500,", "3000000002,99,5,", "3000000002,30000000020003,,-100%"],
+        ["3000000002,30000000020001,+500,", "3000000002,99,5,", "3000000002,30000000020003,-200%,"],
     )
     dry = run("apply", str(plan), "--dry-run")  # a dry run shows refusals and stops: exit 0
     assert "2 planned change(s) would be refused" in dry.stderr
@@ -129,11 +143,12 @@ def test_refused_rows_are_listed_and_the_rest_applied(
     steps = json.loads(result.stdout)
     assert [step["outcome"] for step in steps] == ["applied", "refused", "refused"]
     assert "NOT_FOUND" in steps[1]["reason"]
-    assert "outside 1..100000000" in steps[2]["reason"]
+    assert "-10000 is below the 0 coupons already issued" in steps[2]["reason"]
     assert caps("3000000002", "30000000020001")[0] == 10500
     assert len([e for e in request_log(seeded.home) if e["method"] == "POST"]) == 1
 
 
+@SEEDED_BOTH_MODES
 def test_apply_changes_both_caps_with_one_number_each(
     seeded: RunningSandbox, tmp_path: Path
 ) -> None:

@@ -146,12 +146,12 @@ def test_noop_is_detected() -> None:
     assert plan(make_stock(), UpdateMode.MAX_COUNT, "+0%").is_noop
 
 
+# Refused locally: only what the official update-budget pages state.
 @pytest.mark.parametrize(
     ("stock_overrides", "mode", "text", "message"),
     [
         ({"state": "STOPPED"}, UpdateMode.MAX_COUNT, "+1", "is STOPPED"),
         ({"state": "DEACTIVATED"}, UpdateMode.MAX_COUNT, "+1", "is DEACTIVATED"),
-        ({"state": "AUDITING"}, UpdateMode.MAX_COUNT, "+1", "is AUDITING"),
         (
             {
                 "stock_bundle_info": {
@@ -163,17 +163,9 @@ def test_noop_is_detected() -> None:
             "+1",
             "belongs to stock bundle 712315129419284901",
         ),
-        (
-            {"stock_send_rule": {"max_count": 100}},
-            UpdateMode.MAX_COUNT_PER_DAY,
-            "5",
-            "has no daily cap",
-        ),
         ({}, UpdateMode.MAX_COUNT, "11999", "below the 12000 coupons already issued"),
-        ({}, UpdateMode.MAX_COUNT_PER_DAY, "799", "below the 800 coupons issued today"),
-        ({}, UpdateMode.MAX_COUNT, "100000001", "outside 1..100000000"),
-        ({}, UpdateMode.MAX_COUNT, "0", "outside 1..100000000"),
-        ({}, UpdateMode.MAX_COUNT_PER_DAY, "-100%", "outside 1..100000000"),
+        ({}, UpdateMode.MAX_COUNT, "0", "below the 12000 coupons already issued"),
+        ({}, UpdateMode.MAX_COUNT_PER_DAY, "-101%", "is negative"),
     ],
 )
 def test_local_checks_refuse_with_their_reason(
@@ -182,6 +174,39 @@ def test_local_checks_refuse_with_their_reason(
     with pytest.raises(LocalCheckError, match=message) as caught:
         plan(make_stock(**stock_overrides), mode, text)
     assert caught.value.exit_code is ExitCode.REJECTED
+
+
+# Rules no official page states: the change is planned with a warning, and sent.
+@pytest.mark.parametrize(
+    ("stock_overrides", "mode", "text", "target", "warning"),
+    [
+        ({"state": "AUDITING"}, UpdateMode.MAX_COUNT, "+1", 50001, "is AUDITING"),
+        (
+            {"stock_send_rule": {"max_count": 100}},
+            UpdateMode.MAX_COUNT_PER_DAY,
+            "5",
+            5,
+            "has no daily cap",
+        ),
+        ({}, UpdateMode.MAX_COUNT_PER_DAY, "799", 799, "below the 800 coupons issued today"),
+        ({}, UpdateMode.MAX_COUNT, "100000001", 100000001, "outside 1..100000000"),
+        ({}, UpdateMode.MAX_COUNT_PER_DAY, "-100%", 0, "outside 1..100000000"),
+    ],
+)
+def test_undocumented_rules_only_warn(
+    stock_overrides: dict[str, Any], mode: UpdateMode, text: str, target: int, warning: str
+) -> None:
+    change = plan(make_stock(**stock_overrides), mode, text)
+    assert change.target == target
+    assert any(warning in text for text in change.warnings), change.warnings
+
+
+def test_a_missing_daily_cap_is_sent_as_current_zero_and_never_relative() -> None:
+    stock = make_stock(stock_send_rule={"max_count": 100})
+    change = plan(stock, UpdateMode.MAX_COUNT_PER_DAY, "500")
+    assert change.body()["current_max_count_per_day"] == 0
+    with pytest.raises(UsageError, match="no daily cap"):
+        plan(stock, UpdateMode.MAX_COUNT_PER_DAY, "+10%")
 
 
 def test_paused_stock_can_change() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.cli import run, table_fields
 from tests.helpers.logs import posts_of, request_log
-from tests.helpers.sandboxes import sandbox_profile_copy
+from tests.helpers.sandboxes import BOTH_MODES, sandbox_profile_copy
 from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
@@ -29,6 +29,7 @@ def show_json(stock: str = DOCS_STOCK, coupon: str = COUPON) -> dict[str, Any]:
     return data
 
 
+@BOTH_MODES
 def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
     result = run("show", COUPON, DAILY_STOCK)
     assert "stock 1000000013002 of coupon 1000000013" in result.stdout
@@ -49,6 +50,7 @@ def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
     assert unlimited["remaining today"] == unlimited["remaining total"] == "10,000,000"
 
 
+@BOTH_MODES
 def test_show_json_is_only_the_stock_object(sandbox: RunningSandbox) -> None:
     data = show_json()
     assert data["stock_id"] == DOCS_STOCK
@@ -66,10 +68,12 @@ def test_global_options_work_before_and_after_the_subcommand(sandbox: RunningSan
     assert "stock 1000000013001" in table.stdout
 
 
+@BOTH_MODES
 def test_show_bundle_stock_names_the_bundle(sandbox: RunningSandbox) -> None:
     assert "712315129419284901" in run("show", "1000000014", "1000000014001").stdout
 
 
+@BOTH_MODES
 def test_set_max_relative_applies_and_is_visible(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DOCS_STOCK, "+500", "--yes")
     assert "10,000,500" in result.stdout
@@ -80,11 +84,13 @@ def test_set_max_relative_applies_and_is_visible(sandbox: RunningSandbox) -> Non
     assert [entry["applied"] for entry in posts(sandbox)] == [True]
 
 
+@BOTH_MODES
 def test_set_max_json_prints_the_returned_stock(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DAILY_STOCK, "60000", "--yes", "-o", "json")
     assert json.loads(result.stdout)["stock_send_rule"]["max_count"] == 60000
 
 
+@BOTH_MODES
 def test_set_daily_percent(sandbox: RunningSandbox) -> None:
     run("set-daily", COUPON, DAILY_STOCK, "-10%", "--yes")
     rule = show_json(DAILY_STOCK)["stock_send_rule"]
@@ -98,6 +104,7 @@ def test_without_tty_or_yes_nothing_is_sent(sandbox: RunningSandbox) -> None:
     assert posts(sandbox) == []
 
 
+@BOTH_MODES
 def test_dry_run_prints_the_exact_body_and_sends_nothing(sandbox: RunningSandbox) -> None:
     result = run(
         "set-max", COUPON, DOCS_STOCK, "-10%", "--dry-run", "--out-request-no", "dry-run-1"
@@ -113,6 +120,7 @@ def test_dry_run_prints_the_exact_body_and_sends_nothing(sandbox: RunningSandbox
     assert posts(sandbox) == []
 
 
+@BOTH_MODES
 def test_expect_current_mismatch_exits_5(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DOCS_STOCK, "+1", "--yes", "--expect-current", "5", expect=5)
     assert "not 5" in result.stderr
@@ -141,17 +149,16 @@ def test_usage_errors_exit_2_with_one_line_and_no_request(
     assert request_log(sandbox.home) == []
 
 
+# Only what the update-budget pages state is refused locally (the rest: test_fidelity.py).
+@BOTH_MODES
 @pytest.mark.parametrize(
     ("command", "stock", "target", "reason"),
     [
         ("set-max", "1000000013004", "+1", "is STOPPED"),
         ("set-max", "1000000013005", "+1", "is DEACTIVATED"),
-        ("set-max", "1000000013006", "+1", "is AUDITING"),
-        ("set-daily", DOCS_STOCK, "100", "has no daily cap"),
         ("set-max", DAILY_STOCK, "11999", "below the 12000 coupons already issued"),
-        ("set-daily", DAILY_STOCK, "799", "below the 800 coupons issued today"),
-        ("set-max", DAILY_STOCK, "100000001", "outside 1..100000000"),
-        ("set-max", DAILY_STOCK, "-100%", "outside 1..100000000"),
+        ("set-max", DAILY_STOCK, "-100%", "below the 12000 coupons already issued"),
+        ("set-daily", DAILY_STOCK, "-101%", "daily cap -50 is negative"),
     ],
 )
 def test_local_checks_refuse_before_any_write(
@@ -166,9 +173,10 @@ def test_local_checks_refuse_before_any_write(
 @pytest.mark.parametrize(
     ("command", "target", "field"),
     [
-        # The official page: the new total cap may not be below the coupons issued so far...
+        # The official page: the new total cap may not be below the coupons issued so far;
+        # equal is allowed...
         ("set-max", "12000", "max_count"),
-        # ...nor the daily cap below those issued today. Equal is allowed.
+        # ...and a daily cap equal to those issued today is applied in both readings.
         ("set-daily", "800", "max_count_per_day"),
     ],
 )
@@ -180,12 +188,14 @@ def test_a_cap_equal_to_what_was_issued_is_allowed(
     assert [entry["applied"] for entry in posts(sandbox)] == [True]
 
 
+@BOTH_MODES
 def test_bundled_stock_is_refused_naming_the_bundle(sandbox: RunningSandbox) -> None:
     result = run("set-max", "1000000014", "1000000014001", "+1", "--yes", expect=4)
     assert "stock bundle 712315129419284901" in result.stderr
     assert posts(sandbox) == []
 
 
+@BOTH_MODES
 def test_target_equal_to_current_does_nothing(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DAILY_STOCK, "50000", "--yes")
     assert "nothing to do" in result.stderr
@@ -254,14 +264,21 @@ def test_wrong_public_key_means_signature_invalid(sandbox: RunningSandbox, tmp_p
     assert "Request-ID" in result.stderr
 
 
-def test_wrong_public_key_id_is_a_credentials_error(
+@BOTH_MODES
+def test_wrong_public_key_id_is_refused_or_never_believed(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    # The request's Wechatpay-Serial names the key WeChat Pay should answer with; a wrong id is
-    # refused before any answer could fail verification.
+    # The request's Wechatpay-Serial names the key WeChat Pay should answer with. Whether a
+    # partner's wrong id is refused (strict: a credentials error) or ignored (lenient: the
+    # answer names another key, which is not believed) is not documented; both are caught.
     config = edited_profile(sandbox, tmp_path, wechatpay_public_key_id="PUB_KEY_ID_0123")
-    result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=3)
-    assert "Wechatpay-Serial" in result.stderr
+    if sandbox.strict:
+        result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=3)
+        assert "Wechatpay-Serial" in result.stderr
+    else:
+        result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=6)
+        assert "unknown serial" in result.stderr
+        assert "expected PUB_KEY_ID_0123" in result.stderr
 
 
 def test_wrong_merchant_serial_is_a_credentials_error(

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.helpers.certificates import self_signed
 from tests.helpers.cli import run
 from tests.helpers.sandboxes import Sandboxes, edit_profile
-from wxbudget import doctor
+from wxbudget import doctor, signing
 from wxbudget.config import Flags
 from wxbudget.doctor import Status
 from wxbudget.sandbox import RunningSandbox
@@ -120,7 +120,13 @@ def test_platform_certificate_profile_reports_the_cache(sandboxes: Sandboxes) ->
     assert "wxbudget certs download -p sandbox-cert" in empty["fix"]
     cache = running.home / "platform-certs"
     cache.mkdir(exist_ok=True)
-    shutil.copy(running.home / "platform" / "platform_cert_0001.pem", cache / "cert.pem")
+    issued = running.home / "platform" / "platform_cert_0001.pem"
+    shutil.copy(issued, cache / "cert.pem")  # not named by its serial: a stray file
+    stray = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
+    assert "cert.pem (not a certificate named by its serial)" in stray["detail"]
+    (cache / "cert.pem").unlink()
+    number = signing.load_certificate(issued.read_bytes()).serial_number
+    shutil.copy(issued, cache / f"{number:040X}.pem")
     cached = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
     assert cached["status"] == "pass"
     assert "1 platform certificate(s) cached" in cached["detail"]

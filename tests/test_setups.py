@@ -285,7 +285,7 @@ def test_certificate_serials_with_leading_zeros_verify(cert_sandbox: RunningSand
     pem = self_signed(key, serial=0x0A1B2C3D)
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
     verifier = Verifier(settings, lambda: float(now()))
-    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), pem)]
+    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), pem, "0A1B2C3D")]
     body, timestamp, nonce = b'{"ok":true}', str(now()), "N" * 32
     headers = {
         "Wechatpay-Timestamp": timestamp,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import os
 import pwd
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run, sandbox_profile_copy
+from tests.helpers.cli import run
+from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
 from wxbudget import trust
-from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
 STOCK = "1000000013002"
@@ -99,12 +99,9 @@ def test_a_public_key_others_can_rewrite_is_refused(sandbox: RunningSandbox) -> 
 
 
 @pytest.fixture
-def cert_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
-    running = start_in_background(tmp_path / "sb", platform_cert=True)
-    monkeypatch.setenv("WXBUDGET_CONFIG", str(running.config_path))
+def cert_sandbox(sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch) -> RunningSandbox:
     monkeypatch.setenv("WXBUDGET_PROFILE", "sandbox-cert")
-    yield running
-    running.stop()
+    return sandboxes.start(platform_cert=True)
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o644, 0o666])

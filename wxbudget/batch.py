@@ -73,6 +73,7 @@ class Step:
             "to": self.change.target if self.change else None,
             "outcome": self.status,
             "reason": self.reason,
+            "warnings": list(self.change.warnings) if self.change else [],
             "out_request_no": self.out_request_no,
             "request_id": self.request_id,
         }

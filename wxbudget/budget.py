@@ -1,18 +1,29 @@
-"""The domain: parse a target (`20000`, `+500`, `-10%`), guard rails, plan one cap change."""
+"""The domain: parse a target (`20000`, `+500`, `-10%`), guard rails, plan one cap change.
+
+The fidelity rule: a guard rail refuses locally (exit 4) only what the official update-budget
+page (doc 4015781561, `[OFF-UB]`) or bundle update-budget page (doc 4016280642, `[OFF-BUB]`)
+states; each check cites its source. Rules no official page states become warnings: the
+request is sent and WeChat Pay decides (README "Exit codes", the exit-4 list).
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from wxbudget.errors import LocalCheckError, StaleCurrentError, UsageError
-from wxbudget.models import CHANGEABLE_STATES, Stock, UpdateMode
+from wxbudget.models import EXPIRED_STATES, Stock, UpdateMode
 
+# The create-stock limits (wechatpay-api.md section 3); never stated for update-budget, so a
+# target outside them is a warning, not a refusal.
 MIN_CAP = 1
 MAX_CAP = 100_000_000
+# What `current_max_count_per_day` carries for a stock created without a daily cap: the page
+# gives no value for "unlimited", and the field is required in MAX_COUNT_PER_DAY mode.
+NO_DAILY_CAP_CURRENT = 0
 OUT_REQUEST_NO_PATTERN = re.compile(r"[0-9A-Za-z_-]{6,40}")
 
 _ABSOLUTE = re.compile(r"\d+")
@@ -99,6 +110,8 @@ class Change:
     # Set for a stock bundle (批次组): the call goes to the bundle endpoint and changes them all.
     bundle_id: str | None = None
     bundle_stocks: tuple[Stock, ...] = ()
+    # Rules no official page states that this change may break: shown, then sent anyway.
+    warnings: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:
@@ -132,12 +145,27 @@ def plan_change(
     brand_id: str | None,
     expect_current: int | None = None,
 ) -> Change:
-    """Check the stock against every rule WeChat Pay enforces and build the change.
+    """Check the stock against the documented rules and build the change (with warnings for
+    the undocumented ones).
 
     Raises LocalCheckError (nothing is sent) or StaleCurrentError for --expect-current.
     """
     where = f"stock {stock.stock_id}"
-    current = _current(where, stock.cap(mode), mode, expect_current)
+    warnings: list[str] = []
+    cap = stock.cap(mode)
+    if cap is None:
+        # Adding a daily cap is refused by [OFF-BUB] for bundles only; [OFF-UB] is silent.
+        warnings.append(
+            f"{where} has no daily cap; adding one is documented as impossible only for stock "
+            f"bundles, so it is sent (current_max_count_per_day {NO_DAILY_CAP_CURRENT}) and "
+            "WeChat Pay decides"
+        )
+    current = _current(where, cap, mode, expect_current)
+    if cap is None and target.is_relative:
+        raise UsageError(
+            f"{where} has no daily cap for {target.text!r} to be relative to; give an absolute "
+            "daily cap"
+        )
     change = Change(
         stock=stock,
         mode=mode,
@@ -146,19 +174,20 @@ def plan_change(
         out_request_no=out_request_no,
         brand_id=brand_id,
     )
-    if change.is_noop:
+    if change.is_noop and cap is not None:
         # Nothing will be sent, so there is nothing to refuse (an exported plan keeps the caps
         # of stopped or bundled stocks as they are).
         return change
-    _check_state(where, stock)
+    _check_state(where, stock, warnings)
     if stock.bundle_id is not None:
+        # [OFF-UB] 前置条件 3: a stock in a bundle changes through the bundle endpoint only.
         command = "set-max" if mode is UpdateMode.MAX_COUNT else "set-daily"
         raise LocalCheckError(
             f"{where} belongs to stock bundle {stock.bundle_id}, whose stocks change together: "
             f"wxbudget bundle {command} {stock.product_coupon_id} {stock.bundle_id} {target.text}"
         )
-    _check_target(mode, change.target, [stock])
-    return change
+    _check_target(mode, change.target, [stock], warnings)
+    return replace(change, warnings=tuple(warnings))
 
 
 def plan_bundle_change(
@@ -171,19 +200,33 @@ def plan_bundle_change(
     brand_id: str | None,
     expect_current: int | None = None,
 ) -> Change:
-    """The same rules for a stock bundle: every stock must allow the change.
+    """The same rules for a stock bundle, on every stock, plus the bundle page's own rule:
+    a daily cap cannot switch between limited and unlimited.
 
-    A bundle's daily cap cannot switch between limited and unlimited (documented for the bundle
-    endpoint), and its stocks share one cap, sent as `current_*`.
+    The bundle's stocks share one `current_*`; `stocks` come in bundle order.
     """
     where = f"stock bundle {bundle_id}"
     if not stocks:
         raise LocalCheckError(f"{where} has no stocks in this coupon (or does not exist)")
-    caps = {stock.cap(mode) for stock in stocks}
-    if len(caps) > 1:
+    warnings: list[str] = []
+    caps = [cap for cap in (stock.cap(mode) for stock in stocks) if cap is not None]
+    if len(caps) < len(stocks):
+        # [OFF-BUB] "如果批次当前未限制每日发放次数(创建时未传入),则无法修改为限制次数".
+        unlimited = ", ".join(s.stock_id for s in stocks if s.max_count_per_day is None)
+        raise LocalCheckError(
+            f"{where} has stocks without a daily cap ({unlimited}): a bundle's daily cap "
+            "cannot switch between unlimited and limited (修改商品券批次组发放预算)"
+        )
+    head = caps[0]
+    if len(set(caps)) > 1:
         listed = ", ".join(f"{stock.stock_id}: {stock.cap(mode)}" for stock in stocks)
-        raise LocalCheckError(f"the stocks of {where} have different {mode.label}s ({listed})")
-    current = _current(where, caps.pop(), mode, expect_current)
+        # [OFF-BUB] takes one current_* for the whole bundle and says nothing of stocks whose
+        # caps differ: send the first stock's and let WeChat Pay decide.
+        warnings.append(
+            f"the stocks of {where} have different {mode.label}s ({listed}); sending the first "
+            f"stock's {head} as the current value and WeChat Pay decides"
+        )
+    current = _current(where, head, mode, expect_current)
     change = Change(
         stock=stocks[0],
         mode=mode,
@@ -194,48 +237,62 @@ def plan_bundle_change(
         bundle_id=bundle_id,
         bundle_stocks=tuple(stocks),
     )
-    if change.is_noop:
+    if change.is_noop and not warnings:
         return change
     for stock in stocks:
-        _check_state(f"{where}: stock {stock.stock_id}", stock)
-    _check_target(mode, change.target, stocks)
-    return change
+        _check_state(f"{where}: stock {stock.stock_id}", stock, warnings)
+    _check_target(mode, change.target, stocks, warnings)
+    return replace(change, warnings=tuple(warnings))
 
 
 def _current(where: str, current: int | None, mode: UpdateMode, expected: int | None) -> int:
-    if current is None:
-        raise LocalCheckError(
-            f"{where} has no daily cap: a daily cap cannot be added after the stock was created"
-        )
     if expected is not None and expected != current:
+        shown = "unlimited" if current is None else str(current)
         raise StaleCurrentError(
-            f"{where}'s {mode.label} is {current}, not {expected} as --expect-current said; "
+            f"{where}'s {mode.label} is {shown}, not {expected} as --expect-current said; "
             "nothing was sent"
         )
-    return current
+    return NO_DAILY_CAP_CURRENT if current is None else current
 
 
-def _check_state(where: str, stock: Stock) -> None:
-    if stock.state not in CHANGEABLE_STATES:
+def _check_state(where: str, stock: Stock, warnings: list[str]) -> None:
+    if stock.state in EXPIRED_STATES:
+        # [OFF-UB] 前置条件 2 "批次未失效或过期" and its error 已过期的批次不可修改发放预算;
+        # [OFF-BUB] "批次组内批次未失效或过期".
         raise LocalCheckError(
-            f"{where} is {stock.state}: only SENDING or PAUSED stocks can change their budget"
+            f"{where} is {stock.state}: an expired or deactivated stock cannot change its "
+            "budget (批次未失效或过期)"
+        )
+    if stock.state == "AUDITING":
+        # [OFF-UB] states only 未失效或过期; one copy of the brand page says SENDING 或 PAUSED.
+        warnings.append(
+            f"{where} is AUDITING; the update-budget page does not say whether such a stock "
+            "can change its budget: sent, and WeChat Pay decides"
         )
 
 
-def _check_target(mode: UpdateMode, value: int, stocks: list[Stock]) -> None:
-    if not MIN_CAP <= value <= MAX_CAP:
-        raise LocalCheckError(
-            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP:,}".replace(",", "")
-        )
+def _check_target(mode: UpdateMode, value: int, stocks: list[Stock], warnings: list[str]) -> None:
     if mode is UpdateMode.MAX_COUNT:
         sent = max(stock.sent_total for stock in stocks)
         if value < sent:
+            # [OFF-UB][OFF-BUB] target_max_count "不得小于当前已发放总次数".
             raise LocalCheckError(
-                f"target total cap {value} is below the {sent} coupons already issued"
+                f"target total cap {value} is below the {sent} coupons already issued "
+                "(不得小于当前已发放总次数)"
             )
+    elif value < 0:
+        # [OFF-UB] target_max_count_per_day is a number of issues (发放次数上限): never negative.
+        raise LocalCheckError(f"target daily cap {value} is negative: it is a number of coupons")
     else:
         today = max(stock.sent_today for stock in stocks)
         if value < today:
-            raise LocalCheckError(
-                f"target daily cap {value} is below the {today} coupons issued today"
+            # [OFF-UB] states no lower bound for target_max_count_per_day.
+            warnings.append(
+                f"target daily cap {value} is below the {today} coupons issued today; the "
+                "update-budget page sets no such limit: sent, and WeChat Pay decides"
             )
+    if not MIN_CAP <= value <= MAX_CAP:
+        warnings.append(
+            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP}, the limits for "
+            "creating a stock; the update-budget page states none: sent, and WeChat Pay decides"
+        )

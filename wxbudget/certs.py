@@ -22,13 +22,13 @@ CERTIFICATES_PATH = "/v3/certificates"
 
 @dataclass(frozen=True)
 class CachedCertificate:
+    """A platform certificate and its serial exactly as `/v3/certificates` listed it: the
+    string WeChat Pay compares (a parsed certificate's number drops leading zeros)."""
+
     certificate: signing.Certificate
     pem: bytes
+    serial_no: str
     path: Path | None = None
-
-    @property
-    def serial_no(self) -> str:
-        return self.certificate.serial_no
 
     def valid_at(self, now: datetime) -> bool:
         return self.certificate.not_before <= now <= self.certificate.not_after
@@ -50,9 +50,13 @@ def load_cache(folder: Path) -> list[CachedCertificate]:
     for path in sorted(folder.glob("*.pem")):
         try:
             pem = trust.read_trusted(path, "cached platform certificate", secret=False)
-            found.append(CachedCertificate(signing.load_certificate(pem), pem, path))
+            certificate = signing.load_certificate(pem)
         except (OSError, ValueError):
             continue  # a stray or half-written file is not a certificate we trust
+        # The file is named by the listing's serial: a name that is not this certificate's
+        # serial marks a stray file, not a certificate that came through a download.
+        if signing.same_serial(path.stem, certificate.serial_no):
+            found.append(CachedCertificate(certificate, pem, path.stem, path))
     return sorted(found, key=lambda cached: cached.certificate.not_after)
 
 
@@ -101,12 +105,13 @@ def decrypt_listing(data: Any, apiv3_key: bytes, now: datetime) -> list[CachedCe
                 f"cannot decrypt platform certificate {entry.get('serial_no')}: {error}; "
                 "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)"
             ) from error
-        if not signing.same_serial(certificate.serial_no, str(entry.get("serial_no", ""))):
+        listed = entry.get("serial_no")
+        if not isinstance(listed, str) or not signing.same_serial(certificate.serial_no, listed):
             raise VerificationError(
                 f"platform certificate serial {certificate.serial_no} does not match its "
-                f"listing entry {entry.get('serial_no')}; not believed"
+                f"listing entry {listed}; not believed"
             )
-        cached = CachedCertificate(certificate, pem)
+        cached = CachedCertificate(certificate, pem, listed)
         if cached.valid_at(now):
             found.append(cached)
     return found

@@ -124,16 +124,14 @@ class ServerError(ApiError):
     exit_code = ExitCode.NETWORK
 
 
-# Messages of the sandbox (and, where known, of WeChat Pay) that mean "current_* is stale".
-STALE_CURRENT_MARKERS = ("当前值错误",)
-
-
 def error_from_response(status: int, body: bytes, request_id: str | None) -> ApiError:
     """Map a non-2xx response to the error class a caller acts on."""
-    code, api_message, field = _decode_error_body(body)
+    code, api_message, field, issue = _decode_error_body(body)
     parts = [f"WeChat Pay answered {status} {code}: {api_message}"]
-    if field:
-        parts.append(f"(field {field})")
+    if field and issue:
+        parts.append(f"(field {field}: {issue})")
+    elif field or issue:
+        parts.append(f"(field {field})" if field else f"({issue})")
     message = " ".join(parts)
     error_class: type[ApiError]
     if status == 429 or status >= 500:
@@ -151,25 +149,27 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> Api
         field=field,
         request_id=request_id,
     )
-    if error_class is RejectedError and any(m in api_message for m in STALE_CURRENT_MARKERS):
-        error.exit_code = ExitCode.CONFLICT
+    # No message text ever decides an exit code: the same code carries many messages, and a
+    # stale current_* has no message of its own (operations.decide_refusal re-reads instead).
     return error
 
 
-def _decode_error_body(body: bytes) -> tuple[str, str, str | None]:
+def _decode_error_body(body: bytes) -> tuple[str, str, str | None, str | None]:
+    """code, message, detail.field and detail.issue of an error body (wechatpay-api.md 5.3)."""
     import json
 
     try:
         decoded: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         snippet = body[:120].decode("utf-8", "replace").strip() or "(empty body)"
-        return "UNKNOWN", snippet, None
+        return "UNKNOWN", snippet, None, None
     if not isinstance(decoded, dict):
-        return "UNKNOWN", str(decoded)[:120], None
+        return "UNKNOWN", str(decoded)[:120], None, None
     code = str(decoded.get("code") or "UNKNOWN")
     api_message = str(decoded.get("message") or "")
     detail = decoded.get("detail")
-    field = None
-    if isinstance(detail, dict) and detail.get("field"):
-        field = str(detail["field"])
-    return code, api_message, field
+    field = issue = None
+    if isinstance(detail, dict):
+        field = str(detail["field"]) if detail.get("field") else None
+        issue = str(detail["issue"]) if detail.get("issue") else None
+    return code, api_message, field, issue

@@ -9,7 +9,8 @@ from typing import Any
 from wxbudget.errors import VerificationError
 from wxbudget.ids import is_id
 
-CHANGEABLE_STATES = frozenset({"SENDING", "PAUSED"})
+# [OFF-UB] 前置条件 "批次未失效或过期": STOPPED (已停止, 已到达结束时间) and DEACTIVATED (已失效).
+EXPIRED_STATES = frozenset({"STOPPED", "DEACTIVATED"})
 
 
 class UpdateMode(StrEnum):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wxbudget.budget import (
+    NO_DAILY_CAP_CURRENT,
     Change,
     Target,
     gives,
@@ -25,6 +26,7 @@ from wxbudget.errors import (
     ExitCode,
     LocalCheckError,
     NetworkError,
+    RejectedError,
     ServerError,
     StaleCurrentError,
     VerificationError,
@@ -33,6 +35,7 @@ from wxbudget.errors import (
 from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text
 from wxbudget.models import Stock, UpdateMode
 
+INVALID_REQUEST = "INVALID_REQUEST"
 # Failures after which the write may or may not have happened.
 OUTCOME_UNKNOWN = (NetworkError, ServerError, VerificationError)
 
@@ -266,6 +269,11 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
     except WxBudgetError as error:
         _record_outcome(journal, client, change, operation, error=error, reconciled=reconciled)
         raise
+    except Exception as bug:
+        # Even a bug must not leave the intent without an outcome: the write's fate is unknown.
+        internal = WxBudgetError(f"internal error ({type(bug).__name__}); the outcome is unknown")
+        _record_outcome(journal, client, change, operation, error=internal, reconciled=reconciled)
+        raise
     _record_outcome(journal, client, change, operation, error=None, reconciled=outcome.reconciled)
     return outcome
 
@@ -304,7 +312,7 @@ def _result_name(error: WxBudgetError) -> str:
         return "not_applied"
     if error.exit_code is ExitCode.CONFLICT:
         return "conflict"
-    if isinstance(error, OUTCOME_UNKNOWN):
+    if isinstance(error, OUTCOME_UNKNOWN) or error.exit_code is ExitCode.INTERNAL:
         return "unknown"
     return "rejected"
 
@@ -342,8 +350,8 @@ def apply(client: Client, change: Change) -> list[Stock]:
     except WxBudgetError as error:
         # Recorded before any re-read below, which is a call of its own.
         client.last_write = client.last_call
-        if isinstance(error, ApiError) and error.exit_code is ExitCode.CONFLICT:
-            raise _stale(client, change, error) from error
+        if isinstance(error, RejectedError) and error.code == INVALID_REQUEST:
+            raise decide_refusal(client, change, error) from error
         raise
     client.last_write = client.last_call
     return stocks
@@ -391,16 +399,48 @@ def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome
     ) from unknown
 
 
-def _stale(client: Client, change: Change, error: ApiError) -> WxBudgetError:
-    """Say what the cap is now, so nobody re-applies a relative change on top of another's."""
+def decide_refusal(client: Client, change: Change, error: RejectedError) -> WxBudgetError:
+    """After a 400 INVALID_REQUEST, the stock decides: a conflict or a refusal of the request.
+
+    The update-budget page answers a stale `current_*`, a target below the issued count and
+    every other business rule with the same 传入参数不符合业务规则, so the message can never
+    tell them apart. A cap that moved since it was read means someone else changed it
+    (exit 5, with both values, so nobody re-applies a relative change on top); an unchanged one
+    means WeChat Pay refused the request itself (exit 4, its message and Request-ID).
+    """
     try:
         now = read_again(client, change)
-    except WxBudgetError:
-        found = "unknown (re-reading failed)"
-    else:
-        found = ", ".join(sorted({str(stock.cap(change.mode)) for stock in now}))
-    return StaleCurrentError(
-        f"the {change.mode.label} of {change.subject} changed underneath: read "
-        f"{change.current}, now {found}; nothing was applied, re-run to plan against the new value",
-        request_id=error.request_id,
-    )
+    except WxBudgetError as reread:
+        error.message += (
+            f"; re-reading {change.subject} to tell a conflict from a refusal failed too "
+            f"({reread.message})"
+        )
+        return error
+    read = {stock.stock_id: _sent_current(stock, change.mode) for stock in _planned(change)}
+    moved = {stock.stock_id: _sent_current(stock, change.mode) for stock in now} != read
+    found = ", ".join(sorted({_shown_cap(stock, change.mode) for stock in now}))
+    if moved:
+        return StaleCurrentError(
+            f"the {change.mode.label} of {change.subject} changed underneath: read "
+            f"{change.current}, now {found}; nothing was applied (WeChat Pay answered "
+            f"{error.status} {error.code}: {error.api_message}); re-run to plan against the "
+            "new value",
+            request_id=error.request_id,
+        )
+    error.message += f"; re-reading {change.subject} shows its {change.mode.label} unchanged"
+    return error
+
+
+def _planned(change: Change) -> tuple[Stock, ...]:
+    return change.bundle_stocks or (change.stock,)
+
+
+def _sent_current(stock: Stock, mode: UpdateMode) -> int:
+    """The value `current_*` carried for this stock's cap (a missing daily cap is sent as 0)."""
+    cap = stock.cap(mode)
+    return NO_DAILY_CAP_CURRENT if cap is None else cap
+
+
+def _shown_cap(stock: Stock, mode: UpdateMode) -> str:
+    cap = stock.cap(mode)
+    return "unlimited" if cap is None else str(cap)

@@ -139,10 +139,16 @@ def plan(change: Change) -> None:
         about = f"{len(change.bundle_stocks)} stocks"
     else:
         about = change.stock.state
+    if change.bundle_id is None and change.stock.cap(change.mode) is None:
+        before, delta_text = "unlimited", ""
+    else:
+        before, delta_text = f"{change.current:,}", f" ({sign}{delta:,}{percent})"
     notice(
         f"{change.subject} (coupon {change.stock.product_coupon_id}, {about}): "
-        f"{change.mode.label} {change.current:,} -> {change.target:,} ({sign}{delta:,}{percent})"
+        f"{change.mode.label} {before} -> {change.target:,}{delta_text}"
     )
+    for warning in change.warnings:
+        notice(f"warning: {warning}")
 
 
 def confirm(question: str) -> bool:
@@ -256,9 +262,15 @@ def _steps_table(title: str, steps: list[Step]) -> Any:
             step.mode.label,
             f"{before} -> {after}",
             Text(step.status, style=_STEP_STYLES.get(step.status, "")),
-            Text(step.reason or "", overflow="fold"),
+            Text(step.reason or _warnings(step), overflow="fold"),
         )
     return table
+
+
+def _warnings(step: Step) -> str:
+    if step.change is None or step.status != "change":
+        return ""
+    return "; ".join(f"warning: {warning}" for warning in step.change.warnings)
 
 
 def _counted(prefix: str, steps: list[Step]) -> str:

@@ -39,6 +39,15 @@ HEADER_SIGNATURE_TYPE = "Wechatpay-Signature-Type"
 REQUIRED_RESPONSE_HEADERS = (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SERIAL)
 
 _AUTH_FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
+# Unix seconds in ASCII digits. str.isdigit() is no test: it accepts "1²", which int() refuses.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+# What a nonce may hold: printable ASCII (SDKs send 32 of [0-9A-Za-z]).
+_NONCE = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def parse_unix_seconds(text: str) -> int | None:
+    """A timestamp header or field as Unix seconds, or None when it is not plain digits."""
+    return int(text) if _UNIX_SECONDS.fullmatch(text) else None
 
 
 def request_message(method: str, target: str, timestamp: int, nonce: str, body: bytes) -> bytes:
@@ -61,15 +70,21 @@ def sign(private_key: rsa.RSAPrivateKey, message: bytes) -> str:
 
 
 def signature_is_valid(public_key: rsa.RSAPublicKey, message: bytes, signature_b64: str) -> bool:
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-    except (binascii.Error, ValueError):
+    signature = _decoded_signature(signature_b64)
+    if signature is None:
         return False
     try:
         public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         return False
     return True
+
+
+def _decoded_signature(signature_b64: str) -> bytes | None:
+    try:
+        return base64.b64decode(signature_b64, validate=True)
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text
+        return None
 
 
 def authorization_header(
@@ -171,11 +186,22 @@ def verify_response(
     key = key_for_serial(public_keys, serial)
     if key is None:
         expected = " or ".join(sorted(public_keys)) or "none configured"
-        return Verification.failed(f"unknown serial {serial} (expected {expected})")
+        return Verification.failed(
+            f"{HEADER_SERIAL}: unknown serial {serial} (expected {expected})"
+        )
     timestamp_text = headers[HEADER_TIMESTAMP]
-    if not timestamp_text.isdigit():
+    timestamp = parse_unix_seconds(timestamp_text)
+    if timestamp is None:
         return Verification.failed(f"{HEADER_TIMESTAMP} {timestamp_text!r} is not Unix seconds")
-    skew = now - int(timestamp_text)
+    nonce = headers[HEADER_NONCE]
+    if not _NONCE.fullmatch(nonce):
+        return Verification.failed(f"{HEADER_NONCE} {nonce!r} is not a printable ASCII nonce")
+    signature_type = headers.get(HEADER_SIGNATURE_TYPE)
+    if signature_type and signature_type not in (PARTNER_SCHEME, BRAND_SCHEME):
+        return Verification.failed(
+            f"{HEADER_SIGNATURE_TYPE} {signature_type!r} is not {PARTNER_SCHEME} or {BRAND_SCHEME}"
+        )
+    skew = now - timestamp
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
         direction = "behind" if skew > 0 else "ahead of"
         return Verification.failed(
@@ -185,13 +211,16 @@ def verify_response(
     signature = headers[HEADER_SIGNATURE]
     if signature.startswith(PROBE_SIGNATURE_PREFIX):
         return Verification.failed(
-            f"probe signature ({PROBE_SIGNATURE_PREFIX}...): WeChat Pay's signature test traffic, "
-            "deliberately invalid"
+            f"probe signature ({PROBE_SIGNATURE_PREFIX}...) in {HEADER_SIGNATURE}: WeChat Pay's "
+            "signature test traffic, deliberately invalid"
         )
-    message = response_message(timestamp_text, headers[HEADER_NONCE], body)
+    if _decoded_signature(signature) is None:
+        return Verification.failed(f"{HEADER_SIGNATURE} is not base64")
+    message = response_message(timestamp_text, nonce, body)
     if not signature_is_valid(key, message, signature):
         return Verification.failed(
-            f"signature invalid: the body or headers were altered, or the key for {serial} is wrong"
+            f"signature invalid ({HEADER_SIGNATURE}): the body or headers were altered, or the "
+            f"key for {serial} is wrong"
         )
     return Verification.passed()
 
@@ -213,15 +242,17 @@ def key_for_serial(
 
 
 def same_serial(first: str, second: str) -> bool:
+    """Whether two hex serials name the same number (leading zeros aside)."""
     value = _hex_value(first)
-    return first == second or (value is not None and value == _hex_value(second))
+    return value is not None and value == _hex_value(second)
+
+
+# Plain hex digits only: int(text, 16) alone also takes "0x", "_", signs and whitespace.
+_HEX_SERIAL = re.compile(r"[0-9A-Fa-f]{1,64}")
 
 
 def _hex_value(text: str) -> int | None:
-    try:
-        return int(text, 16)
-    except ValueError:
-        return None
+    return int(text, 16) if _HEX_SERIAL.fullmatch(text) else None
 
 
 def load_private_key(pem: bytes) -> rsa.RSAPrivateKey:
@@ -305,9 +336,16 @@ def _check_apiv3_key(apiv3_key: bytes) -> None:
 
 @dataclass(frozen=True)
 class Certificate:
-    """What a client needs from an X.509 certificate; `serial_no` as WeChat Pay writes it."""
+    """What a client needs from an X.509 certificate.
+
+    `serial_no` is the serial number's bytes in upper-case hex (an even number of digits, as
+    wechatpay-go's `utils.GetCertificateSerialNumber` writes it). A platform certificate's
+    serial as `/v3/certificates` lists it may carry more leading zeros: use the listing's own
+    string wherever WeChat Pay will compare it (`Wechatpay-Serial`, file names).
+    """
 
     serial_no: str
+    serial_number: int
     not_before: datetime
     not_after: datetime
     public_key: rsa.RSAPublicKey
@@ -324,8 +362,10 @@ def load_certificate(pem: bytes) -> Certificate:
         raise ValueError(f"not a PEM X.509 certificate: {error}") from error
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise ValueError("the certificate does not hold an RSA public key")
+    number = certificate.serial_number
     return Certificate(
-        serial_no=f"{certificate.serial_number:X}",
+        serial_no=number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex().upper(),
+        serial_number=number,
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         public_key=public_key,

@@ -19,6 +19,17 @@ import tomli_w
 from wxbudget.sandbox import RunningSandbox, start_in_background
 
 BRAND = "120344"
+# The two readings of every point the official pages leave open (README "The sandbox"): the
+# default, lenient where the pages are silent, and `sandbox serve --strict`.
+SANDBOX_MODES = ("lenient", "strict")
+# End-to-end tests of show, set-max, set-daily, bundle and apply run against both, so the
+# client is right whichever way the real API reads those points.
+BOTH_MODES = pytest.mark.parametrize("sandbox", SANDBOX_MODES, indirect=True)
+
+
+def is_strict(request: pytest.FixtureRequest) -> bool:
+    """Whether a fixture parametrised with SANDBOX_MODES runs the strict sandbox."""
+    return getattr(request, "param", "lenient") == "strict"
 
 
 class PristineHomes:

@@ -110,9 +110,8 @@ def apply(
     and prints a summary. Re-running the same plan (or --resume) after a crash or Ctrl-C skips
     what is done and finishes the rest with the recorded request numbers.
 
-    Exit codes: 0 all done or nothing to do; 4 a cap outside 1..100000000 in the file (nothing
-    sent); 8 some rows failed or were refused (listed; the others were applied); 130
-    interrupted.
+    Exit codes: 0 all done or nothing to do; 8 some rows failed or were refused (listed; the
+    others were applied); 130 interrupted.
 
     Examples:
 
@@ -173,7 +172,7 @@ def _apply(
 
     from wxbudget import batch, render
     from wxbudget.client import Client
-    from wxbudget.errors import ExitCode, LocalCheckError, UsageError
+    from wxbudget.errors import ExitCode, UsageError
     from wxbudget.journal import Journal
 
     settings = client.settings
@@ -182,14 +181,13 @@ def _apply(
         # Each worker thread has its own session; all share one rate limiter.
         return Client(settings, trace=client.trace, limiter=client.limiter)
 
-    # Checks that need no request come first: an absolute cap outside the allowed range makes
-    # the file wrong, refused before anything is read or sent.
+    # 1..100000000 are the create-stock limits, which no update-budget page states: warned
+    # about (by line and column, before anything is read), then sent; WeChat Pay decides.
     out_of_range = plan.out_of_range_rows()
     if out_of_range:
-        raise LocalCheckError(
-            f"{len(out_of_range)} cap(s) outside 1..100000000 in {plan.source}: "
-            + "; ".join(out_of_range)
-            + "; nothing was sent"
+        render.notice(
+            f"warning: {len(out_of_range)} cap(s) outside 1..100000000 (the limits for creating "
+            f"a stock) in {plan.source}: " + "; ".join(out_of_range)
         )
     with batch_journal.locked():
         batch_journal.load()

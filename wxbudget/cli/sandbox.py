@@ -60,8 +60,9 @@ def serve_command(
             metavar="KIND=PROBABILITY[:METHOD]",
             help="Misbehave on purpose (repeatable; the first fault drawn wins). KIND: 500, 429 "
             "(nothing applied), drop (applied, connection closed unanswered), delay (applied, "
-            "answer held --fault-delay seconds), badsig, unsigned, skew, probe (applied, answer "
-            "fails verification). METHOD GET or POST; default both.",
+            "answer held --fault-delay seconds), badsig, unsigned, skew, probe, badheader "
+            "(applied, answer fails verification), race (update-budget only: another writer "
+            "adds 1 to the cap just before the request runs). METHOD GET or POST; default both.",
         ),
     ] = None,
     fault_seed: Annotated[
@@ -97,6 +98,17 @@ def serve_command(
             "Wechatpay-Serial with the newest certificate, and write the sandbox-cert profile.",
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="The strict reading of every point the official pages leave open: refuse the "
+            "other update_mode's fields, unknown fields, targets outside 1..100000000, AUDITING "
+            "stocks, adding a daily cap, a daily target below today's issued count; business "
+            "refusals carry only the documented message. Default: lenient there (the official "
+            "PHP sample's request is applied as sent).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C.
 
@@ -115,6 +127,8 @@ def serve_command(
         wxbudget sandbox serve --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7
 
         wxbudget sandbox serve --platform-cert
+
+        wxbudget sandbox serve --strict     # rehearse against the strictest reading
     """
     from wxbudget.embedded import embedded_home
     from wxbudget.sandbox import serve
@@ -129,4 +143,5 @@ def serve_command(
         fault_delay=fault_delay,
         fault_limit=fault_limit,
         platform_cert=platform_cert,
+        strict=strict,
     )

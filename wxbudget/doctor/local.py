@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wxbudget import config, signing, trust
+from wxbudget import certs, config, signing, trust
 from wxbudget.doctor.model import (
     CERTIFICATE_WARN_DAYS,
     CONFIG,
@@ -383,19 +383,26 @@ def _platform_findings(
             )
         )
     now = datetime.fromtimestamp(clock(), UTC)
-    valid: list[signing.Certificate] = []
-    unusable: list[str] = []
-    for path in sorted(folder.glob("*.pem")) if folder.is_dir() else []:
-        try:
-            certificate = signing.load_certificate(path.read_bytes())
-        except (OSError, ValueError):
-            unusable.append(path.name)
-            continue
-        if certificate.not_before <= now <= certificate.not_after:
-            valid.append(certificate)
-        else:
-            unusable.append(f"{path.name} (outside its validity dates)")
     download = f"download them: wxbudget certs download -p {profile.name}"
+    # The certificates a command would trust: the cache as certs.load_cache reads it.
+    try:
+        cached = certs.load_cache(folder)
+    except UntrustedFileError as error:
+        return [*findings, Finding(Status.FAIL, error.message, error.fix)]
+    except ConfigError as error:
+        return [*findings, Finding(Status.FAIL, error.message)]
+    trusted = {entry.path for entry in cached}
+    unusable = [
+        f"{path.name} (not a certificate named by its serial)"
+        for path in (sorted(folder.glob("*.pem")) if folder.is_dir() else [])
+        if path not in trusted
+    ]
+    unusable += [
+        f"{entry.path.name if entry.path else entry.serial_no} (outside its validity dates)"
+        for entry in cached
+        if not entry.valid_at(now)
+    ]
+    valid = [entry for entry in cached if entry.valid_at(now)]
     if unusable:
         findings.append(
             Finding(Status.WARN, f"unusable in {folder}: {', '.join(unusable)}", download)
@@ -405,8 +412,8 @@ def _platform_findings(
             Finding(Status.WARN, f"no valid platform certificate cached in {folder}", download)
         )
     else:
-        serials = ", ".join(certificate.serial_no for certificate in valid)
-        latest = max(certificate.not_after for certificate in valid)
+        serials = ", ".join(entry.serial_no for entry in valid)
+        latest = max(entry.certificate.not_after for entry in valid)
         findings.append(
             Finding(
                 Status.PASS,

@@ -236,9 +236,9 @@ def _skew_check(call: _Call) -> Check:
         return Check(
             CLOCK_SKEW, Status.SKIP, "skipped: the client showed no answer headers to read"
         )
-    timestamp = call.headers.get(signing.HEADER_TIMESTAMP.lower(), "")
-    if timestamp.isdigit():
-        return classify_skew(call.received_at - int(timestamp))
+    timestamp = signing.parse_unix_seconds(call.headers.get(signing.HEADER_TIMESTAMP.lower(), ""))
+    if timestamp is not None:
+        return classify_skew(call.received_at - timestamp)
     date = call.headers.get("date")
     if date:
         from email.utils import parsedate_to_datetime

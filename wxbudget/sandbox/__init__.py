@@ -37,6 +37,7 @@ class RunningSandbox:
     _server: SandboxServer = field(repr=False, compare=False)
     _thread: threading.Thread = field(repr=False, compare=False)
     _holds: list[AnswerHold] = field(default_factory=list, repr=False, compare=False)
+    strict: bool = False
 
     def hold_answers(
         self,
@@ -84,6 +85,7 @@ def start_in_background(
     fault_limit: int | None = None,
     platform_cert: bool = False,
     rate_limit_clock: Callable[[], float] | None = None,
+    strict: bool = False,
 ) -> RunningSandbox:
     """Start a sandbox on 127.0.0.1 (`port` 0 = a free port) and return once it accepts requests.
 
@@ -92,6 +94,8 @@ def start_in_background(
     certificates (`GET /v3/certificates`) and writes the `sandbox-cert` profile.
     `rate_limit_clock` (seconds, monotonic) replaces the rate limiter's clock: a test that
     freezes it makes "N requests in one window" independent of how fast the machine is.
+    `strict` holds the strict reading of every point the official pages leave open (the
+    default is lenient there, and accepts the official samples' requests verbatim).
     """
     from wxbudget.sandbox.keys import CONFIG_FILE
     from wxbudget.sandbox.server import build_server
@@ -107,6 +111,7 @@ def start_in_background(
         fault_limit=fault_limit,
         platform_cert=platform_cert,
         rate_limit_clock=rate_limit_clock,
+        strict=strict,
     )
     # The socket already listens, so requests queue until serve_forever picks them up.
     thread = threading.Thread(
@@ -122,6 +127,7 @@ def start_in_background(
         config_path=home / CONFIG_FILE,
         _server=server,
         _thread=thread,
+        strict=strict,
     )
 
 
@@ -147,6 +153,7 @@ def serve(
     fault_delay: float = DEFAULT_FAULT_DELAY_SECONDS,
     fault_limit: int | None = None,
     platform_cert: bool = False,
+    strict: bool = False,
 ) -> None:
     """Run a sandbox in the foreground until SIGINT or SIGTERM, then close it and return."""
     from wxbudget.sandbox.faults import FaultInjector
@@ -162,6 +169,7 @@ def serve(
         fault_delay=fault_delay,
         fault_limit=fault_limit,
         platform_cert=platform_cert,
+        strict=strict,
     )
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
@@ -175,6 +183,12 @@ def serve(
         for hook in server.app.hooks:
             if isinstance(hook, FaultInjector):
                 print(hook.describe(), file=sys.stderr, flush=True)
+        if strict:
+            print(
+                "strict mode: the strict reading of every point the official pages leave open",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"listening on {server.base_url}", flush=True)
         server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
     finally:

@@ -3,10 +3,11 @@
 `/v3/...` takes the partner scheme (`mchid`), `/brand/...` the brand scheme (`brand_id`); the
 other scheme on a path is a SIGN_ERROR like any malformed header.
 
-Strict choices where the docs are silent: an Authorization header with a field beyond the five
-documented ones is malformed, and a partner `Wechatpay-Serial` request header naming anything but
-this merchant's WeChat Pay public key id (or, with platform certificates on, one of their
-serials) is a PARAM_ERROR (the official samples always send it). Brand calls must send it.
+Where the docs are silent, strict mode (`strict=True`) refuses an Authorization header with a
+field beyond the five documented ones (lenient ignores it), and a partner `Wechatpay-Serial`
+request header naming anything but this merchant's WeChat Pay public key id (or, with platform
+certificates on, one of their serials) with PARAM_ERROR (the partner pages list no such header:
+lenient ignores it). Brand calls must send it in both modes (the brand pages say so).
 """
 
 from __future__ import annotations
@@ -71,15 +72,19 @@ def check_headers(request: Request) -> None:
             raise invalid_request(MESSAGE_CONTENT_TYPE, SUB_CODE_HEADER)
 
 
-def authenticate(request: Request, keys: HomeKeys, *, variant: str, now: int) -> Caller:
+def authenticate(
+    request: Request, keys: HomeKeys, *, variant: str, now: int, strict: bool = False
+) -> Caller:
     """Check the Authorization header the path's variant requires; returns who signed."""
     scheme, identity_field = _SCHEMES[variant]
     authorization = signing.parse_authorization(request.header("Authorization") or "")
+    required = COMMON_AUTH_FIELDS | {identity_field}
     if (
         authorization is None
         or authorization.scheme != scheme
-        or set(authorization.fields) != COMMON_AUTH_FIELDS | {identity_field}
-        or not all(authorization.fields.values())
+        or not required <= set(authorization.fields)
+        or (strict and set(authorization.fields) != required)
+        or not all(authorization.fields[name] for name in required)
     ):
         detail = None
         if authorization is not None and authorization.scheme in (
@@ -108,9 +113,9 @@ def authenticate(request: Request, keys: HomeKeys, *, variant: str, now: int) ->
     if fields["serial_no"] != expected_serial:
         raise sign_error(wrong_serial, _detail("serial_no", fields["serial_no"]))
     timestamp_text = fields["timestamp"]
-    if not timestamp_text.isdigit():
+    timestamp = signing.parse_unix_seconds(timestamp_text)
+    if timestamp is None:
         raise sign_error(MESSAGE_BAD_TIMESTAMP, _detail("timestamp", timestamp_text))
-    timestamp = int(timestamp_text)
     if abs(now - timestamp) > signing.MAX_CLOCK_SKEW_SECONDS:
         raise sign_error(MESSAGE_CLOCK_SKEW, _detail("timestamp", timestamp_text))
     message = signing.request_message(
@@ -130,7 +135,9 @@ def authenticate(request: Request, keys: HomeKeys, *, variant: str, now: int) ->
     return Caller(variant=variant, identity=fields[identity_field])
 
 
-def check_wechatpay_serial(request: Request, keys: HomeKeys, *, variant: str) -> None:
+def check_wechatpay_serial(
+    request: Request, keys: HomeKeys, *, variant: str, strict: bool = False
+) -> None:
     serial = request.header(signing.HEADER_SERIAL)
     if variant == BRAND:
         expected = keys.brand.identity.wechatpay_public_key_id
@@ -145,7 +152,7 @@ def check_wechatpay_serial(request: Request, keys: HomeKeys, *, variant: str) ->
         return
     public_key_id = keys.identity.wechatpay_public_key_id
     platform_serials = [entry.serial_no for entry in keys.platform]
-    if serial is None or serial == public_key_id or serial in platform_serials:
+    if not strict or serial is None or serial == public_key_id or serial in platform_serials:
         return
     if platform_serials:
         raise param_error(

@@ -51,6 +51,7 @@ BACKDATE = timedelta(days=1)
 VALIDITY = timedelta(days=5 * 365)
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 _PLATFORM_CERT = re.compile(r"platform_cert_(\d{4})\.pem")
+LISTED_SERIAL_DIGITS = 40
 
 
 def self_signed_certificate(
@@ -129,7 +130,10 @@ def add_platform_certificate(home: Path) -> str:
     make_private_folder(folder)
     number = max(_numbers(home), default=0) + 1
     key = new_rsa_key()
-    serial_no = new_serial_no()
+    # Every other certificate's serial starts with a zero byte, as some real ones do: a client
+    # that re-derives the serial from the certificate's number loses it, and sends a serial
+    # WeChat Pay never listed.
+    serial_no = "00" + new_serial_no()[2:] if number % 2 else new_serial_no()
     pem = self_signed_certificate(
         key,
         serial_no=serial_no,
@@ -193,7 +197,8 @@ def _load_platform_key(home: Path, number: int) -> PlatformKey:
     pem = (folder / f"platform_cert_{number:04d}.pem").read_bytes()
     certificate = signing.load_certificate(pem)
     return PlatformKey(
-        serial_no=certificate.serial_no,
+        # Listed as WeChat Pay lists its serials: all 20 bytes, leading zeros kept.
+        serial_no=f"{certificate.serial_number:0{LISTED_SERIAL_DIGITS}X}",
         private_key=load_own_private_key(folder / f"platform_key_{number:04d}.pem"),
         certificate_pem=pem,
         certificate=certificate,

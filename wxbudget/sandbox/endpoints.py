@@ -94,9 +94,12 @@ def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str,
 
 
 class Endpoints:
-    def __init__(self, store: Store, keys: HomeKeys) -> None:
+    """`strict`: the strict reading of every point the official pages leave open."""
+
+    def __init__(self, store: Store, keys: HomeKeys, *, strict: bool = False) -> None:
         self.store = store
         self.keys = keys
+        self.strict = strict
 
     def routes(self) -> list[Route]:
         routes = [Route("GET", CERTIFICATES, PARTNER, self.certificates)]
@@ -115,7 +118,8 @@ class Endpoints:
     def get_stock(self, call: Call) -> Reply:
         _, stock = self._stock(call)
         if call.brand_api:
-            _refuse_query(call.request, allowed=())
+            if self.strict:
+                _refuse_query(call.request, allowed=())
             _check_owner(call.caller.identity, stock["brand_id"], MESSAGE_STOCK_NOT_FOUND)
         else:
             _check_brand(
@@ -131,7 +135,8 @@ class Endpoints:
         coupon = self._coupon(call)
         query = call.request.query
         if call.brand_api:
-            _refuse_query(call.request, allowed=BRAND_LIST_PARAMETERS)
+            if self.strict:
+                _refuse_query(call.request, allowed=BRAND_LIST_PARAMETERS)
             _check_owner(call.caller.identity, coupon.brand_id, MESSAGE_COUPON_NOT_FOUND)
         else:
             brand_id = query.get("brand_id")
@@ -144,7 +149,7 @@ class Endpoints:
             raise param_error(
                 "state", state, f"state 取值为 {', '.join(STOCK_STATES)}", location="query"
             )
-        page_size = _page_size(query.get("page_size"))
+        page_size = _page_size(query.get("page_size"), strict=self.strict)
         page_token = query.get("page_token")
         offset = 0 if page_token is None else decode_page_token(page_token)
         stocks = self.store.stocks(
@@ -174,7 +179,7 @@ class Endpoints:
                 stock["brand_id"],
                 MESSAGE_STOCK_NOT_FOUND,
             )
-        change = budget.parse_change(body, brand_api=call.brand_api)
+        change = budget.parse_change(body, brand_api=call.brand_api, strict=self.strict)
         reply = self.store.apply_once(
             mchid=call.caller.key,
             out_request_no=change.out_request_no,
@@ -182,7 +187,7 @@ class Endpoints:
             product_coupon_id=coupon.product_coupon_id,
             stock_id=stock["stock_id"],
             change=lambda current: budget.apply_change(
-                current, change, usage_mode=coupon.usage_mode
+                current, change, usage_mode=coupon.usage_mode, strict=self.strict
             ),
         )
         if reply.status == 200:
@@ -203,14 +208,14 @@ class Endpoints:
             _check_brand(
                 body.get("brand_id"), "/brand_id", "body", coupon.brand_id, MESSAGE_BUNDLE_NOT_FOUND
             )
-        change = budget.parse_change(body, brand_api=call.brand_api)
+        change = budget.parse_change(body, brand_api=call.brand_api, strict=self.strict)
         reply = self.store.apply_bundle_once(
             mchid=call.caller.key,
             out_request_no=change.out_request_no,
             fingerprint=_fingerprint(call, body),
             product_coupon_id=coupon.product_coupon_id,
             stock_bundle_id=bundle_id,
-            change=lambda stocks: budget.apply_bundle_change(stocks, change),
+            change=lambda stocks: budget.apply_bundle_change(stocks, change, strict=self.strict),
         )
         if reply.status == 200:
             reply.body = reply.body | {
@@ -252,8 +257,8 @@ def _present(stock: JsonObject, call: Call) -> JsonObject:
 
 
 def _refuse_query(request: Request, *, allowed: tuple[str, ...]) -> None:
-    # Strict where the brand docs are silent: their query string lists no brand_id (the brand
-    # is the signer) and nothing else, so anything unlisted is refused rather than ignored.
+    # Strict mode, where the brand docs are silent: their query string lists no brand_id (the
+    # brand is the signer) and nothing else, so anything unlisted is refused, not ignored.
     for name, value in parse_qsl(request.target.partition("?")[2], keep_blank_values=True):
         if name not in allowed:
             issue = (
@@ -282,12 +287,15 @@ def _check_brand(
         raise not_found(message)
 
 
-def _page_size(raw: str | None) -> int:
+def _page_size(raw: str | None, *, strict: bool) -> int:
     if raw is None:
         return PAGE_SIZE_DEFAULT
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit():
         raise param_error("page_size", raw, "page_size 必须是整数", location="query")
     size = int(raw)
+    if not strict:
+        # "最大值50" says what is served, not that more is refused: lenient serves at most 50.
+        return min(max(size, 1), PAGE_SIZE_MAX)
     if not 1 <= size <= PAGE_SIZE_MAX:
         raise out_of_range(
             "page_size", size, f"page_size 取值范围为1-{PAGE_SIZE_MAX}", location="query"

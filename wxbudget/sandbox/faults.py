@@ -22,19 +22,26 @@ Kinds:
 - `unsigned`: strip every `Wechatpay-*` header (Request-ID stays).
 - `skew`: sign the answer over a `Wechatpay-Timestamp` SKEW_SECONDS in the past.
 - `probe`: replace the signature by a `WECHATPAY/SIGNTEST/` probe value.
-The last six apply to whatever the endpoint answered, an error reply (404, 400 ...) included:
-one rule for every reply is simpler to reason about than a list of exceptions.
+- `badheader`: a `Wechatpay-Timestamp` that is not Unix seconds (`1²`: Python's isdigit()
+  accepts it, int() does not), the rest of the answer intact.
+- `race` (update-budget only, so it is drawn for POSTs only): another writer adds 1 to the cap
+  the request changes (every stock's, for a bundle) just before the endpoint runs, so the
+  request's `current_*` is stale and the endpoint answers as it would to a real race.
+The altering kinds apply to whatever the endpoint answered, an error reply (404, 400 ...)
+included: one rule for every reply is simpler to reason about than a list of exceptions.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import math
 import random
 import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from wxbudget import signing
 from wxbudget.errors import UsageError
@@ -48,11 +55,15 @@ from wxbudget.sandbox.replies import (
     ApiFailure,
     Reply,
 )
+from wxbudget.sandbox.store import Store
 from wxbudget.sandbox.wire import Intervention, Outgoing, Request
 
 ANSWER_KINDS = ("500", "429")
-ALTERING_KINDS = ("drop", "delay", "badsig", "unsigned", "skew", "probe")
-KINDS = ANSWER_KINDS + ALTERING_KINDS
+ALTERING_KINDS = ("drop", "delay", "badsig", "unsigned", "skew", "probe", "badheader")
+RACE = "race"
+KINDS = (*ANSWER_KINDS, *ALTERING_KINDS, RACE)
+# Kinds that only mean something for a write.
+WRITE_KINDS = frozenset({RACE})
 METHODS = ("GET", "POST")
 SPEC_FORMAT = "KIND=PROBABILITY[:METHOD]"
 # Twice the 5 minutes clients tolerate, so every verifier refuses it whatever its rounding.
@@ -60,6 +71,7 @@ SKEW_SECONDS = 600
 # A real signature is 256 bytes of RSA-2048 output; the probe looks just as long.
 PROBE_RANDOM_BYTES = 256
 WECHATPAY_HEADER_PREFIX = "wechatpay-"
+MALFORMED_TIMESTAMP = "1\u00b2"
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class FaultSpec:
     method: str | None = None  # None: every method of METHODS
 
     def applies_to(self, method: str) -> bool:
+        if self.kind in WRITE_KINDS:
+            return method == "POST"
         return method == self.method if self.method is not None else method in METHODS
 
     def __str__(self) -> str:
@@ -96,6 +110,8 @@ def parse_fault(text: str) -> FaultSpec:
         )
     if colon and method.upper() not in METHODS:
         raise UsageError(f"fault method {method!r} in {text!r} is not {' or '.join(METHODS)}")
+    if kind in WRITE_KINDS and colon and method.upper() != "POST":
+        raise UsageError(f"fault {kind!r} changes writes only: use {kind}={probability_text}")
     return FaultSpec(kind=kind, probability=probability, method=method.upper() if colon else None)
 
 
@@ -114,8 +130,10 @@ class FaultInjector:
         seed: int | None = None,
         delay_seconds: float = DEFAULT_FAULT_DELAY_SECONDS,
         limit: int | None = None,
+        store: Store | None = None,
     ) -> None:
         self.specs = tuple(specs)
+        self.store = store  # what a `race` changes behind the request's back
         # A seed is always chosen, so an unseeded run can still be reported and replayed.
         self.seed = secrets.randbits(32) if seed is None else seed
         self.delay_seconds = delay_seconds
@@ -148,6 +166,8 @@ class FaultInjector:
         kind = self.draw(route.method)
         if kind is None:
             return None
+        if kind == RACE and self.store is not None:
+            _race(self.store, request, route)
         return Intervention(reply=_answer(kind), fault=kind)
 
     def before_sending(self, request: Request, reply: Reply, outgoing: Outgoing) -> Outgoing:
@@ -167,6 +187,8 @@ class FaultInjector:
             case "skew":
                 past = str(int(outgoing.headers[signing.HEADER_TIMESTAMP]) - SKEW_SECONDS)
                 _sign(outgoing, outgoing.signing_key or self._wechatpay_private_key, past)
+            case "badheader":
+                outgoing.headers[signing.HEADER_TIMESTAMP] = MALFORMED_TIMESTAMP
             case "probe":
                 noise = base64.b64encode(secrets.token_bytes(PROBE_RANDOM_BYTES)).decode("ascii")
                 outgoing.headers[signing.HEADER_SIGNATURE] = signing.PROBE_SIGNATURE_PREFIX + noise
@@ -241,6 +263,29 @@ class AnswerHold:
         """Let every held answer go, and stop holding."""
         self.limit = 0
         self._released.set()
+
+
+def _race(store: Store, request: Request, route: Route) -> None:
+    """Another writer's change, landed between the client's read and its write."""
+    found = route.pattern.fullmatch(request.path)
+    if found is None:
+        return
+    params = {name: unquote(value) for name, value in found.groupdict().items()}
+    try:
+        mode = json.loads(request.body).get("update_mode")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return
+    rule_field = "max_count_per_day" if mode == "MAX_COUNT_PER_DAY" else "max_count"
+    coupon = params["product_coupon_id"]
+    if "stock_bundle_id" in params:
+        stocks = store.bundle_stocks(coupon, params["stock_bundle_id"])
+    else:
+        stock = store.stock(coupon, params.get("stock_id", ""))
+        stocks = [] if stock is None else [stock]
+    for stock in stocks:
+        rule = stock["stock_send_rule"]
+        rule[rule_field] = (rule.get(rule_field) or 0) + 1
+    store.upsert_stocks(stocks)
 
 
 def _answer(kind: str) -> Reply | None:

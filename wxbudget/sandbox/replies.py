@@ -59,20 +59,21 @@ MESSAGE_BUNDLE_NOT_FOUND = "未找到 stock_bundle_id 对应的批次组"
 MESSAGE_IDEMPOTENCY_MISMATCH = "相同单号但请求数据不一致"
 MESSAGE_OUT_OF_RANGE = "参数超出取值范围"
 MESSAGE_SYSTEM = "系统异常,请稍后重试"
-MESSAGE_STOCK_STOPPED = "已过期的批次不可修改发放预算"
-MESSAGE_STOCK_DEACTIVATED = "已失效的批次不可修改发放预算"
-MESSAGE_STOCK_AUDITING = "审批中的批次不可修改发放预算"
-MESSAGE_STOCK_IN_BUNDLE = "批次组内的批次不可使用本接口,请使用修改商品券批次组发放预算API"
-# The client maps the substring 当前值错误 to its "stale" exit code: keep it in this message.
-MESSAGE_STALE_CURRENT = "批次发放预算的当前值错误,请获取批次详情查看最新值"
-MESSAGE_BELOW_SENT = "目标发放次数总上限不得小于当前已发放总次数"
-MESSAGE_DAILY_UNLIMITED = "批次未限制每日发放次数,无法修改为限制次数"
+# The only two business errors the update-budget page's 错误码 table lists (seed 000_...): every
+# business refusal answers one of these two messages, in both modes. The lenient sandbox adds
+# which rule it was in `detail.issue` (the ISSUE_* texts); the strict one adds nothing.
+MESSAGE_EXPIRED = "已过期的批次不可修改发放预算"
+MESSAGE_BUSINESS_RULE = "传入参数不符合业务规则"
+ISSUE_STOCK_DEACTIVATED = "已失效的批次不可修改发放预算"
+ISSUE_STOCK_AUDITING = "审批中的批次不可修改发放预算"
+ISSUE_STOCK_IN_BUNDLE = "批次组内的批次不可使用本接口,请使用修改商品券批次组发放预算API"
+ISSUE_STALE_CURRENT = "{field} 与批次当前值 {current} 不一致,请先查询批次详情获取最新值"
+ISSUE_BELOW_SENT = "目标发放次数总上限不得小于当前已发放总次数"
+ISSUE_DAILY_UNLIMITED = "批次未限制每日发放次数,无法修改为限制次数"
 # Quoted from the bundle page (doc 4016280642), which states the rule for bundles explicitly.
-MESSAGE_BUNDLE_DAILY_UNLIMITED = "如果批次当前未限制每日发放次数(创建时未传入),则无法修改为限制次数"
-MESSAGE_BUNDLE_STATE = (
-    "批次组内批次 {stock_id} 的状态为 {state},仅 SENDING 或 PAUSED 状态的批次可修改发放预算"
-)
-MESSAGE_BELOW_TODAY = "目标每日发放次数上限不得小于当日已发放次数"
+ISSUE_BUNDLE_DAILY_UNLIMITED = "如果批次当前未限制每日发放次数(创建时未传入),则无法修改为限制次数"
+ISSUE_BUNDLE_STATE = "批次组内批次 {stock_id} 的状态为 {state},不可修改发放预算"
+ISSUE_BELOW_TODAY = "目标每日发放次数上限不得小于当日已发放次数"
 
 
 @dataclass
@@ -146,6 +147,28 @@ def out_of_range(field: str, value: Any, issue: str, *, location: str = "body") 
 
 def invalid_request(message: str, sub_code: int) -> ApiFailure:
     return ApiFailure(400, "INVALID_REQUEST", message, sub_code)
+
+
+def business_refusal(
+    issue: str,
+    sub_code: int,
+    *,
+    strict: bool,
+    field: str | None = None,
+    value: Any = None,
+    message: str = MESSAGE_BUSINESS_RULE,
+) -> ApiFailure:
+    """400 INVALID_REQUEST with one of the page's two documented messages.
+
+    Lenient: `detail` says which rule (a hint real WeChat Pay may or may not give). Strict: the
+    bare message, so a client can only learn what happened by reading the stock again.
+    """
+    if strict:
+        return ApiFailure(400, "INVALID_REQUEST", message, sub_code)
+    detail: JsonObject = {"issue": issue, "location": "body"}
+    if field is not None:
+        detail = {"field": field, "value": value} | detail
+    return ApiFailure(400, "INVALID_REQUEST", message, sub_code, detail)
 
 
 def sign_error(message: str, detail: JsonObject | None = None) -> ApiFailure:

@@ -156,13 +156,16 @@ class SandboxApp:
         journal: Journal,
         limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
+        *,
+        strict: bool = False,
     ) -> None:
         self.keys = keys
         self.store = store
         self.journal = journal
         self.limiter = limiter
         self.clock = clock
-        self.routes = Endpoints(store, keys).routes()
+        self.strict = strict
+        self.routes = Endpoints(store, keys, strict=strict).routes()
         self.hooks: list[Hook] = []
 
     def handle(self, request: Request, *, refused: ApiFailure | None = None) -> Outgoing:
@@ -192,8 +195,10 @@ class SandboxApp:
         """The gateway checks; returns the route, its path parameters and who signed."""
         route, params = match(self.routes, request.method, request.path)
         check_headers(request)
-        caller = authenticate(request, self.keys, variant=route.variant, now=int(self.clock()))
-        check_wechatpay_serial(request, self.keys, variant=route.variant)
+        caller = authenticate(
+            request, self.keys, variant=route.variant, now=int(self.clock()), strict=self.strict
+        )
+        check_wechatpay_serial(request, self.keys, variant=route.variant, strict=self.strict)
         if not self.limiter.allow((caller.key, route.name)):
             raise ApiFailure(429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT)
         return route, params, caller
@@ -431,8 +436,13 @@ def build_server(
     fault_limit: int | None = None,
     platform_cert: bool = False,
     rate_limit_clock: Callable[[], float] | None = None,
+    strict: bool = False,
 ) -> SandboxServer:
-    """Prepare DIR, load state, bind the port and point config.toml at it."""
+    """Prepare DIR, load state, bind the port and point config.toml at it.
+
+    `strict`: the strict reading of every point the official pages leave open (README "The
+    sandbox"); the default is the documented contract, lenient where the pages are silent.
+    """
     if rate_limit < 0:
         raise UsageError(f"rate limit {rate_limit} is negative; use 0 for unlimited")
     if not 0 <= port <= 65535:
@@ -451,7 +461,7 @@ def build_server(
     elif store.created:
         store.upsert_stocks(demo_stocks())
     limiter = RateLimiter(rate_limit, rate_limit_clock or time.monotonic)
-    app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), limiter)
+    app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), limiter, strict=strict)
     if fault_specs:
         app.hooks.append(
             FaultInjector(
@@ -460,6 +470,7 @@ def build_server(
                 seed=fault_seed,
                 delay_seconds=fault_delay,
                 limit=fault_limit,
+                store=store,
             )
         )
     try:
