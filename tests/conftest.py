@@ -53,9 +53,9 @@ def instant_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     `Client(sleep=...)`); subprocesses (the chaos test) keep the real ones too.
     """
     if request.node.get_closest_marker("real_backoff") is None:
-        from wxbudget import client
+        from wxbudget import transport
 
-        monkeypatch.setattr(client, "BACKOFF_BASE_SECONDS", 0.0)
+        monkeypatch.setattr(transport, "BACKOFF_BASE_SECONDS", 0.0)
 
 
 @pytest.fixture(scope="session")

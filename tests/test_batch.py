@@ -14,7 +14,7 @@ import pytest
 from tests.helpers.cli import converse, run, spawn
 from tests.helpers.logs import applied_counts, audit_entries, request_log
 from tests.helpers.sandboxes import SANDBOX_MODES, Sandboxes, is_strict, write_seed
-from wxbudget.batch import BatchJournal
+from wxbudget.batch_journal import BatchJournal
 from wxbudget.plan import parse_plan
 from wxbudget.sandbox import RunningSandbox
 

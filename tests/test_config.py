@@ -12,6 +12,7 @@ import tomli_w
 from wxbudget import config
 from wxbudget.config import Flags
 from wxbudget.errors import ConfigError, ExitCode
+from wxbudget.settings import PROFILE_KEYS
 
 DATA = Path(__file__).parent / "data"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006"
@@ -252,4 +253,4 @@ def test_example_config_names_every_profile_key_and_loads() -> None:
     example = Path(__file__).parent.parent / "config.example.toml"
     document = config.load(example)  # unknown keys or bad TOML would raise
     used = {key for profile in document["profiles"].values() for key in profile}
-    assert used == set(config.PROFILE_KEYS)
+    assert used == set(PROFILE_KEYS)

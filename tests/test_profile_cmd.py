@@ -18,6 +18,7 @@ from tests.helpers.cli import converse, run
 from wxbudget import config, signing
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox
+from wxbudget.settings import DEFAULT_BASE_URL
 
 DATA = Path(__file__).parent / "data"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006"
@@ -263,7 +264,7 @@ def test_list_marks_the_default_and_speaks_json(
         if line.startswith("│")
     ]
     assert rows == [
-        ["*", "a", "partner", "111", config.DEFAULT_BASE_URL],
+        ["*", "a", "partner", "111", DEFAULT_BASE_URL],
         ["", "b", "partner", "222", "http://127.0.0.1:9"],
     ]
     listed = json.loads(run("profile", "list", "-o", "json").stdout)
@@ -272,7 +273,7 @@ def test_list_marks_the_default_and_speaks_json(
             "name": "a",
             "kind": "partner",
             "identity": "111",
-            "base_url": config.DEFAULT_BASE_URL,
+            "base_url": DEFAULT_BASE_URL,
             "default": True,
         },
         {

@@ -16,8 +16,9 @@ from tests.helpers.logs import audit_entries, audit_path, posts_of, read_jsonl, 
 from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
 from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
-from wxbudget.client import Client, backoff_seconds
+from wxbudget.client import Client
 from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.transport import backoff_seconds
 
 COUPON = "1000000013"
 STOCK = "1000000013002"

@@ -16,9 +16,10 @@ from tests.helpers.logs import request_log
 from tests.helpers.sandboxes import Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
-from wxbudget.client import Client, Verifier
+from wxbudget.client import Client
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
+from wxbudget.verifier import Verifier
 
 COUPON = "1000000013"
 DAILY_STOCK = "1000000013002"

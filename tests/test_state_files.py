@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.cli import run
 from tests.helpers.logs import audit_path, posts_of
 from wxbudget import config
-from wxbudget.batch import BatchJournal
+from wxbudget.batch_journal import BatchJournal
 from wxbudget.plan import parse_plan
 from wxbudget.sandbox import RunningSandbox
 

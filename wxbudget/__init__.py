@@ -1,5 +1,5 @@
 """wxbudget: change WeChat Pay product-coupon stock budgets safely."""
 
-# The single source of the version (hatch reads it from here). A literal, not
-# importlib.metadata: that import alone costs ~40 ms of every start-up.
-__version__ = "0.1.0"
+from wxbudget.version import __version__
+
+__all__ = ["__version__"]

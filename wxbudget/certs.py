@@ -41,7 +41,7 @@ def load_cache(folder: Path) -> list[CachedCertificate]:
     whoever can plant a certificate here could make a forged answer verify.
     """
     from wxbudget import trust
-    from wxbudget.config import require_trusted_if_present
+    from wxbudget.keyfiles import require_trusted_if_present
 
     found: list[CachedCertificate] = []
     require_trusted_if_present(folder, "platform_cert_dir", secret=False)

@@ -1,6 +1,7 @@
-"""Profiles: locate the config file, load it, validate it, and resolve precedence in one place.
+"""The config file: locate it, load it, validate its profiles, and resolve precedence in one place.
 
-Precedence, everywhere: flag > environment > profile > built-in default (`resolve`).
+Precedence, everywhere: flag > environment > profile > built-in default (`resolve`). Loading
+reads the config and key files and nothing else: it never starts a server or prints.
 """
 
 from __future__ import annotations
@@ -11,88 +12,33 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
+from wxbudget import keyfiles
 from wxbudget.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from wxbudget.signing import PrivateKey, PublicKey
+from wxbudget.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT_SECONDS,
+    HEADER_VALUE_RULES,
+    KIND_ONLY_KEYS,
+    KINDS,
+    PLATFORM_CERT_PAIR,
+    PROFILE_KEYS,
+    PUBLIC_KEY_ID_PREFIX,
+    PUBLIC_KEY_PAIR,
+    REQUIRED_KEYS,
+    STRING_KEYS,
+    Settings,
+    check_base_url,
+    default_backup_base_url,
+    resolve_path,
+)
 
 ENV_CONFIG = "WXBUDGET_CONFIG"
 ENV_PROFILE = "WXBUDGET_PROFILE"
-DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
-BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com"
-DEFAULT_TIMEOUT_SECONDS = 10.0
-# Connecting to a healthy host takes milliseconds; a long connect wait only delays failover.
-MAX_CONNECT_TIMEOUT_SECONDS = 5.0
-DEFAULT_MAX_RETRIES = 3
-# WeChat Pay's documented limit per endpoint, shared by every brand of a service provider.
-DEFAULT_RATE_LIMIT = 20
-PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
-
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
-KINDS = ("partner", "brand")
-# Keys that must be present, by profile kind; a partner also needs one way to verify answers.
-REQUIRED_KEYS = {
-    "partner": ("mchid", "merchant_serial_no", "private_key_file"),
-    "brand": (
-        "brand_id",
-        "brand_serial_no",
-        "private_key_file",
-        "wechatpay_public_key_id",
-        "wechatpay_public_key_file",
-    ),
-}
-# Keys that make no sense in the other kind: refusing them catches a profile half-converted.
-KIND_ONLY_KEYS = {
-    "partner": ("mchid", "merchant_serial_no", "apiv3_key_file", "platform_cert_dir"),
-    "brand": ("brand_serial_no",),
-}
-PUBLIC_KEY_PAIR = ("wechatpay_public_key_id", "wechatpay_public_key_file")
-PLATFORM_CERT_PAIR = ("apiv3_key_file", "platform_cert_dir")
-PROFILE_KEYS = (
-    "kind",
-    "mchid",
-    "merchant_serial_no",
-    "brand_serial_no",
-    "private_key_file",
-    "merchant_cert_file",
-    "wechatpay_public_key_id",
-    "wechatpay_public_key_file",
-    "apiv3_key_file",
-    "platform_cert_dir",
-    "brand_id",
-    "base_url",
-    "backup_base_url",
-    "timeout",
-    "max_retries",
-    "audit_log",
-    "rate_limit",
-)
-NUMBER_KEYS = frozenset({"timeout", "max_retries", "rate_limit"})
-STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS
-APIV3_KEY_LENGTH = 32
-
-HEADER_VALUE_RULES = (
-    ("mchid", re.compile(r"[0-9]{1,32}"), '"1900000001" (digits)'),
-    (
-        "merchant_serial_no",
-        re.compile(r"[0-9A-Fa-f]{1,64}"),
-        '"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" (hex)',
-    ),
-    (
-        "brand_serial_no",
-        re.compile(r"[0-9A-Fa-f]{1,64}"),
-        '"3493DE0D9BB4EB98A8C65EAA7E8EE887EC24B71A" (hex)',
-    ),
-    ("brand_id", re.compile(r"[0-9A-Za-z_-]{1,64}"), '"120344"'),
-    (
-        "wechatpay_public_key_id",
-        re.compile(r"[0-9A-Za-z_]{1,64}"),
-        '"PUB_KEY_ID_0000000000000024101100397200000006"',
-    ),
-)
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -107,75 +53,14 @@ class Flags:
     max_retries: int | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a client needs, resolved and checked. Holds key objects, never key text."""
+class NoConfigFile(ConfigError):
+    """No config file was named and there is none at the default place."""
 
-    config_path: Path
-    profile: str
-    kind: str  # "partner" (service provider, /v3/...) or "brand" (brand-direct, /brand/...)
-    mchid: str | None
-    serial_no: str  # merchant_serial_no (partner) or brand_serial_no (brand)
-    private_key_file: Path
-    private_key: PrivateKey
-    merchant_cert_file: Path | None
-    wechatpay_public_key_id: str | None
-    wechatpay_public_key_file: Path | None
-    wechatpay_public_key: PublicKey | None
-    apiv3_key_file: Path | None
-    platform_cert_dir: Path | None
-    brand_id: str | None
-    base_url: str
-    backup_base_url: str | None
-    timeout: float
-    max_retries: int
-    audit_log: Path
-    rate_limit: int
-    embedded_sandbox: bool = False
-
-    @property
-    def is_brand(self) -> bool:
-        return self.kind == "brand"
-
-    @property
-    def identity(self) -> str:
-        """Who signs: the mchid of a partner, the brand_id of a brand."""
-        return self.require_brand_id() if self.is_brand else str(self.mchid)
-
-    @property
-    def connect_timeout(self) -> float:
-        return min(self.timeout, MAX_CONNECT_TIMEOUT_SECONDS)
-
-    def require_brand_id(self) -> str:
-        if not self.brand_id:
-            raise ConfigError(
-                f"no brand_id: pass --brand-id or set brand_id in profile '{self.profile}' "
-                f"of {self.config_path}"
-            )
-        return self.brand_id
-
-    def body_brand_id(self) -> str | None:
-        """brand_id for query strings and bodies: partners send it, brands never do."""
-        return None if self.is_brand else self.require_brand_id()
-
-    def read_apiv3_key(self) -> bytes:
-        """The APIv3 key that decrypts platform certificates; read only when needed."""
-        from wxbudget import trust
-
-        if self.apiv3_key_file is None:
-            raise ConfigError(f"profile '{self.profile}' has no apiv3_key_file")
-        try:
-            key = trust.read_trusted(self.apiv3_key_file, "apiv3_key_file", secret=True).strip()
-        except OSError as error:
-            raise ConfigError(
-                f"cannot read apiv3_key_file {self.apiv3_key_file}: {error.strerror}"
-            ) from error
-        if len(key) != APIV3_KEY_LENGTH:
-            raise ConfigError(
-                f"apiv3_key_file {self.apiv3_key_file} must hold the 32-character APIv3 key "
-                f"(it holds {len(key)} bytes)"
-            )
-        return key
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no config file at {path}; create a profile with: wxbudget profile init NAME"
+        )
+        self.path = path
 
 
 def default_config_path(env: Mapping[str, str]) -> Path:
@@ -195,22 +80,18 @@ def locate(flags: Flags, env: Mapping[str, str]) -> tuple[Path, bool]:
 def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
     """Pick the config file and profile by precedence, then load and validate that profile.
 
-    With no config file at all (none named, none at the default place) this starts the embedded
-    sandbox and uses its profile, saying so on stderr.
+    With no config file at all (none named, none at the default place) this raises
+    `NoConfigFile`: what to do then (the CLI starts the embedded sandbox) is the caller's choice.
     """
     env = os.environ if env is None else env
     path, named = locate(flags, env)
-    embedded = False
     if not path.exists():
         if named:
             raise ConfigError(f"config file {path} does not exist; check --config or {ENV_CONFIG}")
-        from wxbudget.embedded import start_embedded_sandbox
-
-        path = start_embedded_sandbox(env, missing_config=path)
-        embedded = True
+        raise NoConfigFile(path)
     document = load(path)
     name, profile = select_profile(path, document, flags, env)
-    return build_settings(path, name, profile, flags, env, embedded)
+    return build_settings(path, name, profile, flags, env)
 
 
 def select_profile(
@@ -294,7 +175,6 @@ def build_settings(
     profile: dict[str, Any],
     flags: Flags,
     env: Mapping[str, str],
-    embedded: bool,
 ) -> Settings:
     where = f"profile '{name}' of {path}"
     for key in STRING_KEYS & profile.keys():
@@ -366,6 +246,7 @@ def build_settings(
     public_key_file = (
         resolve_path(path, profile["wechatpay_public_key_file"]) if public_key_id else None
     )
+    load_public_key = keyfiles.load_public_key_file
 
     def optional_path(key: str) -> Path | None:
         return resolve_path(path, profile[key]) if key in profile else None
@@ -373,7 +254,7 @@ def build_settings(
     apiv3_key_file = optional_path("apiv3_key_file")
     if apiv3_key_file is not None:
         # Checked now, like the private key, though it is read only to download certificates.
-        require_trusted_if_present(apiv3_key_file, "apiv3_key_file", secret=True)
+        keyfiles.require_trusted_if_present(apiv3_key_file, "apiv3_key_file", secret=True)
 
     return Settings(
         config_path=path,
@@ -382,11 +263,11 @@ def build_settings(
         mchid=profile.get("mchid"),
         serial_no=profile["brand_serial_no" if kind == "brand" else "merchant_serial_no"],
         private_key_file=private_key_file,
-        private_key=load_private_key_file(private_key_file),
+        private_key=keyfiles.load_private_key_file(private_key_file),
         merchant_cert_file=optional_path("merchant_cert_file"),
         wechatpay_public_key_id=public_key_id,
         wechatpay_public_key_file=public_key_file,
-        wechatpay_public_key=load_public_key_file(public_key_file) if public_key_file else None,
+        wechatpay_public_key=load_public_key(public_key_file) if public_key_file else None,
         apiv3_key_file=apiv3_key_file,
         platform_cert_dir=optional_path("platform_cert_dir"),
         brand_id=_brand_id(kind, profile, flags, where),
@@ -396,7 +277,6 @@ def build_settings(
         max_retries=max_retries,
         audit_log=audit_log,
         rate_limit=rate_limit,
-        embedded_sandbox=embedded,
     )
 
 
@@ -413,96 +293,9 @@ def _brand_id(kind: str, profile: dict[str, Any], flags: Flags, where: str) -> s
     return own
 
 
-def resolve_path(config_path: Path, value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else config_path.parent / path
-
-
-def check_base_url(value: str, key: str, where: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"{key} '{value}' in {where} must be an https:// URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{key} '{value}' in {where} uses plain http to a non-loopback host; use https://"
-        )
-    return value.rstrip("/")
-
-
-def default_backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:
-    """The failover host: configured, or WeChat Pay's backup when the primary is WeChat Pay's.
-
-    A custom primary (a proxy, the sandbox) gets no implicit backup: failing over from a test
-    server to the real API would be a surprise nobody wants.
-    """
-    if "backup_base_url" in profile:
-        return check_base_url(profile["backup_base_url"], "backup_base_url", where)
-    return BACKUP_BASE_URL if base_url == DEFAULT_BASE_URL else None
-
-
 def default_audit_log(env: Mapping[str, str]) -> Path:
     state_home = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state_home) / "wxbudget" / "audit.jsonl"
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def load_private_key_file(path: Path) -> PrivateKey:
-    """Read a merchant private key, refusing files that others could read."""
-    from wxbudget import signing
-
-    pem = _read_key_file(path, "private key", secret=True)
-    try:
-        return signing.load_private_key(pem)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(
-            f"private key file {path} is not an unencrypted PEM RSA private key ({error})"
-        ) from error
-
-
-def load_public_key_file(path: Path) -> PublicKey:
-    from wxbudget import signing
-
-    # Not a secret, but whoever can rewrite it decides which answers are believed.
-    pem = _read_key_file(path, "WeChat Pay public key", secret=False)
-    try:
-        return signing.load_public_key(pem)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(
-            f"WeChat Pay public key file {path} is not a PEM RSA public key ({error})"
-        ) from error
-
-
-def require_trusted_if_present(path: Path, what: str, *, secret: bool) -> None:
-    """The trust rule for a path that may not exist yet (a cache made on first download)."""
-    from wxbudget import trust
-
-    try:
-        trust.require_trusted(path, what, secret=secret)
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from error
-
-
-def _read_key_file(path: Path, what: str, *, secret: bool) -> bytes:
-    from wxbudget import trust
-
-    try:
-        return trust.read_trusted(path, f"{what} file", secret=secret)
-    except FileNotFoundError as error:
-        raise ConfigError(f"{what} file {path} does not exist") from error
-    except OSError as error:
-        raise ConfigError(f"cannot read {what} file {path}: {error.strerror}") from error
 
 
 def _names(profiles: Mapping[str, Any]) -> str:

@@ -8,7 +8,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        from wxbudget import __version__
+        from wxbudget.version import __version__
 
         sys.stdout.write(f"wxbudget {__version__}\n")
         return

@@ -15,16 +15,13 @@ from wxbudget.budget import (
     NO_DAILY_CAP_CURRENT,
     Change,
     Target,
-    gives,
-    parse_target,
     plan_bundle_change,
     plan_change,
 )
-from wxbudget.client import Client, Response, serialize_body
+from wxbudget.client import Client
 from wxbudget.errors import (
     ApiError,
     ExitCode,
-    LocalCheckError,
     NetworkError,
     RejectedError,
     ServerError,
@@ -34,6 +31,8 @@ from wxbudget.errors import (
 )
 from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text
 from wxbudget.models import Stock, UpdateMode
+from wxbudget.replay import replayed_target, settle_replay
+from wxbudget.transport import Response, serialize_body
 
 INVALID_REQUEST = "INVALID_REQUEST"
 # Failures after which the write may or may not have happened.
@@ -72,39 +71,6 @@ def _bundle_index(stock: Stock) -> int:
     return index if isinstance(index, int) else 0
 
 
-def _settle_replay(
-    journal: Journal | None, recorded: dict[str, Any] | None, change: Change
-) -> None:
-    """A re-run that finds an interrupted write already in place records its outcome, so
-    `history` stops flagging it."""
-    if journal is not None and recorded is not None and change.is_noop:
-        settle_interrupted(journal, recorded)
-
-
-def settle_interrupted(journal: Journal, intent: dict[str, Any]) -> None:
-    """Append the outcome of an intent whose write was found applied by re-reading the stock."""
-    operation = intent.get("operation")
-    if not isinstance(operation, str) or journal.has_outcome(operation):
-        return
-    journal.append(
-        {
-            "type": "outcome",
-            "operation": operation,
-            "time": now_text(),
-            "out_request_no": intent.get("out_request_no"),
-            "result": "applied",
-            "attempts": 0,
-            "http_status": None,
-            "code": None,
-            "request_id": None,
-            "verified": True,
-            "reconciled": True,
-            "exit_code": 0,
-            "message": "confirmed by re-reading the stock on a re-run",
-        }
-    )
-
-
 def plan(
     client: Client,
     product_coupon_id: str,
@@ -130,7 +96,7 @@ def plan(
     bundle_id = stock_id if bundle else None
     recorded = journal.find_intent(client.settings.identity, out_request_no) if journal else None
     if recorded is not None and stocks:
-        target = _replayed_target(recorded, stocks[0], mode, target, out_request_no, bundle_id)
+        target = replayed_target(recorded, stocks[0], mode, target, out_request_no, bundle_id)
     brand_id = client.settings.body_brand_id()
     if bundle_id is not None:
         change = plan_bundle_change(
@@ -151,61 +117,8 @@ def plan(
             brand_id=brand_id,
             expect_current=expect_current,
         )
-    _settle_replay(journal, recorded, change)
+    settle_replay(journal, recorded, change)
     return change
-
-
-def _replayed_target(
-    recorded: dict[str, Any],
-    stock: Stock,
-    mode: UpdateMode,
-    target: Target,
-    number: str,
-    stock_bundle_id: str | None = None,
-) -> Target:
-    same_change = (
-        recorded.get("product_coupon_id") == stock.product_coupon_id
-        and recorded.get("stock_bundle_id") == stock_bundle_id
-        and (stock_bundle_id is not None or recorded.get("stock_id") == stock.stock_id)
-        and recorded.get("update_mode") == mode.value
-        and recorded.get("target") == target.text
-    )
-    if not same_change:
-        raise LocalCheckError(
-            f"out_request_no {number} was already used on {recorded.get('time')} for "
-            f"{_recorded_subject(recorded)} {recorded.get('update_mode')} {recorded.get('target')} "
-            f"({recorded.get('from')} -> {recorded.get('to')}); a different change needs a new "
-            "number (omit --out-request-no to generate one)"
-        )
-    before, after = recorded.get("from"), recorded.get("to")
-    _check_recorded_change(recorded, target, number)
-    current = stock.cap(mode)
-    if current not in (before, after):
-        raise StaleCurrentError(
-            f"out_request_no {number} was recorded as {mode.label} {before} -> {after}, but the "
-            f"stock now has {current}: someone else changed it; nothing was sent"
-        )
-    return parse_target(str(after))
-
-
-def _check_recorded_change(recorded: dict[str, Any], target: Target, number: str) -> None:
-    """A recorded change is replayed only if it is what its own target gives: a journal line
-    whose `to` was edited (or planted) must never become the cap sent."""
-    before, after = recorded.get("from"), recorded.get("to")
-    if gives(target, before, after):
-        return
-    raise StaleCurrentError(
-        f"out_request_no {number}: the audit journal records {_recorded_subject(recorded)} "
-        f"{recorded.get('update_mode')} {recorded.get('target')} as {before!r} -> {after!r}, "
-        f"but {target.text} from {before!r} does not give {after!r}: that line is not one "
-        "wxbudget wrote, so nothing was sent (check the journal, or use a new --out-request-no)"
-    )
-
-
-def _recorded_subject(recorded: dict[str, Any]) -> str:
-    if recorded.get("stock_bundle_id"):
-        return f"stock bundle {recorded.get('stock_bundle_id')}"
-    return f"stock {recorded.get('stock_id')}"
 
 
 def execute(client: Client, journal: Journal, change: Change, *, target_text: str) -> Outcome:

@@ -45,7 +45,7 @@ class PristineHomes:
 
     def home(self, *, platform_cert: bool = False) -> Path:
         if platform_cert not in self._homes:
-            from wxbudget.sandbox.keys import prepare_home
+            from wxbudget.sandbox.home import prepare_home
 
             home = self.root / ("platform" if platform_cert else "plain")
             if platform_cert:

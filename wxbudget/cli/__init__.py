@@ -36,7 +36,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from wxbudget import __version__
+        from wxbudget.version import __version__
 
         typer.echo(f"wxbudget {__version__}")
         raise typer.Exit()

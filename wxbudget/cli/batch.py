@@ -12,11 +12,12 @@ from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import ProductCouponId, open_client
 
 if TYPE_CHECKING:
-    from wxbudget.batch import BatchJournal, Step
+    from wxbudget.batch import Step
+    from wxbudget.batch_journal import BatchJournal
     from wxbudget.client import Client
-    from wxbudget.config import Settings
     from wxbudget.journal import Journal
     from wxbudget.plan import Plan
+    from wxbudget.settings import Settings
 
 STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
 
@@ -137,7 +138,7 @@ def apply(
 def _locate_batch(
     plan_file: str | None, journal: Path | None, resume: bool, settings: Settings
 ) -> tuple[Plan, BatchJournal]:
-    from wxbudget.batch import PLAN_KEY, BatchJournal, latest_journal
+    from wxbudget.batch_journal import PLAN_KEY, BatchJournal, latest_journal
     from wxbudget.errors import UsageError
     from wxbudget.plan import parse_plan, read_plan
 
@@ -263,7 +264,7 @@ def _settle_earlier_runs(
 ) -> None:
     """Steps an interrupted run applied (the stock shows it) get their outcome on record."""
     from wxbudget.batch import CONFIRMED_EARLIER
-    from wxbudget.operations import settle_interrupted
+    from wxbudget.replay import settle_interrupted
 
     for step in steps:
         if step.reason != CONFIRMED_EARLIER or step.out_request_no is None:

@@ -45,10 +45,11 @@ def list_certificates(*, options: GlobalOptions) -> None:
 
     Example: wxbudget certs list -o json
     """
-    from wxbudget import certs, config
+    from wxbudget import certs
+    from wxbudget.cli.embedded import resolve_settings
     from wxbudget.errors import ConfigError
 
-    settings = config.resolve(options.flags())
+    settings = resolve_settings(options.flags())
     if settings.platform_cert_dir is None:
         raise ConfigError(
             f"profile '{settings.profile}' has no platform_cert_dir: it verifies with the WeChat "

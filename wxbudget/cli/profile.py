@@ -106,13 +106,13 @@ def init(
       --private-key-file ~/keys/apiclient_key.pem --wechatpay-public-key-id PUB_KEY_ID_0000000001
       --wechatpay-public-key-file ~/keys/pub_key.pem
     """
-    from wxbudget import config, profiles, render
+    from wxbudget import config, profile_editor, profiles, render
     from wxbudget.errors import UsageError
 
     before = context.find_object(GlobalOptions) or GlobalOptions()
     flags = config.Flags(config=config_file or before.config)
     path, _ = config.locate(flags, os.environ)
-    profiles.check_new_name(profiles.read_document(path), name, force=force)
+    profile_editor.check_new_name(profiles.read_document(path), name, force=force)
     given: dict[str, object | None] = {
         "kind": (kind or ProfileKind.partner).value,
         "mchid": mchid,
@@ -132,17 +132,19 @@ def init(
         "audit_log": audit_log,
     }
     values = {key: value for key, value in given.items() if value is not None}
-    profiles.refuse_key_material(values)
-    missing = profiles.missing_keys(values)
+    profile_editor.refuse_key_material(values)
+    missing = profile_editor.missing_keys(values)
     if missing and not sys.stdin.isatty():
         raise UsageError(
             f"a {values['kind']} profile needs "
-            + ", ".join(profiles.flag(key) for key in missing)
+            + ", ".join(profile_editor.flag(key) for key in missing)
             + " (no terminal to ask on)"
         )
     for key in missing:
         values[key] = _ask(path, key)
-    written = profiles.save(path, name, values, make_default=default, force=force, env=os.environ)
+    written = profile_editor.save(
+        path, name, values, make_default=default, force=force, env=os.environ
+    )
     verb = "replaced" if written.replaced else "added"
     render.notice(f"{verb} profile '{name}' in {written.path}")
     if written.is_default:
@@ -153,19 +155,19 @@ def init(
 
 def _ask(path: Path, key: str) -> str:
     """Ask until the answer passes the same check the profile will face."""
-    from wxbudget import profiles, render
+    from wxbudget import profile_editor, render
     from wxbudget.errors import WxBudgetError
 
     while True:
         try:
-            answer = render.ask(key, profiles.KEY_MEANINGS[key])
+            answer = render.ask(key, profile_editor.KEY_MEANINGS[key])
         except EOFError:
             raise typer.Abort() from None
         if not answer:
             render.notice(f"{key} is required")
             continue
         try:
-            profiles.check_value(path, key, answer)
+            profile_editor.check_value(path, key, answer)
         except WxBudgetError as error:
             render.notice(f"{error.line()}; try again")
             continue
@@ -241,7 +243,7 @@ def remove(
 
     Example: wxbudget profile remove staging --yes
     """
-    from wxbudget import config, profiles, render
+    from wxbudget import config, profile_editor, profiles, render
     from wxbudget.errors import UsageError
 
     path, _ = config.locate(options.flags(), os.environ)
@@ -255,7 +257,7 @@ def remove(
         if not render.confirm(f"Remove profile '{name}' from {path}?"):
             render.notice("cancelled: nothing was changed")
             raise typer.Exit(2)
-    written = profiles.remove(path, name)
+    written = profile_editor.remove(path, name)
     render.notice(f"removed profile '{name}' from {written.path}")
     if written.cleared_default:
         render.notice(f"default_profile was '{name}' and is now unset")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
+from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 
 sandbox_app = typer.Typer(
     help="Run a faithful local emulator of the WeChat Pay product-coupon API.",
@@ -130,7 +130,7 @@ def serve_command(
 
         wxbudget sandbox serve --strict     # rehearse against the strictest reading
     """
-    from wxbudget.embedded import embedded_home
+    from wxbudget.cli.embedded import embedded_home
     from wxbudget.sandbox import serve
 
     serve(

@@ -172,9 +172,9 @@ class ChangeRequest:
 
 def _change(options: GlobalOptions, request: ChangeRequest) -> None:
     from wxbudget import budget, operations, render
-    from wxbudget.client import serialize_body
     from wxbudget.errors import UsageError
     from wxbudget.journal import Journal
+    from wxbudget.transport import serialize_body
 
     mode = request.mode
     # Everything checkable without the network is checked before the first request.
@@ -258,11 +258,12 @@ def print_stocks(
 @contextmanager
 def open_client(options: GlobalOptions, *, rate_limited: bool = False) -> Iterator[Client]:
     """Resolve settings and hold one client (one connection pool) for the command."""
-    from wxbudget import config, render
+    from wxbudget import render
+    from wxbudget.cli.embedded import resolve_settings
     from wxbudget.client import Client
     from wxbudget.ratelimit import RateLimiter
 
-    settings = config.resolve(options.flags())
+    settings = resolve_settings(options.flags())
     client = Client(
         settings,
         trace=render.trace if options.verbose else None,

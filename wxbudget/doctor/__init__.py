@@ -13,12 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from wxbudget.doctor.local import (
-    check_config,
-    check_files,
-    check_private_key,
-    check_wechatpay_key,
-)
+from wxbudget.doctor.files import check_config, check_files
+from wxbudget.doctor.keys import check_private_key, check_wechatpay_key
 from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
 from wxbudget.doctor.network import check_api, check_hosts, classify_skew
 

@@ -15,10 +15,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wxbudget import config, signing
+from wxbudget import signing
+from wxbudget.settings import PUBLIC_KEY_ID_PREFIX, resolve_path
 
 if TYPE_CHECKING:
-    from wxbudget.config import Flags, Settings
+    from wxbudget.config import Flags
+    from wxbudget.settings import Settings
 
 CONFIG = "config"
 FILES = "files"
@@ -47,7 +49,7 @@ WECHATPAY_KEY_SIZE = 2048
 # stamps error answers with Date (and usually Wechatpay-Timestamp) like any other.
 PROBE_PRODUCT_COUPON_ID = "1000000000"
 PROBE_STOCK_ID = "1000000000000"
-PUBLIC_KEY_ID_FORM = re.compile(re.escape(config.PUBLIC_KEY_ID_PREFIX) + r"[0-9A-Za-z_]+")
+PUBLIC_KEY_ID_FORM = re.compile(re.escape(PUBLIC_KEY_ID_PREFIX) + r"[0-9A-Za-z_]+")
 TOML_LINE = re.compile(r" line (\d+)")
 KEY_SOURCE = "商户平台 > 账户中心 > API安全"
 NTP_FIX = "synchronise this machine's clock (sudo timedatectl set-ntp true, or chronyc makestep)"
@@ -135,7 +137,7 @@ class ProfileUnderTest:
 
     def file(self, key: str) -> Path | None:
         value = self.values.get(key)
-        return config.resolve_path(self.path, value) if isinstance(value, str) else None
+        return resolve_path(self.path, value) if isinstance(value, str) else None
 
     @property
     def where(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from wxbudget import config, signing
+from wxbudget import signing
 from wxbudget.doctor.model import (
     BACKUP_HOST,
     CLOCK_SKEW,
@@ -26,9 +26,16 @@ from wxbudget.doctor.model import (
     Status,
 )
 from wxbudget.errors import ApiError, ConfigError, VerificationError, WxBudgetError
+from wxbudget.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_CONNECT_TIMEOUT_SECONDS,
+    check_base_url,
+    default_backup_base_url,
+)
 
 if TYPE_CHECKING:
-    from wxbudget.config import Settings
+    from wxbudget.settings import Settings
 
 
 # --- 5. hosts ---------------------------------------------------------------------------------
@@ -60,12 +67,10 @@ def _endpoints(profile: ProfileUnderTest) -> tuple[str, str | None, float]:
         return settings.base_url, settings.backup_base_url, settings.connect_timeout
     # `resolve` failed only at key loading, so these values passed all its rules.
     values = profile.values
-    base_url = config.check_base_url(
-        values.get("base_url", config.DEFAULT_BASE_URL), "base_url", profile.where
-    )
-    backup = config.default_backup_base_url(dict(values), base_url, profile.where)
-    timeout = profile.flags.timeout or values.get("timeout") or config.DEFAULT_TIMEOUT_SECONDS
-    return base_url, backup, min(float(timeout), config.MAX_CONNECT_TIMEOUT_SECONDS)
+    base_url = check_base_url(values.get("base_url", DEFAULT_BASE_URL), "base_url", profile.where)
+    backup = default_backup_base_url(dict(values), base_url, profile.where)
+    timeout = profile.flags.timeout or values.get("timeout") or DEFAULT_TIMEOUT_SECONDS
+    return base_url, backup, min(float(timeout), MAX_CONNECT_TIMEOUT_SECONDS)
 
 
 def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Status) -> Check:

@@ -15,16 +15,22 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
+
 if TYPE_CHECKING:
     from wxbudget.sandbox.faults import AnswerHold
     from wxbudget.sandbox.server import SandboxServer
 
-__all__ = ["RunningSandbox", "rotate_platform_certificate", "serve", "start_in_background"]
+__all__ = [
+    "DEFAULT_FAULT_DELAY_SECONDS",
+    "RunningSandbox",
+    "rotate_platform_certificate",
+    "serve",
+    "start_in_background",
+]
 
 # How often serve_forever looks for a shutdown request: the latency of stop() and of Ctrl-C.
 SHUTDOWN_POLL_SECONDS = 0.05
-# Here rather than in faults.py, which imports cryptography: the CLI's `--help` shows it.
-DEFAULT_FAULT_DELAY_SECONDS = 3.0
 
 
 @dataclass

@@ -45,7 +45,7 @@ from urllib.parse import unquote
 
 from wxbudget import signing
 from wxbudget.errors import UsageError
-from wxbudget.sandbox import DEFAULT_FAULT_DELAY_SECONDS
+from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.endpoints import Route
 from wxbudget.sandbox.replies import (
     MESSAGE_RATE_LIMIT,

@@ -1,7 +1,6 @@
-"""The sandbox home: identities and RSA key pairs of the merchant (APIv3) and of the brand.
+"""The sandbox's file names, identities and RSA key pairs: how each is made and written (0600).
 
-A home made by an older version lacks the brand and the merchant certificate; they are added
-on its next start, next to the keys it already has.
+`home.py` puts them together into a sandbox home.
 """
 
 from __future__ import annotations
@@ -9,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wxbudget import signing
-from wxbudget.errors import ConfigError, UsageError
 
 SANDBOX_MCHID = "1900000001"
 SANDBOX_BRAND_ID = "120344"
@@ -42,7 +40,7 @@ DEFAULT_TIMEOUT_SECONDS = 10
 
 # A home may already hold these (a crash between creating the folder and writing identity.json);
 # anything else means DIR is somebody's folder and the sandbox must not move in.
-_OWN_NAMES = frozenset(
+OWN_NAMES = frozenset(
     {
         CONFIG_FILE,
         DATABASE_FILE,
@@ -127,42 +125,6 @@ def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def prepare_home(home: Path, *, platform_cert: bool = False) -> HomeKeys:
-    """Create DIR (0700) with fresh keys on first start; load (and complete) it afterwards."""
-    # Imported here: certificates.py imports this module for its paths and helpers.
-    from wxbudget.sandbox import certificates
-
-    if home.exists() and not home.is_dir():
-        raise UsageError(f"sandbox home {home} exists and is not a folder")
-    identity_path = home / IDENTITY_FILE
-    if not identity_path.exists():
-        strangers = _strangers(home)
-        if strangers:
-            raise UsageError(
-                f"sandbox home {home} is not empty and holds no sandbox ({strangers[0]} ...); "
-                "choose an empty or new folder"
-            )
-        _create_home(home)
-    try:
-        identity = Identity(**json.loads(identity_path.read_text(encoding="utf-8")))
-        identity = certificates.ensure_merchant_certificate(home, identity)
-        merchant_public_key = signing.load_public_key(
-            (home / MERCHANT_PUBLIC_KEY_FILE).read_bytes()
-        )
-        wechatpay_private_key = load_own_private_key(home / WECHATPAY_PRIVATE_KEY_FILE)
-        brand = _brand_keys(home)
-        platform: tuple[PlatformKey, ...] = ()
-        apiv3_key: bytes | None = None
-        if platform_cert:
-            apiv3_key = certificates.ensure_apiv3_key(home)
-            platform = certificates.ensure_platform_keys(home)
-    except (OSError, ValueError, TypeError) as error:
-        raise ConfigError(f"sandbox home {home} is damaged: {error}") from error
-    return HomeKeys(
-        identity, merchant_public_key, wechatpay_private_key, brand, platform, apiv3_key
-    )
-
-
 def load_own_private_key(path: Path) -> rsa.RSAPrivateKey:
     # The sandbox generated this key itself, so the costly RSA consistency check (most of a
     # start's time) proves nothing; a foreign or broken file still fails to parse.
@@ -172,51 +134,6 @@ def load_own_private_key(path: Path) -> rsa.RSAPrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"{path.name} is not an RSA private key")
     return key
-
-
-def _strangers(home: Path) -> list[str]:
-    if not home.exists():
-        return []
-    return sorted(
-        entry.name
-        for entry in home.iterdir()
-        if entry.name not in _OWN_NAMES and not entry.name.startswith(".config.")
-    )
-
-
-def _create_home(home: Path) -> None:
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o700)
-    make_private_folder(home / KEYS_DIR)
-    for relative in (MERCHANT_PRIVATE_KEY_FILE, WECHATPAY_PRIVATE_KEY_FILE):
-        write_key_pair(home, relative, new_rsa_key())
-    identity = Identity(
-        mchid=SANDBOX_MCHID,
-        merchant_serial_no=new_serial_no(),
-        wechatpay_public_key_id=new_public_key_id(),
-    )
-    # identity.json is written last: its presence is what marks the home as complete.
-    write_json(home / IDENTITY_FILE, asdict(identity))
-
-
-def _brand_keys(home: Path) -> BrandKeys:
-    path = home / BRAND_IDENTITY_FILE
-    if not path.exists():
-        # Also the upgrade of a home made before the brand API existed.
-        for relative in (BRAND_PRIVATE_KEY_FILE, BRAND_WECHATPAY_PRIVATE_KEY_FILE):
-            write_key_pair(home, relative, new_rsa_key())
-        brand = BrandIdentity(
-            brand_id=SANDBOX_BRAND_ID,
-            brand_serial_no=new_serial_no(),
-            wechatpay_public_key_id=new_public_key_id(),
-        )
-        write_json(path, asdict(brand))
-    identity = BrandIdentity(**json.loads(path.read_text(encoding="utf-8")))
-    return BrandKeys(
-        identity=identity,
-        brand_public_key=signing.load_public_key((home / BRAND_PUBLIC_KEY_FILE).read_bytes()),
-        wechatpay_private_key=load_own_private_key(home / BRAND_WECHATPAY_PRIVATE_KEY_FILE),
-    )
 
 
 def write_key_pair(home: Path, private_relative: str, key: rsa.RSAPrivateKey) -> None:

@@ -1,0 +1,191 @@
+"""doctor's checks of the profile itself: the config file loads and selects a profile, and the
+files it names exist with safe permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wxbudget import config, keyfiles, trust
+from wxbudget.doctor.model import (
+    CONFIG,
+    FILES,
+    TOML_LINE,
+    Check,
+    Finding,
+    ProfileUnderTest,
+    Status,
+    combine,
+)
+from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.settings import resolve_path
+
+if TYPE_CHECKING:
+    from wxbudget.config import Flags
+
+
+# --- 1. config --------------------------------------------------------------------------------
+
+
+def check_config(
+    flags: Flags, env: Mapping[str, str]
+) -> tuple[Check, ProfileUnderTest | None, Path | None, str | None]:
+    path, named = config.locate(flags, env)
+    requested = flags.profile or env.get(config.ENV_PROFILE) or None
+    if not path.exists():
+        if named:
+            failed = Check(
+                CONFIG,
+                Status.FAIL,
+                f"config file {path} does not exist",
+                f"check --config / {config.ENV_CONFIG}, or create it: "
+                f"wxbudget profile init NAME --config {path}",
+            )
+        else:
+            failed = Check(
+                CONFIG,
+                Status.FAIL,
+                f"no config file at {path} (commands would use the embedded sandbox)",
+                "create a profile: wxbudget profile init NAME",
+            )
+        return failed, None, path, requested
+    try:
+        document = config.load(path)
+    except ConfigError as error:
+        failed = Check(CONFIG, Status.FAIL, error.message, _load_fix(error, path))
+        return failed, None, path, requested
+    try:
+        name, values = config.select_profile(path, document, flags, env)
+    except ConfigError as error:
+        fix = (
+            f"pass -p NAME, set {config.ENV_PROFILE}, or set default_profile in {path} "
+            "(wxbudget profile list shows the profiles)"
+        )
+        return Check(CONFIG, Status.FAIL, error.message, fix), None, path, requested
+    # `config=path`: a file that vanished since is an error, never the embedded sandbox.
+    settings_flags = replace(flags, config=path)
+    try:
+        settings = config.resolve(settings_flags, env)
+    except ConfigError as error:
+        if error.message not in _key_loading_messages(path, values):
+            fix = f"edit {name} in {path} (wxbudget profile show {name} shows what it holds)"
+            return Check(CONFIG, Status.FAIL, error.message, fix), None, path, name
+        # Every rule of the profile held; loading a key failed, and the key checks say why.
+        profile = ProfileUnderTest(path, name, values, settings_flags, None, error.message)
+    else:
+        profile = ProfileUnderTest(path, name, values, settings_flags, settings, None)
+    kind = values.get("kind", "partner")
+    return Check(CONFIG, Status.PASS, f"{path}: profile {name} ({kind})"), profile, path, name
+
+
+def _key_loading_messages(path: Path, values: Mapping[str, Any]) -> set[str]:
+    """What config's own key loaders say about this profile's key files (nothing when fine).
+
+    Key files load last, after every other rule of the profile, so an error of `resolve` that
+    is one of these means the profile itself is sound.
+    """
+    messages = set()
+    loaders: tuple[tuple[str, Callable[[Path], object]], ...] = (
+        ("private_key_file", keyfiles.load_private_key_file),
+        ("wechatpay_public_key_file", keyfiles.load_public_key_file),
+    )
+    for key, loader in loaders:
+        value = values.get(key)
+        if isinstance(value, str):
+            try:
+                loader(resolve_path(path, value))
+            except ConfigError as error:
+                messages.add(error.message)
+    return messages
+
+
+def _load_fix(error: ConfigError, path: Path) -> str:
+    if isinstance(error, UntrustedFileError):
+        return error.fix
+    if "invalid TOML" in error.message:
+        line = TOML_LINE.search(error.message)
+        return f"fix the TOML syntax at line {line.group(1)} of {path}" if line else f"fix {path}"
+    if "unknown key" in error.message:
+        return f"rename or remove that key in {path}"
+    return f"fix {path}"
+
+
+# --- 2. files ---------------------------------------------------------------------------------
+
+# Key files a profile may name; True: a secret, owner-only like the private key.
+_FILE_KEYS = (
+    ("private_key_file", True),
+    ("merchant_cert_file", False),
+    ("wechatpay_public_key_file", False),
+    ("apiv3_key_file", True),
+)
+
+
+def check_files(profile: ProfileUnderTest) -> Check:
+    findings = [_config_file_mode(profile.path)]
+    for key, secret in _FILE_KEYS:
+        path = profile.file(key)
+        if path is not None:
+            findings.append(_file_finding(profile, key, path, secret=secret))
+    folder = profile.file("platform_cert_dir")
+    if folder is not None and folder.exists():
+        if not folder.is_dir():
+            findings.append(
+                Finding(
+                    Status.FAIL,
+                    f"platform_cert_dir {folder} is not a folder",
+                    f"point platform_cert_dir in {profile.where} at a folder",
+                )
+            )
+        else:
+            findings.append(_trust_finding("platform_cert_dir", folder, secret=False))
+    return combine(FILES, findings)
+
+
+def _config_file_mode(path: Path) -> Finding:
+    # The config holds paths, not secrets: others may read it, but never rewrite it.
+    return _trust_finding("config file", path, secret=False)
+
+
+def _trust_finding(what: str, path: Path, *, secret: bool) -> Finding:
+    """The trust rule (wxbudget.trust) as a finding: who besides this user can change it."""
+    try:
+        info = path.stat()
+        found = trust.exposure(path, secret=secret, info=info)
+    except OSError as error:
+        return Finding(Status.FAIL, f"cannot stat {path}: {error.strerror}")
+    if found is not None:
+        return Finding(Status.FAIL, f"{what} {path} {found.problem}", found.fix)
+    return Finding(Status.PASS, f"{path.name} {stat.S_IMODE(info.st_mode):04o}")
+
+
+def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bool) -> Finding:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return Finding(
+            Status.FAIL,
+            f"{key} {path} does not exist",
+            f"point {key} in {profile.where} at the right file",
+        )
+    except OSError as error:
+        return Finding(Status.FAIL, f"cannot stat {key} {path}: {error.strerror}")
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISREG(info.st_mode):
+        return Finding(
+            Status.FAIL, f"{key} {path} is not a file", f"point {key} at the file itself"
+        )
+    # The merchant certificate is only read by doctor itself: it decides nothing.
+    if key != "merchant_cert_file":
+        found = trust.exposure(path, secret=secret, info=info)
+        if found is not None:
+            return Finding(Status.FAIL, f"{key} {path} {found.problem}", found.fix)
+    if not os.access(path, os.R_OK):
+        return Finding(
+            Status.FAIL, f"{key} {path} is not readable by this user", f"chmod u+r {path}"
+        )
+    return Finding(Status.PASS, f"{path.name} {mode:04o}")

@@ -1,0 +1,116 @@
+"""Views of stocks: one stock's budget, many stocks in a table, and a change before it is sent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wxbudget.render.console import count, notice, stdout
+
+if TYPE_CHECKING:
+    from wxbudget.budget import Change
+    from wxbudget.models import Stock, UpdateMode
+
+
+def stock_table(
+    stock: Stock, *, changed: UpdateMode | None = None, before: int | None = None
+) -> None:
+    """The stock's state and budget; the changed cap is highlighted with its old value."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from wxbudget.models import UpdateMode
+
+    table = Table(
+        title=f"stock {stock.stock_id} of coupon {stock.product_coupon_id}",
+        show_header=True,
+        header_style="bold",
+    )
+    table.add_column("field")
+    table.add_column("value", justify="right")
+
+    def cap_cell(mode: UpdateMode) -> Text:
+        value = count(stock.cap(mode))
+        if changed is mode:
+            return Text(f"{value}  (was {count(before)})", style="bold green")
+        return Text(value)
+
+    rows: list[tuple[str, Text | str]] = [
+        ("state", stock.state),
+        ("total cap (max_count)", cap_cell(UpdateMode.MAX_COUNT)),
+        ("daily cap (max_count_per_day)", cap_cell(UpdateMode.MAX_COUNT_PER_DAY)),
+        ("per-user cap", count(stock.max_count_per_user)),
+        ("sent total", count(stock.sent_total)),
+        ("sent today", count(stock.sent_today)),
+        ("remaining total", count(stock.remaining_total)),
+        ("remaining today", count(stock.remaining_today)),
+        ("code mode", stock.coupon_code_mode or "-"),
+    ]
+    if stock.bundle_id is not None:
+        rows.append(("stock bundle", stock.bundle_id))
+    if stock.brand_id is not None:
+        rows.append(("brand", stock.brand_id))
+    for name, value in rows:
+        table.add_row(name, value)
+    stdout().print(table)
+
+
+def plan(change: Change) -> None:
+    """before -> after on stderr, for the human deciding whether to confirm."""
+    delta = change.target - change.current
+    sign = "+" if delta >= 0 else ""
+    percent = f", {sign}{delta / change.current:.1%}" if change.current else ""
+    if change.bundle_id is not None:
+        about = f"{len(change.bundle_stocks)} stocks"
+    else:
+        about = change.stock.state
+    if change.bundle_id is None and change.stock.cap(change.mode) is None:
+        before, delta_text = "unlimited", ""
+    else:
+        before, delta_text = f"{change.current:,}", f" ({sign}{delta:,}{percent})"
+    notice(
+        f"{change.subject} (coupon {change.stock.product_coupon_id}, {about}): "
+        f"{change.mode.label} {before} -> {change.target:,}{delta_text}"
+    )
+    for warning in change.warnings:
+        notice(f"warning: {warning}")
+
+
+STOCK_LIST_COLUMNS = (
+    "stock",
+    "state",
+    "total cap",
+    "daily cap",
+    "sent total",
+    "sent today",
+    "bundle",
+)
+
+
+def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None = None) -> None:
+    """Many stocks, one row each; the changed cap column is highlighted."""
+    from rich.table import Table
+
+    from wxbudget.models import UpdateMode
+
+    table = Table(title=f"{len(stocks)} stocks of {title}", header_style="bold")
+    labels = {UpdateMode.MAX_COUNT: "total cap", UpdateMode.MAX_COUNT_PER_DAY: "daily cap"}
+    highlighted = labels[changed] if changed is not None else None
+    for column in STOCK_LIST_COLUMNS:
+        table.add_column(
+            column,
+            justify="right" if "cap" in column or "sent" in column else "left",
+            style="bold green" if column == highlighted else None,
+            overflow="fold",
+            no_wrap="cap" in column or "sent" in column,
+        )
+    for stock in stocks:
+        table.add_row(
+            stock.stock_id,
+            stock.state,
+            count(stock.max_count),
+            count(stock.max_count_per_day),
+            count(stock.sent_total),
+            count(stock.sent_today),
+            stock.bundle_id or "",
+        )
+    stdout().print(table)

@@ -1,0 +1,99 @@
+"""Replays: an out_request_no already in the audit journal names a change made before.
+
+The recorded change is planned again by its absolute target, so a re-run after a crash never
+applies a relative target twice, and only if the line is what its own target gives. A re-run
+that finds an interrupted write already in place records its outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wxbudget.budget import Change, Target, gives, parse_target
+from wxbudget.errors import LocalCheckError, StaleCurrentError
+from wxbudget.journal import Journal, now_text
+from wxbudget.models import Stock, UpdateMode
+
+
+def settle_replay(journal: Journal | None, recorded: dict[str, Any] | None, change: Change) -> None:
+    """A re-run that finds an interrupted write already in place records its outcome, so
+    `history` stops flagging it."""
+    if journal is not None and recorded is not None and change.is_noop:
+        settle_interrupted(journal, recorded)
+
+
+def settle_interrupted(journal: Journal, intent: dict[str, Any]) -> None:
+    """Append the outcome of an intent whose write was found applied by re-reading the stock."""
+    operation = intent.get("operation")
+    if not isinstance(operation, str) or journal.has_outcome(operation):
+        return
+    journal.append(
+        {
+            "type": "outcome",
+            "operation": operation,
+            "time": now_text(),
+            "out_request_no": intent.get("out_request_no"),
+            "result": "applied",
+            "attempts": 0,
+            "http_status": None,
+            "code": None,
+            "request_id": None,
+            "verified": True,
+            "reconciled": True,
+            "exit_code": 0,
+            "message": "confirmed by re-reading the stock on a re-run",
+        }
+    )
+
+
+def replayed_target(
+    recorded: dict[str, Any],
+    stock: Stock,
+    mode: UpdateMode,
+    target: Target,
+    number: str,
+    stock_bundle_id: str | None = None,
+) -> Target:
+    same_change = (
+        recorded.get("product_coupon_id") == stock.product_coupon_id
+        and recorded.get("stock_bundle_id") == stock_bundle_id
+        and (stock_bundle_id is not None or recorded.get("stock_id") == stock.stock_id)
+        and recorded.get("update_mode") == mode.value
+        and recorded.get("target") == target.text
+    )
+    if not same_change:
+        raise LocalCheckError(
+            f"out_request_no {number} was already used on {recorded.get('time')} for "
+            f"{_recorded_subject(recorded)} {recorded.get('update_mode')} {recorded.get('target')} "
+            f"({recorded.get('from')} -> {recorded.get('to')}); a different change needs a new "
+            "number (omit --out-request-no to generate one)"
+        )
+    before, after = recorded.get("from"), recorded.get("to")
+    _check_recorded_change(recorded, target, number)
+    current = stock.cap(mode)
+    if current not in (before, after):
+        raise StaleCurrentError(
+            f"out_request_no {number} was recorded as {mode.label} {before} -> {after}, but the "
+            f"stock now has {current}: someone else changed it; nothing was sent"
+        )
+    return parse_target(str(after))
+
+
+def _check_recorded_change(recorded: dict[str, Any], target: Target, number: str) -> None:
+    """A recorded change is replayed only if it is what its own target gives: a journal line
+    whose `to` was edited (or planted) must never become the cap sent."""
+    before, after = recorded.get("from"), recorded.get("to")
+    if gives(target, before, after):
+        return
+    raise StaleCurrentError(
+        f"out_request_no {number}: the audit journal records {_recorded_subject(recorded)} "
+        f"{recorded.get('update_mode')} {recorded.get('target')} as {before!r} -> {after!r}, "
+        f"but {target.text} from {before!r} does not give {after!r}: that line is not one "
+        "wxbudget wrote, so nothing was sent (check the journal, or use a new --out-request-no)"
+    )
+
+
+def _recorded_subject(recorded: dict[str, Any]) -> str:
+    if recorded.get("stock_bundle_id"):
+        return f"stock bundle {recorded.get('stock_bundle_id')}"
+    return f"stock {recorded.get('stock_id')}"

@@ -1,0 +1,199 @@
+"""What a profile means: the keys a profile may hold and their rules, and the resolved Settings.
+
+`config` finds and reads the file and decides precedence; the rules about values live here so
+that `config`, `profiles` and `doctor` apply the very same ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from wxbudget.errors import ConfigError
+
+if TYPE_CHECKING:
+    from wxbudget.signing import PrivateKey, PublicKey
+
+DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+# Connecting to a healthy host takes milliseconds; a long connect wait only delays failover.
+MAX_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_MAX_RETRIES = 3
+# WeChat Pay's documented limit per endpoint, shared by every brand of a service provider.
+DEFAULT_RATE_LIMIT = 20
+PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"
+
+KINDS = ("partner", "brand")
+# Keys that must be present, by profile kind; a partner also needs one way to verify answers.
+REQUIRED_KEYS = {
+    "partner": ("mchid", "merchant_serial_no", "private_key_file"),
+    "brand": (
+        "brand_id",
+        "brand_serial_no",
+        "private_key_file",
+        "wechatpay_public_key_id",
+        "wechatpay_public_key_file",
+    ),
+}
+# Keys that make no sense in the other kind: refusing them catches a profile half-converted.
+KIND_ONLY_KEYS = {
+    "partner": ("mchid", "merchant_serial_no", "apiv3_key_file", "platform_cert_dir"),
+    "brand": ("brand_serial_no",),
+}
+PUBLIC_KEY_PAIR = ("wechatpay_public_key_id", "wechatpay_public_key_file")
+PLATFORM_CERT_PAIR = ("apiv3_key_file", "platform_cert_dir")
+PROFILE_KEYS = (
+    "kind",
+    "mchid",
+    "merchant_serial_no",
+    "brand_serial_no",
+    "private_key_file",
+    "merchant_cert_file",
+    "wechatpay_public_key_id",
+    "wechatpay_public_key_file",
+    "apiv3_key_file",
+    "platform_cert_dir",
+    "brand_id",
+    "base_url",
+    "backup_base_url",
+    "timeout",
+    "max_retries",
+    "audit_log",
+    "rate_limit",
+)
+NUMBER_KEYS = frozenset({"timeout", "max_retries", "rate_limit"})
+STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS
+APIV3_KEY_LENGTH = 32
+
+HEADER_VALUE_RULES = (
+    ("mchid", re.compile(r"[0-9]{1,32}"), '"1900000001" (digits)'),
+    (
+        "merchant_serial_no",
+        re.compile(r"[0-9A-Fa-f]{1,64}"),
+        '"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" (hex)',
+    ),
+    (
+        "brand_serial_no",
+        re.compile(r"[0-9A-Fa-f]{1,64}"),
+        '"3493DE0D9BB4EB98A8C65EAA7E8EE887EC24B71A" (hex)',
+    ),
+    ("brand_id", re.compile(r"[0-9A-Za-z_-]{1,64}"), '"120344"'),
+    (
+        "wechatpay_public_key_id",
+        re.compile(r"[0-9A-Za-z_]{1,64}"),
+        '"PUB_KEY_ID_0000000000000024101100397200000006"',
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a client needs, resolved and checked. Holds key objects, never key text."""
+
+    config_path: Path
+    profile: str
+    kind: str  # "partner" (service provider, /v3/...) or "brand" (brand-direct, /brand/...)
+    mchid: str | None
+    serial_no: str  # merchant_serial_no (partner) or brand_serial_no (brand)
+    private_key_file: Path
+    private_key: PrivateKey
+    merchant_cert_file: Path | None
+    wechatpay_public_key_id: str | None
+    wechatpay_public_key_file: Path | None
+    wechatpay_public_key: PublicKey | None
+    apiv3_key_file: Path | None
+    platform_cert_dir: Path | None
+    brand_id: str | None
+    base_url: str
+    backup_base_url: str | None
+    timeout: float
+    max_retries: int
+    audit_log: Path
+    rate_limit: int
+    embedded_sandbox: bool = False
+
+    @property
+    def is_brand(self) -> bool:
+        return self.kind == "brand"
+
+    @property
+    def identity(self) -> str:
+        """Who signs: the mchid of a partner, the brand_id of a brand."""
+        return self.require_brand_id() if self.is_brand else str(self.mchid)
+
+    @property
+    def connect_timeout(self) -> float:
+        return min(self.timeout, MAX_CONNECT_TIMEOUT_SECONDS)
+
+    def require_brand_id(self) -> str:
+        if not self.brand_id:
+            raise ConfigError(
+                f"no brand_id: pass --brand-id or set brand_id in profile '{self.profile}' "
+                f"of {self.config_path}"
+            )
+        return self.brand_id
+
+    def body_brand_id(self) -> str | None:
+        """brand_id for query strings and bodies: partners send it, brands never do."""
+        return None if self.is_brand else self.require_brand_id()
+
+    def read_apiv3_key(self) -> bytes:
+        """The APIv3 key that decrypts platform certificates; read only when needed."""
+        from wxbudget import trust
+
+        if self.apiv3_key_file is None:
+            raise ConfigError(f"profile '{self.profile}' has no apiv3_key_file")
+        try:
+            key = trust.read_trusted(self.apiv3_key_file, "apiv3_key_file", secret=True).strip()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read apiv3_key_file {self.apiv3_key_file}: {error.strerror}"
+            ) from error
+        if len(key) != APIV3_KEY_LENGTH:
+            raise ConfigError(
+                f"apiv3_key_file {self.apiv3_key_file} must hold the 32-character APIv3 key "
+                f"(it holds {len(key)} bytes)"
+            )
+        return key
+
+
+def resolve_path(config_path: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def check_base_url(value: str, key: str, where: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{key} '{value}' in {where} must be an https:// URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{key} '{value}' in {where} uses plain http to a non-loopback host; use https://"
+        )
+    return value.rstrip("/")
+
+
+def default_backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:
+    """The failover host: configured, or WeChat Pay's backup when the primary is WeChat Pay's.
+
+    A custom primary (a proxy, the sandbox) gets no implicit backup: failing over from a test
+    server to the real API would be a surprise nobody wants.
+    """
+    if "backup_base_url" in profile:
+        return check_base_url(profile["backup_base_url"], "backup_base_url", where)
+    return BACKUP_BASE_URL if base_url == DEFAULT_BASE_URL else None
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

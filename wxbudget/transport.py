@@ -1,0 +1,333 @@
+"""Signed APIv3 calls over requests: sign the exact bytes sent, retry, fail over, verify every
+2xx before use, trace. The only importer of requests.
+
+The typed endpoints (which path, which query, what the answer means) are in `client.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import secrets
+import string
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from wxbudget import signing
+from wxbudget.errors import (
+    NetworkError,
+    ServerError,
+    VerificationError,
+    WxBudgetError,
+    error_from_response,
+)
+from wxbudget.ratelimit import RateLimiter
+from wxbudget.settings import Settings
+from wxbudget.verifier import Verifier
+from wxbudget.version import __version__
+
+NONCE_ALPHABET = string.ascii_letters + string.digits
+NONCE_LENGTH = 32
+
+Trace = Callable[[str], None]
+VerifyFunction = Callable[..., signing.Verification]
+Settle = Callable[[], "Response | None"]
+
+
+def serialize_body(body: Mapping[str, Any]) -> bytes:
+    """The one serialisation of a request body: these bytes are signed and sent."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def new_nonce() -> str:
+    return "".join(secrets.choice(NONCE_ALPHABET) for _ in range(NONCE_LENGTH))
+
+
+def user_agent() -> str:
+    return (
+        f"wxbudget/{__version__} ({platform.system()}; Python {platform.python_version()}) "
+        f"requests/{requests.__version__}"
+    )
+
+
+# The test suite pins this to 0 for in-process runs, where retries are counted, not waited
+# for; backoff_seconds itself and the waits a Client asks for are tested against it.
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_JITTER = 0.25
+
+
+def backoff_seconds(retry: int, fraction: float) -> float:
+    """Wait before retry number `retry` (1, 2, 3...): 1 s, 2 s, 4 s... each within +-25%.
+
+    `fraction` is a uniform draw in [0, 1); passing it in keeps this pure, so tests pin it.
+    """
+    spread = 1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * fraction
+    return BACKOFF_BASE_SECONDS * 2.0 ** (retry - 1) * spread
+
+
+@dataclass
+class CallRecord:
+    """What one logical call did, for the audit journal: attempts and the last answer seen."""
+
+    method: str
+    target: str
+    attempts: int = 0
+    status: int | None = None
+    code: str | None = None
+    request_id: str | None = None
+    verified: bool = False
+    # The last answer's headers and when it arrived (this machine's clock): doctor reads the
+    # server's clock from them, errors included.
+    headers: dict[str, str] | None = None
+    received_at: float | None = None
+    # A write whose answer was lost (why: `lost_answer`) but whose effect a verified read
+    # confirmed.
+    settled: bool = False
+    lost_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """A verified 2xx answer: its raw body bytes and decoded JSON."""
+
+    status: int
+    body: bytes
+    data: Any
+    request_id: str | None
+
+
+class Transport:
+    """Signed calls for one profile: sign, send, retry, fail over, verify, trace.
+
+    `clock`, `sleep` and `rng` are injectable so skew, backoff and jitter are testable.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        trace: Trace | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.trace = trace
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.limiter = limiter
+        self.verifier = Verifier(settings, clock)
+        self.session = requests.Session()
+        self.last_call: CallRecord | None = None
+        self.last_write: CallRecord | None = None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        endpoint: str = "other",
+        verify: VerifyFunction | None = None,
+        settle: Settle | None = None,
+    ) -> Response:
+        """A signed request with retries; raises the mapped error unless a verified 2xx comes.
+
+        Transport errors, 429 and 5xx are retried (at most `max_retries` times, backing off);
+        every attempt sends the same bytes, freshly signed. After a transport error the next
+        attempt goes to the other host (primary <-> backup) when a backup is configured.
+
+        `settle`, for writes: after a transport error the write may have landed. `settle()`
+        looks (a verified read, on the read endpoint's own rate quota) and returns the answer to
+        use when it did; otherwise the write is sent again as usual.
+        """
+        target = path + ("?" + urlencode(query) if query else "")
+        hosts = [self.settings.base_url]
+        if self.settings.backup_base_url and self.settings.backup_base_url != hosts[0]:
+            hosts.append(self.settings.backup_base_url)
+        record = CallRecord(method=method, target=target)
+        self.last_call = record
+        host = 0
+        retries = self.settings.max_retries
+        for retry in range(retries + 1):
+            record.attempts += 1
+            if self.limiter is not None:
+                self.limiter.acquire(endpoint)
+            try:
+                return self._attempt(hosts[host], method, target, body, record, verify)
+            except NetworkError as error:
+                last_error: WxBudgetError = error
+                if len(hosts) > 1:
+                    host = 1 - host
+                settled = self._settle(settle, record)
+                if settled is not None:
+                    record.lost_answer = error.message
+                    return settled
+            except ServerError as error:
+                last_error = error
+            if retry == retries:
+                break
+            delay = backoff_seconds(retry + 1, self.rng.random())
+            self._trace(f"  retry {retry + 1} of {retries} in {delay:.2f} s ({last_error.message})")
+            self.sleep(delay)
+        if record.attempts > 1:
+            last_error.message += f" (after {record.attempts} attempts)"
+        raise last_error
+
+    def _settle(self, settle: Settle | None, record: CallRecord) -> Response | None:
+        if settle is None:
+            return None
+        self._trace("  the answer was lost: reading the current state before sending again")
+        try:
+            found = settle()
+        except WxBudgetError as error:
+            self._trace(f"  reading failed ({error.message}): sending again")
+            found = None
+        finally:
+            self.last_call = record  # the read was a call of its own
+        if found is not None:
+            record.settled = True
+            self._trace("  the write is in place (confirmed by reading): not sent again")
+        return found
+
+    def _attempt(
+        self,
+        base_url: str,
+        method: str,
+        target: str,
+        body: bytes | None,
+        record: CallRecord,
+        verify: VerifyFunction | None,
+    ) -> Response:
+        payload = body if body is not None else b""
+        timestamp = int(self.clock())
+        nonce = new_nonce()
+        message = signing.request_message(method, target, timestamp, nonce, payload)
+        signature = signing.sign(self.settings.private_key, message)
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": user_agent(),
+            "Authorization": signing.authorization_header(
+                scheme=signing.BRAND_SCHEME if self.settings.is_brand else signing.PARTNER_SCHEME,
+                identity=self.settings.identity,
+                nonce=nonce,
+                signature=signature,
+                timestamp=timestamp,
+                serial_no=self.settings.serial_no,
+            ),
+        }
+        # The request's Wechatpay-Serial selects the key WeChat Pay answers with.
+        answer_key_id = self.verifier.preferred_serial()
+        if answer_key_id:
+            headers["Wechatpay-Serial"] = answer_key_id
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        url = base_url + target
+        # The record describes the last attempt only: nothing of an earlier one may linger.
+        record.status = record.code = record.request_id = None
+        record.verified = False
+        record.headers = record.received_at = None
+        self._trace(f"attempt {record.attempts}:")
+        self._trace_request(method, url, message, headers)
+        try:
+            raw = self.session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=(self.settings.connect_timeout, self.settings.timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            record.status = None
+            self._trace(f"< no answer: {_transport_reason(error)}")
+            raise NetworkError(f"{method} {url} failed: {_transport_reason(error)}") from error
+        request_id = raw.headers.get("Request-ID")
+        content = raw.content
+        record.status = raw.status_code
+        record.request_id = request_id
+        record.headers = {name.lower(): value for name, value in raw.headers.items()}
+        record.received_at = self.clock()
+        self._trace_response(raw.status_code, raw.headers, content)
+        if not 200 <= raw.status_code < 300:
+            api_error = error_from_response(raw.status_code, content, request_id)
+            record.code = api_error.code
+            raise api_error
+        check = verify or self.verifier.verify
+        verification = check(raw.headers, content, now=int(self.clock()))
+        record.verified = verification.ok
+        self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
+        if not verification.ok:
+            raise VerificationError(
+                f"response failed verification: {verification.reason}; its body is not believed",
+                request_id=request_id,
+            )
+        try:
+            data = json.loads(content.decode("utf-8")) if content else None
+        except (UnicodeDecodeError, ValueError) as error:
+            record.verified = False
+            raise VerificationError(
+                "signed response body is not JSON; not believed", request_id=request_id
+            ) from error
+        return Response(raw.status_code, content, data, request_id)
+
+    def _trace(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace(line)
+
+    def _trace_request(
+        self, method: str, url: str, message: bytes, headers: Mapping[str, str]
+    ) -> None:
+        if self.trace is None:
+            return
+        self._trace(f"> {method} {url}")
+        self._trace("> signing message: " + json.dumps(message.decode("utf-8"), ensure_ascii=False))
+        for name, value in headers.items():
+            self._trace(f"> {name}: {redact_header(name, value)}")
+
+    def _trace_response(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        if self.trace is None:
+            return
+        self._trace(f"< {status}")
+        for name, value in headers.items():
+            self._trace(f"< {name}: {redact_header(name, value)}")
+        self._trace("< " + body.decode("utf-8", "replace"))
+
+
+def redact_header(name: str, value: str) -> str:
+    """Elide signatures: enough is shown to compare, never enough to replay."""
+    lowered = name.lower()
+    if lowered == "wechatpay-signature":
+        return f"<elided, {len(value)} chars>"
+    if lowered == "authorization":
+        parsed = signing.parse_authorization(value)
+        if parsed is None:
+            return "<elided>"
+        fields = ",".join(
+            f'{key}="<elided, {len(text)} chars>"' if key == "signature" else f'{key}="{text}"'
+            for key, text in parsed.fields.items()
+        )
+        return f"{parsed.scheme} {fields}"
+    return value
+
+
+def _transport_reason(error: requests.RequestException) -> str:
+    if isinstance(error, requests.ConnectTimeout):
+        return "connection timed out; the outcome is unknown"
+    if isinstance(error, requests.ReadTimeout):
+        return "no answer before the timeout; the outcome is unknown"
+    if isinstance(error, requests.ConnectionError):
+        return "connection failed or was reset; the outcome is unknown"
+    return f"{type(error).__name__}; the outcome is unknown"
