@@ -1,12 +1,13 @@
-"""Batch throughput against the rate limit, under faults, and the memory of a 10,000-row plan.
+"""Batch throughput against the rate limit, under faults, and the memory of big plans.
 
-    python bench/batch.py [--rows 400] [--big-rows 10000]
+    python bench/batch.py [--rows 400] [--memory-rows 10000 100000] [--only throughput|memory]
 
 Prints, for a sandbox at --rate-limit 20 and a plan raising every total cap of 400 stocks over
 4 coupons:
   clean   achieved updates/s divided by 20 (target >= 0.9), rows failed (0), double applies (0)
   faults  the same with --fault 500=0.05 --fault 429=0.05 --fault drop=0.05 (target >= 0.75)
-and the peak memory (target <= 80 MiB) and planning time of `apply --dry-run` on a big plan.
+and the peak memory of `apply --dry-run` in two plan layouts at 10,000 and 100,000 rows (see
+`memory`): at most 1.5 times as much for ten times the rows, and at most 80 MiB at 10,000.
 Ratios are against the rate limit measured in the same run, not wall-clock thresholds.
 """
 
@@ -35,7 +36,7 @@ def seed_file(path: Path, coupons: int, per_coupon: int) -> list[tuple[str, str]
             stocks.append(
                 {
                     "product_coupon_id": coupon,
-                    "stock_id": f"{coupon}{s:04d}",
+                    "stock_id": f"{coupon}{s:05d}",
                     "brand_id": "120344",
                     "coupon_code_mode": "WECHATPAY",
                     "stock_send_rule": {"max_count": 10000, "max_count_per_day": 1000},
@@ -54,7 +55,7 @@ def plan_file(path: Path, ids: list[tuple[str, str]]) -> None:
 
 
 def start_sandbox(
-    home: Path, seed: Path, env: dict[str, str], *faults: str
+    home: Path, seed: Path, env: dict[str, str], *faults: str, rate_limit: int = RATE_LIMIT
 ) -> subprocess.Popen[str]:
     command = [
         WXBUDGET,
@@ -67,7 +68,7 @@ def start_sandbox(
         "--seed",
         str(seed),
         "--rate-limit",
-        str(RATE_LIMIT),
+        str(rate_limit),
         "--fault-seed",
         "7",
     ]
@@ -140,50 +141,88 @@ def throughput(scratch: Path, name: str, rows: int, env: dict[str, str], *faults
     )
 
 
-def big_dry_run(scratch: Path, rows: int, env: dict[str, str]) -> None:
-    coupons = max(rows // 200, 1)
-    seed = scratch / "big-seed.json"
-    ids = seed_file(seed, coupons, rows // coupons)
-    plan = scratch / "big-plan.csv"
-    plan_file(plan, ids)
-    home = scratch / "big-sandbox"
-    server = start_sandbox(home, seed, env)
-    probe = (
-        "import resource, subprocess, sys, time\n"
-        "start = time.perf_counter()\n"
-        "done = subprocess.run(sys.argv[1:], capture_output=True)\n"
-        "elapsed = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(f'{peak:.1f} {elapsed:.2f} {done.returncode}')\n"
+PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "elapsed = time.perf_counter() - start\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+    "print(f'{peak:.1f} {elapsed:.2f} {done.returncode}')\n"
+)
+
+
+def dry_run_peak(plan: Path, config: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Peak RSS (MiB), seconds and exit code of `apply PLAN --dry-run -o json`."""
+    command = [WXBUDGET, "apply", str(plan), "--dry-run", "-o", "json", "--config", str(config)]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *command], env=env, capture_output=True, text=True, check=True
     )
+    peak, elapsed, code = result.stdout.split()
+    return float(peak), float(elapsed), int(code)
+
+
+def set_profile_rate_limit(config: Path, rate_limit: int) -> None:
+    import tomllib
+
+    import tomli_w
+
+    document = tomllib.loads(config.read_text())
+    document["profiles"]["sandbox"]["rate_limit"] = rate_limit
+    config.write_text(tomli_w.dumps(document))
+
+
+def memory(scratch: Path, env: dict[str, str], sizes: list[int]) -> None:
+    """Peak memory of `apply --dry-run` in both layouts at each size (issue 10, section 6).
+
+    - "wide": bench's layout, 200 rows per coupon, a sandbox holding only the plan's stocks,
+      rate limit 20 (sandbox and client): reads are slow, the list endpoint is used.
+    - "narrow": 20 rows per coupon, rate limit off, one sandbox holding more stocks than the
+      biggest plan (110% of it): reads are as fast as the machine allows.
+    Targets: the biggest plan's peak at most 1.5 times the smallest's in each layout, and no
+    10,000-row plan above 80 MiB.
+    """
+    biggest = max(sizes)
+    results: dict[tuple[str, int], float] = {}
+    for size in sizes:
+        seed = scratch / f"wide-{size}-seed.json"
+        ids = seed_file(seed, max(size // 200, 1), min(size, 200))
+        plan = scratch / f"wide-{size}.csv"
+        plan_file(plan, ids)
+        home = scratch / f"wide-{size}-sandbox"
+        server = start_sandbox(home, seed, env, rate_limit=RATE_LIMIT)
+        try:
+            peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        results[("wide", size)] = peak
+        print(f"memory  wide   rows {size:>7}  peak {peak:6.1f} MiB  {elapsed:7.1f} s  exit {code}")
+    seed = scratch / "narrow-seed.json"
+    account = seed_file(seed, biggest * 11 // 10 // 20, 20)
+    home = scratch / "narrow-sandbox"
+    server = start_sandbox(home, seed, env, rate_limit=0)
     try:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                probe,
-                WXBUDGET,
-                "apply",
-                str(plan),
-                "--dry-run",
-                "-o",
-                "json",
-                "--config",
-                str(home / "config.toml"),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        set_profile_rate_limit(home / "config.toml", 0)
+        for size in sizes:
+            plan = scratch / f"narrow-{size}.csv"
+            plan_file(plan, account[:size])
+            peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env)
+            results[("narrow", size)] = peak
+            print(
+                f"memory  narrow rows {size:>7}  peak {peak:6.1f} MiB  {elapsed:7.1f} s  "
+                f"exit {code}  (account of {len(account)} stocks)"
+            )
     finally:
         server.terminate()
-        server.wait(timeout=10)
-    peak, elapsed, code = result.stdout.split()
-    print(
-        f"dry-run rows {len(ids)}  peak memory {peak} MiB (target <= 80)  planning {elapsed} s  "
-        f"exit {code}  (reads at {RATE_LIMIT}/s: {coupons} coupons listed 50 per page)"
-    )
+        server.wait(timeout=60)
+    smallest = min(sizes)
+    for layout in ("wide", "narrow"):
+        ratio = results[(layout, biggest)] / results[(layout, smallest)]
+        print(
+            f"memory  {layout:<6} {biggest:,} / {smallest:,} rows: ratio {ratio:.2f} "
+            f"(target <= 1.5); {smallest:,} rows: {results[(layout, smallest)]:.1f} MiB "
+            "(target <= 80)"
+        )
 
 
 def main() -> None:
@@ -191,7 +230,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=400)
-    parser.add_argument("--big-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--memory-rows",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000],
+        help="plan sizes for the memory runs (default: 10000 100000)",
+    )
+    parser.add_argument("--only", choices=["throughput", "memory"], help="run one part only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
@@ -203,9 +249,11 @@ def main() -> None:
             "XDG_STATE_HOME": f"{folder}/s",
             "NO_COLOR": "1",
         }
-        throughput(scratch, "clean", args.rows, env)
-        throughput(scratch, "faults", args.rows, env, "500=0.05", "429=0.05", "drop=0.05")
-        big_dry_run(scratch, args.big_rows, env)
+        if args.only != "memory":
+            throughput(scratch, "clean", args.rows, env)
+            throughput(scratch, "faults", args.rows, env, "500=0.05", "429=0.05", "drop=0.05")
+        if args.only != "throughput":
+            memory(scratch, env, args.memory_rows)
 
 
 if __name__ == "__main__":

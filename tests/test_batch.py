@@ -90,7 +90,7 @@ def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_pa
     result = run("apply", str(plan), "--dry-run")
     assert "10,000 -> 10,500" in result.stdout
     assert "1,000 -> 900" in result.stdout
-    assert "noop" in result.stdout
+    assert "in place" in result.stdout
     steps = json.loads(run("apply", str(plan), "--dry-run", "-o", "json").stdout)
     assert [(s["update_mode"], s["from"], s["to"], s["outcome"]) for s in steps] == [
         ("MAX_COUNT", 10000, 10500, "change"),
@@ -164,12 +164,17 @@ def test_apply_changes_both_caps_with_one_number_each(
     assert set(counts.values()) == {1}
     # Plain progress lines on a non-terminal stderr.
     assert "[40/40]" in result.stderr
-    # Re-running the same plan: everything is done already, nothing is sent twice.
-    again = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
-    assert {step["outcome"] for step in again} == {"done"}
-    assert sum(applied_counts(seeded.home).values()) == 40
     # Every write is in the audit journal too.
     assert len(json.loads(run("history", "-o", "json").stdout)) == 40
+    # The batch finished, so running the plan again is a new batch (said so): its relative
+    # cells apply once more, each with a number of its own.
+    again = run("apply", str(plan), "--yes", "-o", "json")
+    assert "this is a new batch" in again.stderr
+    assert {step["outcome"] for step in json.loads(again.stdout)} == {"applied"}
+    assert caps("3000000001", "30000000010007") == (10014, 865)
+    counts = applied_counts(seeded.home)
+    assert len(counts) == 80
+    assert set(counts.values()) == {1}
 
 
 def test_some_rows_failing_exits_8(sandboxes: Sandboxes, tmp_path: Path) -> None:
@@ -210,7 +215,7 @@ def test_a_second_apply_of_the_same_plan_is_locked_out(
     settings = config.resolve(config.Flags(config=seeded.config_path))
     journal = BatchJournal.default_path(settings, parse_plan(plan.read_bytes(), "x"))
     journal.parent.mkdir(parents=True)
-    with journal.with_suffix(".lock").open("w") as holder:
+    with journal.with_name(journal.name + ".lock").open("w") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
         result = run("apply", str(plan), "--yes", expect=2)
     assert "another apply of this plan is running" in result.stderr
@@ -341,17 +346,18 @@ def test_interrupted_batch_resumes_exactly_once(
         assert caps("3000000005", f"3000000005{index:04d}")[0] == 10_007
 
 
-def test_a_done_step_whose_cap_moved_since_is_refused(
+def test_a_finished_batch_is_not_resumed_a_re_run_is_a_new_batch(
     seeded: RunningSandbox, tmp_path: Path
 ) -> None:
     plan = plan_file(tmp_path, ["3000000002,30000000020001,+1,"])
     run("apply", str(plan), "--yes")
     run("set-max", "3000000002", "30000000020001", "+50", "--yes")
-    result = run("apply", str(plan), "--yes", "-o", "json", expect=8)
+    assert "nothing to resume" in run("apply", str(plan), "--resume", "--yes", expect=2).stderr
+    result = run("apply", str(plan), "--yes", "-o", "json")
+    assert "this is a new batch" in result.stderr
     (step,) = json.loads(result.stdout)
-    assert step["outcome"] == "refused"
-    assert "an earlier run applied 10000 -> 10001" in step["reason"]
-    assert caps("3000000002", "30000000020001")[0] == 10051
+    assert (step["outcome"], step["from"], step["to"]) == ("applied", 10051, 10052)
+    assert caps("3000000002", "30000000020001")[0] == 10052
 
 
 def test_resume_without_any_batch(seeded: RunningSandbox) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -41,49 +43,91 @@ def make_stock(**overrides: Any) -> Stock:
         ("+10%", 1000, 1100),
         ("-10%", 1000, 900),
         ("+10%", 5, 6),  # 5.5 rounds half away from zero
-        ("-10%", 5, 5),  # 4.5 -> 5
+        ("-10%", 5, 4),  # the change -0.5 rounds half away from zero too
+        ("+5%", 10_010, 10_511),  # +500.5 -> +501
+        ("-5%", 10_010, 9_509),  # -500.5 -> -501: the same amount
         ("+0.5%", 1000, 1005),
         ("1,000", 1, 1000),
-        (" 42 ", 1, 42),
+        ("+1,000,000", 1, 1_000_001),
     ],
 )
 def test_targets_resolve(text: str, current: int, expected: int) -> None:
     assert budget.parse_target(text).resolve(current) == expected
 
 
-@pytest.mark.parametrize("text", ["", "abc", "+", "10%", "+-5", "1e5", "--5", "5-", "+5%%", "½"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("", "abc", "+", "10%", "+-5", "1e5", "--5", "5-", "+5%%", "½"),
+        # Issue 10: commas only between groups of three, ASCII digits only, no padding.
+        *("5,0000", "5,0,0,0,0", ",50000", "50000,", "5__0000", "5_000", " 100 ", "100 "),
+        *("١٠٠٠٠٠", "１００", "+١٠%", "+٥٠٠", "1.5", "+1.5", "+10.%", "+.5%", "+1,00%"),
+    ],
+)
 def test_bad_targets_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="TARGET") as caught:
         budget.parse_target(text)
     assert caught.value.exit_code is ExitCode.USAGE
+    assert repr(text) in caught.value.message
+
+
+@given(
+    st.integers(min_value=1, max_value=100_000_000),
+    st.decimals(min_value=0, max_value=100, places=3),
+)
+def test_plus_and_minus_a_percentage_move_the_cap_by_the_same_amount(
+    current: int, percent: Decimal
+) -> None:
+    text = f"{percent.normalize():f}".rstrip(".")
+    if "E" in text or not PERCENT_TEXT.fullmatch(text):
+        return
+    up = budget.parse_target(f"+{text}%").resolve(current) - current
+    down = current - budget.parse_target(f"-{text}%").resolve(current)
+    assert up == down
+    # ... and that amount is the exact change rounded half away from zero.
+    exact = Decimal(current) * Decimal(text) / 100
+    assert abs(up - exact) <= Decimal("0.5")
+    if abs(up - exact) == Decimal("0.5"):
+        assert up > exact
+
+
+PERCENT_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+DIGITS = "0123456789"
 
 
 def documented_target(text: str, current: int) -> int | None:
     """The README's TARGET rule, written independently of budget.py: the cap `text` means for
     `current`, or None when `text` is not a TARGET.
 
-    Absolute (`20000`), delta (`+500`, `-500`) or percentage (`+10%`, `-2.5%`) of the current
-    cap, rounded half away from zero; thousands separators (`,` `_`) and surrounding blanks
-    are ignored; more than 12 digits is never a cap.
+    ASCII digits with an optional leading `+`/`-` and an optional `%`; commas only between
+    groups of three digits; a fraction only in a percentage; nothing else (no blanks, no other
+    separators, no other scripts' digits). A percentage's change is rounded half away from
+    zero; more than 12 digits is never a cap.
     """
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    if sum(char.isdigit() for char in cleaned) > 12:
+    if sum(char in DIGITS for char in text) > 12:
         return None
-    sign, unsigned = (cleaned[0], cleaned[1:]) if cleaned[:1] in ("+", "-") else ("", cleaned)
+    sign, unsigned = (text[0], text[1:]) if text[:1] in ("+", "-") else ("", text)
     percent = unsigned.endswith("%")
     number = unsigned.removesuffix("%")
     whole, dot, fraction = number.partition(".")
-    if not whole.isdecimal() or (dot and not (percent and fraction.isdecimal())):
+    if dot and not (percent and fraction and all(char in DIGITS for char in fraction)):
         return None
+    groups = whole.split(",")
+    if not all(group and all(char in DIGITS for char in group) for group in groups):
+        return None
+    if len(groups) > 1 and (len(groups[0]) > 3 or any(len(g) != 3 for g in groups[1:])):
+        return None
+    digits = "".join(groups)
     if not sign:
-        return None if percent else int(whole)
+        return None if percent else int(digits)
     direction = 1 if sign == "+" else -1
     if not percent:
-        return current + direction * int(whole)
-    share = Fraction(int(whole + fraction), 10 ** len(fraction))
-    exact = Fraction(current) * (100 + direction * share) / 100
-    magnitude = math.floor(abs(exact) + Fraction(1, 2))
-    return magnitude if exact >= 0 else -magnitude
+        return current + direction * int(digits)
+    share = Fraction(int(digits + fraction), 10 ** len(fraction))
+    change = Fraction(current) * share / 100
+    return current + direction * math.floor(change + Fraction(1, 2))
 
 
 @st.composite

@@ -95,6 +95,12 @@ def test_same_content_same_digest() -> None:
         (HEADER + "1, ,3,4\n", "line 2, column stock_id: empty"),
         (HEADER + "1,2,3,\n\n1,2,4,\n", "line 4: stock 2 of coupon 1 is already planned on line 2"),
         (HEADER + '1,"2,3,4\n', "line 2"),
+        # Issue 10: a cap cell is as strict as TARGET on the command line.
+        (HEADER + '1,2,"5,0000",\n', "line 2, column max_count: TARGET '5,0000'"),
+        (HEADER + "1,2, 100 ,\n", "line 2, column max_count: TARGET ' 100 '"),
+        (HEADER + "1,2,,+١٠%\n", "line 2, column max_count_per_day: TARGET '+١٠%'"),
+        (HEADER + "1,2,１００,\n", "line 2, column max_count: TARGET '１００'"),
+        (HEADER + "1,2,5__0000,\n", "line 2, column max_count: TARGET '5__0000'"),
     ],
 )
 def test_malformed_plans(text: str, message: str) -> None:
@@ -103,6 +109,14 @@ def test_malformed_plans(text: str, message: str) -> None:
     assert message in caught.value.message
     assert caught.value.exit_code is ExitCode.USAGE
     assert "\n" not in caught.value.line()
+
+
+def test_a_blank_cap_cell_leaves_the_cap_and_thousands_separators_are_read() -> None:
+    plan = parse_plan((HEADER + '1,2,"20,000",  \n').encode(), "plan.csv")
+    (row,) = plan.rows
+    assert [(mode, target.resolve(0)) for mode, target in row.targets] == [
+        (UpdateMode.MAX_COUNT, 20_000)
+    ]
 
 
 def test_non_utf8_is_refused() -> None:

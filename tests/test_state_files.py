@@ -81,7 +81,7 @@ def test_a_planted_batch_lock_link_is_refused_and_its_target_kept(
     settings = config.resolve(config.Flags())
     journal = BatchJournal.default_path(settings, parse_plan(PLAN.encode(), str(plan_file)))
     journal.parent.mkdir(parents=True, mode=0o700)
-    journal.with_suffix(".lock").symlink_to(victim)
+    journal.with_name(journal.name + ".lock").symlink_to(victim)
     result = run("apply", str(plan_file), "--yes", expect=3)
     assert "batch lock" in one_error_line(result.stderr)
     assert "symbolic link" in result.stderr

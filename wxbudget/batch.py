@@ -10,31 +10,25 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from wxbudget.batch_journal import BatchJournal
-from wxbudget.budget import (
-    Change,
-    Target,
-    gives,
-    new_out_request_no,
-    parse_target,
-    plan_change,
-)
+from wxbudget.budget import Change, Target
 from wxbudget.client import Client
-from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
+from wxbudget.earlier import EarlierChange
+from wxbudget.errors import ExitCode, WxBudgetError
+from wxbudget.interrupts import StopFlag
 from wxbudget.journal import Journal, now_text
-from wxbudget.models import Stock, UpdateMode
+from wxbudget.models import UpdateMode
 from wxbudget.operations import execute
-from wxbudget.plan import Plan, PlanRow
-from wxbudget.settings import Settings
+from wxbudget.plan import PlanRow
 
 CONFIRMED_EARLIER = "applied in an earlier run (confirmed by the stock)"
-# A coupon with more planned rows than this is read with the list endpoint (50 per page).
-LIST_THRESHOLD = 5
+# How a failed step is retried safely: its recorded out_request_no goes with the resumed plan.
+RETRY_STEP = "re-run the same plan (or 'wxbudget apply --resume')"
 
 
 @dataclass(slots=True)
@@ -51,6 +45,14 @@ class Step:
     out_request_no: str | None = None
     request_id: str | None = None
     exit_code: int | None = None
+    earlier: EarlierChange | None = None  # an interrupted earlier operation on this cap
+    # The cap this step aims at when no change is planned (done earlier, or refused).
+    aimed: int | None = None
+
+    @property
+    def to(self) -> int | None:
+        """The cap after the step: its change's target, or what it aimed at."""
+        return self.change.target if self.change else self.aimed
 
     @property
     def key(self) -> str:
@@ -62,7 +64,7 @@ class Step:
             "stock_id": self.row.stock_id,
             "update_mode": self.mode.value,
             "from": self.current,
-            "to": self.change.target if self.change else None,
+            "to": self.to,
             "outcome": self.status,
             "reason": self.reason,
             "warnings": list(self.change.warnings) if self.change else [],
@@ -71,79 +73,7 @@ class Step:
         }
 
 
-def row_brand_id(row: PlanRow, plan: Plan, settings: Settings) -> str | None:
-    """The brand_id a row's calls carry: None for a brand profile, which acts for itself."""
-    if settings.is_brand:
-        if row.brand_id and row.brand_id != settings.brand_id:
-            raise UsageError(
-                f"{plan.source} line {row.line}: brand {row.brand_id} is not this brand profile's "
-                f"({settings.brand_id}); a brand can only change its own stocks"
-            )
-        return None
-    brand_id = row.brand_id or settings.brand_id
-    if not brand_id:
-        raise UsageError(
-            f"{plan.source} line {row.line}: no brand_id: add a brand_id column, pass "
-            "--brand-id, or set brand_id in the profile"
-        )
-    return brand_id
-
-
-def read_current_state(
-    client: Client, plan: Plan, *, make_client: Callable[[], Client] | None = None, workers: int = 4
-) -> dict[tuple[str, str], Stock | WxBudgetError]:
-    """The live stock of every planned row: listed per coupon when many, else one GET each.
-
-    Reads run on `workers` threads (each with its own client from `make_client`, sharing the
-    rate limiter), so one slow or retried read does not hold up the others.
-    """
-    by_coupon: dict[tuple[str, str | None], list[PlanRow]] = {}
-    for row in plan.rows:
-        brand_id = row_brand_id(row, plan, client.settings)
-        by_coupon.setdefault((row.product_coupon_id, brand_id), []).append(row)
-    jobs: list[tuple[str, str | None, list[PlanRow]]] = []
-    for (coupon, brand_id), rows in by_coupon.items():
-        if len(rows) > LIST_THRESHOLD:
-            jobs.append((coupon, brand_id, rows))
-        else:
-            jobs.extend((coupon, brand_id, [row]) for row in rows)
-    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
-    with _ThreadClients(client, make_client) as clients, ThreadPoolExecutor(workers) as pool:
-        reads = [pool.submit(_read, clients, *job) for job in jobs]
-        for read in reads:
-            found.update(read.result())
-    return found
-
-
-def _read(
-    clients: _ThreadClients, coupon: str, brand_id: str | None, rows: list[PlanRow]
-) -> dict[tuple[str, str], Stock | WxBudgetError]:
-    client = clients.get()
-    found: dict[tuple[str, str], Stock | WxBudgetError] = {}
-    if len(rows) == 1:
-        row = rows[0]
-        try:
-            found[(coupon, row.stock_id)], _ = client.get_stock(coupon, row.stock_id, brand_id)
-        except RejectedError as error:
-            found[(coupon, row.stock_id)] = error
-        return found
-    planned = {row.stock_id for row in rows}
-    try:
-        listed = {
-            stock.stock_id: stock
-            for stock in client.list_stocks(coupon, brand_id, keep_raw=False)
-            if stock.stock_id in planned
-        }
-    except RejectedError as error:
-        return {(coupon, row.stock_id): error for row in rows}
-    for row in rows:
-        found[(coupon, row.stock_id)] = listed.get(row.stock_id) or LocalCheckError(
-            f"stock {row.stock_id} is not in coupon {coupon} of brand {brand_id}"
-        )
-    return found
-
-
-class _ThreadClients:
+class ThreadClients:
     """One client per worker thread (requests sessions are not shared across threads)."""
 
     def __init__(self, main: Client | None, make_client: Callable[[], Client] | None) -> None:
@@ -166,114 +96,12 @@ class _ThreadClients:
                 self.made.append(client)
         return client
 
-    def __enter__(self) -> _ThreadClients:
+    def __enter__(self) -> ThreadClients:
         return self
 
     def __exit__(self, *exc: object) -> None:
         for client in self.made:
             client.close()
-
-
-def plan_steps(
-    plan: Plan,
-    state: dict[tuple[str, str], Stock | WxBudgetError],
-    journal: BatchJournal,
-    settings: Settings,
-) -> list[Step]:
-    """Every step with its status: change, no-op, refused, or done in an earlier run."""
-    steps: list[Step] = []
-    for row in plan.rows:
-        for mode, target in row.targets:
-            step = Step(row=row, mode=mode, target=target)
-            steps.append(step)
-            stock = state[(row.product_coupon_id, row.stock_id)]
-            if isinstance(stock, WxBudgetError):
-                step.status, step.reason = "refused", stock.message
-                continue
-            step.current = stock.cap(mode)
-            recorded = journal.records.get(step.key)
-            if recorded and recorded.get("result") == "applied":
-                _plan_applied_before(step, recorded)
-                continue
-            brand_id = row_brand_id(row, plan, settings)
-            if recorded:
-                _plan_recorded(step, stock, recorded, brand_id)
-                continue
-            _plan_new(step, stock, brand_id)
-    return steps
-
-
-def _plan_applied_before(step: Step, recorded: dict[str, Any]) -> None:
-    """A step an earlier run applied: done, unless the cap moved since (then refuse, loudly)."""
-    step.out_request_no = recorded.get("out_request_no")
-    if step.current == recorded.get("to"):
-        step.status, step.reason = "done", "done in an earlier run"
-        return
-    step.status = "refused"
-    step.reason = (
-        f"an earlier run applied {recorded.get('from')} -> {recorded.get('to')} "
-        f"({step.out_request_no}) but the cap is now {step.current}: it changed since; "
-        "write a new plan for a new change"
-    )
-
-
-def _plan_new(step: Step, stock: Stock, brand_id: str | None) -> None:
-    try:
-        change = plan_change(
-            stock,
-            step.mode,
-            step.target,
-            out_request_no=new_out_request_no(),
-            brand_id=brand_id,
-        )
-    except LocalCheckError as error:
-        step.status, step.reason = "refused", error.message
-        return
-    step.change = change
-    step.status = "noop" if change.is_noop else "change"
-    step.out_request_no = None if change.is_noop else change.out_request_no
-
-
-def _plan_recorded(
-    step: Step, stock: Stock, recorded: dict[str, Any], brand_id: str | None
-) -> None:
-    """An unfinished step of an earlier run: its recorded change, never a new one."""
-    before, after = recorded.get("from"), recorded.get("to")
-    number = str(recorded.get("out_request_no"))
-    step.out_request_no = number
-    if not gives(step.target, before, after):
-        # The plan row is the command given: a recorded `to` it does not give from the recorded
-        # `from` was not written by wxbudget, and is never sent.
-        step.status = "refused"
-        step.reason = (
-            f"the batch journal records {before!r} -> {after!r} ({number}), but "
-            f"{step.target.text} from {before!r} does not give {after!r}; not sent (check "
-            "the journal)"
-        )
-        return
-    if step.current == after:
-        step.status, step.reason = "done", CONFIRMED_EARLIER
-        return
-    if step.current != before:
-        step.status = "refused"
-        step.reason = (
-            f"an earlier run recorded {before} -> {after} ({number}) but the cap is now "
-            f"{step.current}: someone else changed it"
-        )
-        return
-    try:
-        step.change = plan_change(
-            stock,
-            step.mode,
-            parse_target(str(after)),
-            out_request_no=number,
-            brand_id=brand_id,
-        )
-    except LocalCheckError as error:
-        step.status, step.reason = "refused", f"{error.message} (unfinished since an earlier run)"
-        return
-    step.status = "change"
-    step.reason = "resumed with its recorded out_request_no"
 
 
 @dataclass
@@ -282,13 +110,14 @@ class ApplyOptions:
     make_client: Callable[[], Client]
     audit: Journal
     on_step_done: Callable[[Step], None]
-    stop: threading.Event
+    stop: StopFlag
 
 
 def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions) -> bool:
-    """Send every `change` step; return False when interrupted (in-flight steps finish)."""
+    """Send every `change` step; return False when stopped (the steps in flight finish, the
+    others stay not-started)."""
     pending = [step for step in steps if step.status == "change"]
-    clients = _ThreadClients(None, options.make_client)
+    clients = ThreadClients(None, options.make_client)
 
     def client() -> Client:
         return clients.get()
@@ -311,11 +140,20 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
             }
         )
         try:
-            outcome = execute(client(), options.audit, change, target_text=step.target.text)
+            outcome = execute(
+                client(), options.audit, change, target_text=step.target.text, retry=RETRY_STEP
+            )
         except WxBudgetError as error:
             step.status, step.reason, step.exit_code = "failed", error.line(), int(error.exit_code)
             step.request_id = error.request_id
-            journal.write({"type": "result", "key": step.key, "result": "failed"})
+            journal.write(
+                {
+                    "type": "result",
+                    "key": step.key,
+                    "result": "failed",
+                    "final": is_final_failure(error),
+                }
+            )
         else:
             step.status = "applied"
             step.reason = outcome.warning
@@ -324,24 +162,35 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
             journal.write({"type": "result", "key": step.key, "result": "applied"})
         return step
 
-    interrupted = False
     with ThreadPoolExecutor(max_workers=max(options.concurrency, 1)) as pool:
         futures: set[Future[Step]] = {pool.submit(run, step) for step in pending}
         while futures:
-            # Ctrl-C may land while waiting or while showing progress: either way, stop issuing
-            # new requests and let the in-flight ones finish.
-            try:
-                done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    options.on_step_done(future.result())
-            except KeyboardInterrupt:
-                interrupted = True
-                options.stop.set()
+            done, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                step = future.result()
+                if step.status != "not-started":
+                    options.on_step_done(step)
     clients.__exit__()
-    return not (interrupted or options.stop.is_set())
+    return not options.stop.is_set()
 
 
-def steps_json(steps: list[Step]) -> Iterator[str]:
+def is_final_failure(error: WxBudgetError) -> bool:
+    """A failure a retry with the same out_request_no cannot change: WeChat Pay refused it
+    (or the cap moved underneath). Unknown outcomes and network failures are worth resuming."""
+    return error.exit_code in (ExitCode.REJECTED, ExitCode.CONFLICT, ExitCode.CONFIG)
+
+
+def is_finished(steps: list[Step], journal: BatchJournal) -> bool:
+    """Every step reached an end a re-run could not improve on."""
+    for step in steps:
+        if step.status in ("change", "not-started", "pending"):
+            return False
+        if step.status == "failed" and not journal.records.get(step.key, {}).get("final"):
+            return False
+    return True
+
+
+def steps_json(steps: Iterable[Step]) -> Iterator[str]:
     """A JSON array, one object per step, produced piece by piece (plans can be huge)."""
     yield "["
     for index, step in enumerate(steps):

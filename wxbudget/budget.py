@@ -26,10 +26,14 @@ MAX_CAP = 100_000_000
 NO_DAILY_CAP_CURRENT = 0
 OUT_REQUEST_NO_PATTERN = re.compile(r"[0-9A-Za-z_-]{6,40}")
 
-_ABSOLUTE = re.compile(r"\d+")
-_DELTA = re.compile(r"[+-]\d+")
-_PERCENT = re.compile(r"[+-]\d+(?:\.\d+)?%")
-TARGET_HELP = "use an absolute number (20000) or a change (+500, -500, +10%, -10%)"
+# ASCII digits only (str.isdigit and \d accept other scripts' digits); commas only between
+# groups of three; a fraction only in a percentage.
+_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"
+_TARGET = re.compile(rf"(?P<sign>[+-]?)(?P<number>{_NUMBER})(?P<fraction>\.[0-9]+)?(?P<percent>%?)")
+TARGET_HELP = (
+    "use ASCII digits with an optional leading + or -, an optional %, and commas only "
+    "between groups of three digits: 20000, 20,000, +500, -500, +10%, -2.5%"
+)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,17 @@ class Target:
         return self.kind != "absolute"
 
     def resolve(self, current: int) -> int:
-        """The absolute cap this target means, rounded half away from zero."""
+        """The absolute cap this target means.
+
+        A percentage's *change* is rounded half away from zero (ROUND_HALF_UP on a Decimal),
+        so +p% and -p% move the cap by the same amount: on 10,010, +5% and -5% are both 501.
+        """
         if self.kind == "absolute":
             return int(self.amount)
         if self.kind == "delta":
             return current + int(self.amount)
-        value = Decimal(current) * (Decimal(100) + self.amount) / Decimal(100)
-        return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+        change = Decimal(current) * self.amount / Decimal(100)
+        return current + int(change.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def gives(target: Target, before: object, after: object) -> bool:
@@ -68,19 +76,28 @@ MAX_TARGET_DIGITS = 12
 
 
 def parse_target(text: str) -> Target:
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    if sum(char.isdigit() for char in cleaned) > MAX_TARGET_DIGITS:
+    """TARGET as typed or as a plan cell, strictly: `20000`, `20,000`, `+500`, `-10%`, `+2.5%`."""
+    digits = sum(char in "0123456789" for char in text)
+    if digits > MAX_TARGET_DIGITS:
         shown = text if len(text) <= 24 else text[:20] + "..."
         raise UsageError(
             f"TARGET {shown!r} has too many digits: caps run from {MIN_CAP} to {MAX_CAP}"
         )
-    if _ABSOLUTE.fullmatch(cleaned):
-        return Target(text, "absolute", Decimal(cleaned))
-    if _DELTA.fullmatch(cleaned):
-        return Target(text, "delta", Decimal(cleaned))
-    if _PERCENT.fullmatch(cleaned):
-        return Target(text, "percent", Decimal(cleaned[:-1]))
-    raise UsageError(f"TARGET {text!r} is not understood; {TARGET_HELP}")
+    match = _TARGET.fullmatch(text)
+    if match is None or (match["fraction"] and not match["percent"]):
+        raise UsageError(f"TARGET {text!r} is not understood; {TARGET_HELP}")
+    sign, percent = match["sign"], match["percent"]
+    number = match["number"].replace(",", "") + (match["fraction"] or "")
+    if percent and not sign:
+        raise UsageError(
+            f"TARGET {text!r} is a percentage without a sign: write +{text} or -{text} for a "
+            "change relative to the current cap, or an absolute number"
+        )
+    if percent:
+        return Target(text, "percent", Decimal(sign + number))
+    if sign:
+        return Target(text, "delta", Decimal(sign + number))
+    return Target(text, "absolute", Decimal(number))
 
 
 def check_out_request_no(value: str) -> str:

@@ -22,6 +22,7 @@ from wxbudget.transport import Response, Settle, Trace, Transport
 
 if TYPE_CHECKING:
     from wxbudget.certs import CachedCertificate
+    from wxbudget.interrupts import StopFlag
 
 LIST_PAGE_SIZE = 50
 BRAND_STOCKS_PATH = "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks"
@@ -39,11 +40,14 @@ class Client(Transport):
         *,
         trace: Trace | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         rng: random.Random | None = None,
         limiter: RateLimiter | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
-        super().__init__(settings, trace=trace, clock=clock, sleep=sleep, rng=rng, limiter=limiter)
+        super().__init__(
+            settings, trace=trace, clock=clock, sleep=sleep, rng=rng, limiter=limiter, stop=stop
+        )
         self.verifier.refresh = self._refresh_certificates
 
     def get_stock(

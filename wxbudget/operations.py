@@ -19,6 +19,7 @@ from wxbudget.budget import (
     plan_change,
 )
 from wxbudget.client import Client
+from wxbudget.earlier import host_of, note_interruption, record_interruption
 from wxbudget.errors import (
     ApiError,
     ExitCode,
@@ -29,6 +30,7 @@ from wxbudget.errors import (
     VerificationError,
     WxBudgetError,
 )
+from wxbudget.interrupts import Interrupted
 from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text
 from wxbudget.models import Stock, UpdateMode
 from wxbudget.replay import replayed_target, settle_replay
@@ -121,7 +123,14 @@ def plan(
     return change
 
 
-def execute(client: Client, journal: Journal, change: Change, *, target_text: str) -> Outcome:
+def execute(
+    client: Client,
+    journal: Journal,
+    change: Change,
+    *,
+    target_text: str,
+    retry: str | None = None,
+) -> Outcome:
     """Send the planned change once (with retries), journaling intent and outcome.
 
     Re-sending the change of an interrupted run (same out_request_no, no outcome on record)
@@ -142,6 +151,7 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
             "ci_job": ci_job(os.environ),
             "profile": settings.profile,
             "mchid": settings.identity,
+            "host": host_of(settings),
             "kind": settings.kind,
             "brand_id": settings.brand_id,
             "product_coupon_id": change.stock.product_coupon_id,
@@ -160,14 +170,14 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
             stocks = apply(client, change)
         except OUTCOME_UNKNOWN as unknown:
             reconciled = True
-            outcome = reconcile(client, change, unknown)
+            outcome = reconcile(client, change, unknown, retry=retry)
         except (StaleCurrentError, ApiError) as refused:
             # A refusal after an attempt whose answer was lost may be that attempt's own doing
             # (it applied, so current_* is now "stale"): only the stock can tell.
             if client.last_write is None or client.last_write.attempts < 2:
                 raise
             reconciled = True
-            outcome = reconcile(client, change, refused)
+            outcome = reconcile(client, change, refused, retry=retry)
         else:
             write = client.last_write
             if write is not None and write.settled:
@@ -181,6 +191,12 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
                 outcome = Outcome(tuple(stocks))
     except WxBudgetError as error:
         _record_outcome(journal, client, change, operation, error=error, reconciled=reconciled)
+        note_interruption(journal, settings.identity, change)
+        raise
+    except Interrupted as stopped:
+        # A second signal stopped the write mid-flight: no outcome, but say what stopped it.
+        number = change.out_request_no
+        record_interruption(journal, settings.identity, number, forced=stopped.forced)
         raise
     except Exception as bug:
         # Even a bug must not leave the intent without an outcome: the write's fate is unknown.
@@ -188,6 +204,7 @@ def execute(client: Client, journal: Journal, change: Change, *, target_text: st
         _record_outcome(journal, client, change, operation, error=internal, reconciled=reconciled)
         raise
     _record_outcome(journal, client, change, operation, error=None, reconciled=outcome.reconciled)
+    note_interruption(journal, settings.identity, change)
     return outcome
 
 
@@ -278,16 +295,23 @@ def read_again(client: Client, change: Change) -> list[Stock]:
     return [client.fetch_stock(coupon, change.stock.stock_id)]
 
 
-def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome:
-    """Settle a write that ended without a verified answer by reading the stock again."""
+def reconcile(
+    client: Client, change: Change, unknown: WxBudgetError, *, retry: str | None = None
+) -> Outcome:
+    """Settle a write that ended without a verified answer by reading the stock again.
+
+    `retry` says how to retry it safely where it was sent from (a batch resumes its plan);
+    by default, the same command with the same --out-request-no.
+    """
     number = change.out_request_no
     where = change.subject
+    retry = retry or f"re-run with --out-request-no {number}"
     try:
         now = read_again(client, change)
     except WxBudgetError as error:
         unknown.message += (
             f"; re-reading {where} failed too ({error.message}), so the outcome is unknown: "
-            f"re-run with --out-request-no {number} to finish it safely"
+            f"{retry} to finish it safely"
         )
         raise unknown from error
     found = {stock.cap(change.mode) for stock in now}
@@ -301,7 +325,7 @@ def reconcile(client: Client, change: Change, unknown: WxBudgetError) -> Outcome
     if found == {change.current}:
         raise NotAppliedError(
             f"{unknown.message}; not applied: {where} still has {change.mode.label} {shown}; "
-            f"re-run (with --out-request-no {number}) to try again",
+            f"{retry} to try again",
             exit_code=unknown.exit_code,
             request_id=unknown.request_id,
         ) from unknown

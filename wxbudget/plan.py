@@ -6,10 +6,14 @@ A cap cell is absolute (`20000`), relative (`+500`, `-10%`) or empty (leave the 
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import io
+import itertools
 import sys
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,30 +40,73 @@ class PlanRow:
     targets: tuple[tuple[UpdateMode, Target], ...]
 
 
+# Out-of-range caps listed by name before the rest are only counted (a whole bad file would
+# otherwise make a message as long as the file).
+MAX_LISTED_PROBLEMS = 20
+
+
 @dataclass(frozen=True)
 class Plan:
+    """A checked plan file. Rows are not held: `iter_rows` parses them again from `text`, so
+    a plan of 100,000 rows costs its text and a few bytes a row, not a row object each.
+
+    `groups` has, for each coupon, the sorted hashes of its planned stock ids (8 bytes a row):
+    how many rows it has (a coupon with many is read with the list endpoint) and which listed
+    stocks to keep (`is_planned`).
+    """
+
     source: str
-    rows: tuple[PlanRow, ...]
     digest: str  # sha256 of the file's bytes: names the batch journal
     text: str
+    row_count: int
+    step_count: int
+    groups: dict[str, array[int]]
+    out_of_range: tuple[str, ...] = ()
 
     @property
-    def step_count(self) -> int:
-        return sum(len(row.targets) for row in self.rows)
+    def rows(self) -> tuple[PlanRow, ...]:
+        """Every row at once (small plans and tests; batches use `iter_rows`)."""
+        return tuple(self.iter_rows())
+
+    def iter_rows(self) -> Iterator[PlanRow]:
+        reader = csv.reader(_lines(self.text))
+        columns = [cell.strip() for cell in next(reader)]
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield _parse_row(columns, cells, reader.line_num, self.source)
 
     def out_of_range_rows(self) -> list[str]:
         """Absolute caps no stock could take, as "line N, column C: V" (relative ones depend
         on the current cap and are checked once it is read)."""
-        found = []
-        for row in self.rows:
-            for mode, target in row.targets:
-                if target.is_relative:
-                    continue
-                value = target.resolve(0)
-                if not MIN_CAP <= value <= MAX_CAP:
-                    column = "max_count" if mode is UpdateMode.MAX_COUNT else "max_count_per_day"
-                    found.append(f"line {row.line}, column {column}: {target.text}")
-        return found
+        return list(self.out_of_range)
+
+    def is_planned(self, product_coupon_id: str, stock_id: str) -> bool:
+        """Whether the plan has a row for this stock (a false yes is possible, never a false
+        no: the caller looks the row up by its id anyway)."""
+        planned = self.groups.get(product_coupon_id)
+        if planned is None:
+            return False
+        key = stock_key(stock_id)
+        index = bisect.bisect_left(planned, key)
+        return index < len(planned) and planned[index] == key
+
+
+def stock_key(stock_id: str) -> int:
+    """A planned stock id as the plan's groups hold it: a 64-bit hash (this process's)."""
+    return hash(stock_id)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, endings kept, one at a time (io.StringIO would hold a copy of the
+    whole text at four bytes a character)."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        if stop < 0:
+            yield text[start:]
+            return
+        yield text[start : stop + 1]
+        start = stop + 1
 
 
 def read_plan(source: str) -> Plan:
@@ -84,7 +131,7 @@ def parse_plan(data: bytes, name: str) -> Plan:
         raise PlanError(
             f"{name} is not UTF-8 text (byte {error.start}); save it as UTF-8 CSV"
         ) from error
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_lines(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -95,27 +142,72 @@ def parse_plan(data: bytes, name: str) -> Plan:
         raise PlanError(f"{name} line 1: {error}") from error
     columns = [cell.strip() for cell in header]
     _check_header(columns, name)
-    rows: list[PlanRow] = []
-    seen: dict[tuple[str, str], int] = {}
+    groups: dict[str, array[int]] = {}
+    out_of_range: list[str] = []
+    row_count = step_count = 0
     try:
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             row = _parse_row(columns, cells, line, name)
-            key = (row.product_coupon_id, row.stock_id)
-            if key in seen:
-                raise PlanError(
-                    f"{name} line {line}: stock {row.stock_id} of coupon "
-                    f"{row.product_coupon_id} is already planned on line {seen[key]}"
-                )
-            seen[key] = line
-            rows.append(row)
+            planned = groups.get(row.product_coupon_id)
+            if planned is None:
+                planned = groups[row.product_coupon_id] = array("q")
+            planned.append(stock_key(row.stock_id))
+            row_count += 1
+            step_count += len(row.targets)
+            out_of_range.extend(_out_of_range(row))
     except csv.Error as error:
         raise PlanError(f"{name} line {reader.line_num}: {error}") from error
-    if not rows:
+    for planned in groups.values():
+        ordered = sorted(planned)
+        if any(a == b for a, b in itertools.pairwise(ordered)):
+            _refuse_duplicate(text, columns, name)
+        planned[:] = array("q", ordered)
+    if not row_count:
         raise PlanError(f"{name} has a header but no rows")
-    return Plan(source=name, rows=tuple(rows), digest=hashlib.sha256(data).hexdigest(), text=text)
+    if len(out_of_range) > MAX_LISTED_PROBLEMS:
+        more = len(out_of_range) - MAX_LISTED_PROBLEMS
+        out_of_range[MAX_LISTED_PROBLEMS:] = [f"and {more} more"]
+    return Plan(
+        source=name,
+        digest=hashlib.sha256(data).hexdigest(),
+        text=text,
+        row_count=row_count,
+        step_count=step_count,
+        groups=groups,
+        out_of_range=tuple(out_of_range),
+    )
+
+
+def _refuse_duplicate(text: str, columns: list[str], name: str) -> None:
+    """A stock planned twice (its hash seen twice): find both lines (only on this error path)."""
+    seen: dict[tuple[str, str], int] = {}
+    reader = csv.reader(_lines(text))
+    next(reader)
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = _parse_row(columns, cells, reader.line_num, name)
+        key = (row.product_coupon_id, row.stock_id)
+        if key in seen:
+            raise PlanError(
+                f"{name} line {row.line}: stock {row.stock_id} of coupon "
+                f"{row.product_coupon_id} is already planned on line {seen[key]}"
+            )
+        seen[key] = row.line
+    # Two ids with one hash: not a duplicate after all (astronomically rare), so go on.
+
+
+def _out_of_range(row: PlanRow) -> Iterator[str]:
+    for mode, target in row.targets:
+        if target.is_relative:
+            continue
+        value = target.resolve(0)
+        if not MIN_CAP <= value <= MAX_CAP:
+            column = "max_count" if mode is UpdateMode.MAX_COUNT else "max_count_per_day"
+            yield f"line {row.line}, column {column}: {target.text}"
 
 
 def _check_header(columns: list[str], name: str) -> None:
@@ -150,9 +242,12 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
             values[column] = parse_id(value, column)
         except UsageError as error:
             raise PlanError(f"{name} line {line}, column {column}: {error.message}") from error
+    raw = dict(zip(columns, cells, strict=True))
     targets: list[tuple[UpdateMode, Target]] = []
     for column, mode in CAP_COLUMNS.items():
-        cell = values[column]
+        # A cap cell is read as written (" 100 " is refused like on the command line); only a
+        # blank cell means "leave this cap".
+        cell = raw[column] if raw[column].strip() else ""
         if not cell:
             continue
         try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from wxbudget.budget import Change, Target, gives, parse_target
+from wxbudget.earlier import settle_interrupted
 from wxbudget.errors import LocalCheckError, StaleCurrentError
-from wxbudget.journal import Journal, now_text
+from wxbudget.journal import Journal
 from wxbudget.models import Stock, UpdateMode
 
 
@@ -20,30 +21,6 @@ def settle_replay(journal: Journal | None, recorded: dict[str, Any] | None, chan
     `history` stops flagging it."""
     if journal is not None and recorded is not None and change.is_noop:
         settle_interrupted(journal, recorded)
-
-
-def settle_interrupted(journal: Journal, intent: dict[str, Any]) -> None:
-    """Append the outcome of an intent whose write was found applied by re-reading the stock."""
-    operation = intent.get("operation")
-    if not isinstance(operation, str) or journal.has_outcome(operation):
-        return
-    journal.append(
-        {
-            "type": "outcome",
-            "operation": operation,
-            "time": now_text(),
-            "out_request_no": intent.get("out_request_no"),
-            "result": "applied",
-            "attempts": 0,
-            "http_status": None,
-            "code": None,
-            "request_id": None,
-            "verified": True,
-            "reconciled": True,
-            "exit_code": 0,
-            "message": "confirmed by re-reading the stock on a re-run",
-        }
-    )
 
 
 def replayed_target(

@@ -14,7 +14,7 @@ import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import requests
@@ -31,6 +31,9 @@ from wxbudget.ratelimit import RateLimiter
 from wxbudget.settings import Settings
 from wxbudget.verifier import Verifier
 from wxbudget.version import __version__
+
+if TYPE_CHECKING:
+    from wxbudget.interrupts import StopFlag
 
 NONCE_ALPHABET = string.ascii_letters + string.digits
 NONCE_LENGTH = 32
@@ -105,7 +108,8 @@ class Response:
 class Transport:
     """Signed calls for one profile: sign, send, retry, fail over, verify, trace.
 
-    `clock`, `sleep` and `rng` are injectable so skew, backoff and jitter are testable.
+    `clock`, `sleep` and `rng` are injectable so skew, backoff and jitter are testable. Once
+    `stop` is set (a signal), no retry is started and a back-off wait ends early.
     """
 
     def __init__(
@@ -114,14 +118,16 @@ class Transport:
         *,
         trace: Trace | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         rng: random.Random | None = None,
         limiter: RateLimiter | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
         self.settings = settings
         self.trace = trace
         self.clock = clock
-        self.sleep = sleep
+        self.stop = stop
+        self.sleep: Callable[[float], object] = sleep or (stop.wait if stop else time.sleep)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.limiter = limiter
         self.verifier = Verifier(settings, clock)
@@ -177,14 +183,23 @@ class Transport:
                     return settled
             except ServerError as error:
                 last_error = error
-            if retry == retries:
+            if retry == retries or self._stopping(last_error):
                 break
             delay = backoff_seconds(retry + 1, self.rng.random())
             self._trace(f"  retry {retry + 1} of {retries} in {delay:.2f} s ({last_error.message})")
             self.sleep(delay)
+            if self._stopping(last_error):
+                break
         if record.attempts > 1:
             last_error.message += f" (after {record.attempts} attempts)"
         raise last_error
+
+    def _stopping(self, last_error: WxBudgetError) -> bool:
+        """A signal asked to stop: the attempt made stands, no other is started."""
+        if self.stop is None or not self.stop.is_set():
+            return False
+        last_error.message += " (not retried: interrupted)"
+        return True
 
     def _settle(self, settle: Settle | None, record: CallRecord) -> Response | None:
         if settle is None:

@@ -82,13 +82,13 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         "Show a stock's state and budget: caps, issued counts, what remains.",
     ),
     "set-max": (
-        "wxbudget.cli.stock",
+        "wxbudget.cli.change",
         "set_max",
         _NEGATIVE_TARGETS,
         "Set a stock's total issuing cap (MAX_COUNT).",
     ),
     "set-daily": (
-        "wxbudget.cli.stock",
+        "wxbudget.cli.change",
         "set_daily",
         _NEGATIVE_TARGETS,
         "Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).",
@@ -100,7 +100,7 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         "List every stock of a product coupon with its caps (all pages).",
     ),
     "apply": (
-        "wxbudget.cli.batch",
+        "wxbudget.cli.apply",
         "apply",
         {},
         "Apply a plan file: every cap of every row, at the rate limit, exactly once.",

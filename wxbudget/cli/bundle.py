@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from wxbudget.cli.change import change_command
 from wxbudget.cli.options import GlobalOptions, with_global_options
-from wxbudget.cli.stock import BundleId, ProductCouponId, change_command, open_client, print_stocks
+from wxbudget.cli.stock import BundleId, ProductCouponId, open_client, print_stocks
 
 bundle_app = typer.Typer(
     help="Stock bundles (批次组) of progressive-bundle coupons: every stock changes together.",

@@ -247,14 +247,46 @@ class WxBudgetGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
+        from wxbudget.interrupts import INTERRUPTS, Interrupted
+
+        INTERRUPTS.install(notify=_urgent_notice)
         try:
-            result = super().main(
+            result = self._main(argv, prog_name, complete_var, debug, **extra)
+        except Interrupted as stopped:
+            if not stopped.reported:
+                _print_error(f"interrupted by {stopped}; no budget change was sent")
+            if stopped.forced:
+                # Stop at once: do not wait for worker threads still holding a request.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(stopped.exit_code)
+            sys.exit(stopped.exit_code)
+        finally:
+            INTERRUPTS.restore()
+        if INTERRUPTS.received:
+            sys.exit(INTERRUPTS.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def _main(
+        self,
+        argv: list[str],
+        prog_name: str | None,
+        complete_var: str | None,
+        debug: bool,
+        **extra: Any,
+    ) -> Any:
+        from wxbudget.interrupts import Interrupted
+
+        try:
+            return super().main(
                 args=argv,
                 prog_name=prog_name,
                 complete_var=complete_var,
                 standalone_mode=False,
                 **extra,
             )
+        except Interrupted:
+            raise
         except typer.Abort:
             _fail("aborted", 130)
         except typer.TyperException as error:
@@ -287,7 +319,19 @@ class WxBudgetGroup(TyperGroup):
                 "traceback, and please report it)",
                 1,
             )
-        sys.exit(result if isinstance(result, int) else 0)
+        return None
+
+
+def _urgent_notice(line: str) -> None:
+    from wxbudget import render
+
+    render.urgent_notice(line)
+
+
+def _print_error(line: str) -> None:
+    from wxbudget import render
+
+    render.error(line)
 
 
 def _fail(line: str, code: int) -> None:

@@ -18,6 +18,7 @@ from wxbudget.render.console import (
     raw_result,
     streamed_result,
     trace,
+    urgent_notice,
 )
 from wxbudget.render.doctor import doctor_report
 from wxbudget.render.history import history_table
@@ -44,4 +45,5 @@ __all__ = [
     "stocks_table",
     "streamed_result",
     "trace",
+    "urgent_notice",
 ]

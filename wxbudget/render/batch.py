@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,15 @@ _STEP_STYLES = {
 }
 
 
-def _steps_table(title: str, steps: list[Step]) -> Any:
+# How a step status reads for a person (JSON keeps the names of batch.Step).
+_STATUS_LABELS = {"noop": "in place"}
+
+
+def _status(status: str) -> str:
+    return _STATUS_LABELS.get(status, status)
+
+
+def _steps_table(title: str | None, steps: list[Step]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
@@ -31,14 +40,14 @@ def _steps_table(title: str, steps: list[Step]) -> Any:
         table.add_column(column, overflow="fold")
     for step in steps:
         before = "-" if step.current is None else f"{step.current:,}"
-        after = f"{step.change.target:,}" if step.change else step.target.text
+        after = step.target.text if step.to is None else f"{step.to:,}"
         table.add_row(
             str(step.row.line),
             step.row.product_coupon_id,
             step.row.stock_id,
             step.mode.label,
             f"{before} -> {after}",
-            Text(step.status, style=_STEP_STYLES.get(step.status, "")),
+            Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
             Text(step.reason or _warnings(step), overflow="fold"),
         )
     return table
@@ -54,14 +63,36 @@ def _counted(prefix: str, steps: list[Step]) -> str:
     """`plan: 3 change, 1 noop`: how many steps have each status."""
     from collections import Counter
 
-    counts = Counter(step.status for step in steps)
+    counts = Counter(_status(step.status) for step in steps)
     return prefix + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
 
 
-def plan_table(steps: list[Step], *, to_stdout: bool) -> None:
+# A plan longer than this is printed in tables of this many rows as it is planned, so a
+# 100,000-row plan is never laid out (or held) whole.
+PLAN_CHUNK_ROWS = 500
+
+
+def plan_table(steps: Iterable[Step], *, to_stdout: bool) -> None:
     """The plan: one row per stock and cap. On stdout for --dry-run, else on stderr."""
-    title = _counted("plan: ", steps)
-    (stdout() if to_stdout else stderr()).print(_steps_table(title, steps))
+    from collections import Counter
+
+    console = stdout() if to_stdout else stderr()
+    counts: Counter[str] = Counter()
+    chunk: list[Step] = []
+    printed = False
+    for step in steps:
+        counts[_status(step.status)] += 1
+        chunk.append(step)
+        if len(chunk) == PLAN_CHUNK_ROWS:
+            console.print(_steps_table(None if printed else "plan (continued below)", chunk))
+            printed, chunk = True, []
+    title = "plan: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    if not printed:
+        console.print(_steps_table(title, chunk))
+        return
+    if chunk:
+        console.print(_steps_table(None, chunk))
+    console.print(title, markup=False)
 
 
 def batch_summary(steps: list[Step]) -> None:
@@ -127,6 +158,6 @@ class BatchProgress:
         span = f"{change.current} -> {change.target}" if change else ""
         notice(
             f"[{self.done}/{self.total}] {step.row.product_coupon_id} {step.row.stock_id} "
-            f"{step.mode.value} {span}: {step.status}"
+            f"{step.mode.value} {span}: {_status(step.status)}"
             + (f" ({step.reason})" if step.reason else "")
         )

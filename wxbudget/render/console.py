@@ -43,6 +43,16 @@ def notice(message: str) -> None:
     stderr().print(message, markup=False)
 
 
+def urgent_notice(message: str) -> None:
+    """A line from a signal handler: written straight to stderr's descriptor, because the
+    handler may run while this very thread is inside rich (whose lock it would wait on)."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):  # stderr closed: nowhere to say it
+        os.write(sys.stderr.fileno(), (message + "\n").encode("utf-8", "replace"))
+
+
 def error(line: str) -> None:
     from rich.text import Text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wxbudget.render.console import notice, stdout
+from wxbudget.render.console import stdout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,11 +17,9 @@ def history_table(operations: list[Operation], path: Path) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    if not operations:
-        notice(f"no budget changes recorded in {path}")
-        return
     table = Table(title=f"budget changes ({path})", header_style="bold")
-    for column in ("time", "coupon", "stock", "cap", "change", "out_request_no", "result", "by"):
+    columns = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no")
+    for column in (*columns, "result", "by"):
         table.add_column(column, overflow="fold")
     for operation in operations:
         intent, outcome = operation.intent, operation.outcome
@@ -35,10 +33,17 @@ def history_table(operations: list[Operation], path: Path) -> None:
                 label += " (reconciled)"
             style = "green" if outcome.get("exit_code") == 0 else "red"
             result = Text(f"{label}, exit {outcome.get('exit_code')}", style=style)
+        if operation.interrupted is not None:
+            result.append(f"; interrupted by {operation.interrupted.get('signal')}", "yellow")
+        profile = str(intent.get("profile"))
+        if intent.get("host"):
+            profile += f" @{intent.get('host')}"
+        subject = intent.get("stock_id") or f"bundle {intent.get('stock_bundle_id')}"
         table.add_row(
             str(intent.get("time")),
+            profile,
             str(intent.get("product_coupon_id")),
-            str(intent.get("stock_id")),
+            str(subject),
             cap,
             change,
             str(intent.get("out_request_no")),

@@ -54,11 +54,19 @@ def stock_table(
     stdout().print(table)
 
 
+def _percent(delta: int, current: int) -> str:
+    """The change as a percentage, never a misleading +0.0% or -0.0% for a small one."""
+    share = delta / current
+    if delta and abs(share) < 0.0005:
+        return f"{'+' if delta > 0 else '-'}<0.1%"
+    return f"{share:+.1%}"
+
+
 def plan(change: Change) -> None:
     """before -> after on stderr, for the human deciding whether to confirm."""
     delta = change.target - change.current
     sign = "+" if delta >= 0 else ""
-    percent = f", {sign}{delta / change.current:.1%}" if change.current else ""
+    percent = f", {_percent(delta, change.current)}" if change.current else ""
     if change.bundle_id is not None:
         about = f"{len(change.bundle_stocks)} stocks"
     else:

@@ -1,0 +1,269 @@
+"""Ctrl-C and SIGTERM mid-write, then the natural re-run: the stock moves exactly once, or the
+operator is told why not.
+
+Real signals to the installed console script. The sandbox applies the write and holds its answer
+until the test releases it (`RunningSandbox.hold_answers`), so the signal always lands while the
+request is in flight, and the answer only comes once the CLI has said it got the signal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import SCRIPT, converse, run
+from tests.helpers.logs import applied_counts, audit_entries, posts_of, request_log, wait_for_log
+from tests.helpers.sandboxes import Sandboxes, edit_profile, write_seed
+from wxbudget.sandbox import RunningSandbox
+
+COUPON = "1000000013"
+STOCK = "1000000013002"  # SENDING, total cap 50,000
+BUNDLE_COUPON = "1000000014"
+BUNDLE = "712315129419284901"
+
+EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@pytest.fixture
+def holding(sandboxes: Sandboxes) -> RunningSandbox:
+    return sandboxes.start(rate_limit=0)
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [SCRIPT, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_until(process: subprocess.Popen[str], text: str) -> str:
+    """stderr up to and including the line holding `text` (the process keeps running)."""
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if text in line:
+            return "".join(lines)
+    pytest.fail(f"the process ended without saying {text!r}: {''.join(lines)}")
+
+
+def interrupt_mid_write(
+    sandbox: RunningSandbox, process: subprocess.Popen[str], sent: int, *, answers: int = 1
+) -> str:
+    """Signal `process` while its writes are held, release them once it said it got the
+    signal, and return its whole stderr once it ended."""
+    hold = sandbox.hold_answers("POST", limit=answers)
+    hold.wait_held(answers)
+    process.send_signal(sent)
+    said = read_until(process, "finishing the write in flight")
+    hold.release()
+    _, rest = process.communicate(timeout=60)
+    return said + rest
+
+
+def caps_of(coupon: str, stock: str) -> int:
+    count: int = json.loads(run("show", coupon, stock, "-o", "json").stdout)["stock_send_rule"][
+        "max_count"
+    ]
+    return count
+
+
+def bundle_cap() -> int:
+    data = json.loads(run("bundle", "show", BUNDLE_COUPON, BUNDLE, "-o", "json").stdout)
+    caps = {stock["stock_send_rule"]["max_count"] for stock in data["stock_list"]}
+    (cap,) = caps
+    return int(cap)
+
+
+CASES = [
+    pytest.param(["set-max", COUPON, STOCK], signal.SIGINT, id="set-max-SIGINT"),
+    pytest.param(["set-max", COUPON, STOCK], signal.SIGTERM, id="set-max-SIGTERM"),
+    pytest.param(["bundle", "set-max", BUNDLE_COUPON, BUNDLE], signal.SIGTERM, id="bundle-SIGTERM"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "sent"), CASES)
+def test_a_signal_mid_write_lets_it_finish_and_the_re_run_does_not_stack_it(
+    holding: RunningSandbox,
+    isolated_environment: Path,
+    command: list[str],
+    sent: int,
+) -> None:
+    read = bundle_cap if command[0] == "bundle" else lambda: caps_of(COUPON, STOCK)
+    before = read()
+    hold = holding.hold_answers("POST")
+    process = start(*command, "+100", "--yes")
+    hold.wait_held()
+    process.send_signal(sent)
+    stderr = read_until(process, "finishing the write in flight")
+    hold.release()
+    stderr += process.communicate(timeout=60)[1]
+    name = signal.Signals(sent).name
+    assert process.returncode == EXIT_CODES[sent], stderr
+    assert f"{name}: finishing the write in flight" in stderr
+    assert f"interrupted: the change was applied, total cap now {before + 100:,}" in stderr
+    assert read() == before + 100
+    # The journal holds the outcome and that a signal ended the run.
+    (number,) = applied_counts(holding.home)
+    kinds = {e["type"]: e for e in audit_entries(isolated_environment)}
+    assert kinds["outcome"]["result"] == "applied"
+    assert (kinds["interrupted"]["signal"], kinds["interrupted"]["out_request_no"]) == (
+        name,
+        number,
+    )
+    # The natural re-run, without a terminal: refused, naming the earlier change and the flag.
+    refused = run(*command, "+100", "--yes", expect=5)
+    assert number in refused.stderr
+    assert f"interrupted by {name}" in refused.stderr
+    assert f"now {before + 100:,}" in refused.stderr
+    assert "--again" in refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert read() == before + 100
+    assert len(posts_of(holding.home)) == 1
+    # --again says "yes, another one".
+    run(*command, "+100", "--yes", "--again")
+    assert read() == before + 200
+    # Settled: the next relative change needs no flag.
+    run(*command, "+1", "--yes")
+    assert read() == before + 201
+    assert set(applied_counts(holding.home).values()) == {1}
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_at_once_and_the_advised_command_finishes_it(
+    sandboxes: Sandboxes, isolated_environment: Path
+) -> None:
+    # The answer is held until the end: only the second signal ends the run.
+    held = sandboxes.start(rate_limit=0)
+    hold = held.hold_answers("POST")
+    process = start("set-max", COUPON, STOCK, "+100", "--yes", "--timeout", "600")
+    hold.wait_held()
+    process.send_signal(signal.SIGINT)
+    stderr = read_until(process, "finishing the write in flight")
+    process.send_signal(signal.SIGINT)
+    stderr += process.communicate(timeout=60)[1]
+    hold.release()
+    assert process.returncode == 130, stderr
+    assert "stopped at once by a second SIGINT: the outcome is unknown" in stderr
+    (number,) = applied_counts(held.home)
+    advised = f"wxbudget set-max {COUPON} {STOCK} +100 --out-request-no {number}"
+    assert advised in stderr
+    entries = audit_entries(isolated_environment)
+    assert [e["type"] for e in entries] == ["intent", "interrupted"]
+    assert entries[1]["forced"] is True
+    # The advised command settles it: the write is in place, nothing is sent again.
+    result = run(*advised.split()[1:])
+    assert "nothing to do" in result.stderr
+    assert caps_of(COUPON, STOCK) == 50_100
+    assert applied_counts(held.home) == {number: 1}
+    history = json.loads(run("history", "-o", "json").stdout)
+    assert history[0]["outcome"]["result"] == "applied"
+    # ... and the next relative change is not held back.
+    run("set-max", COUPON, STOCK, "+1", "--yes", "--out-request-no", "after-forced-01")
+    assert caps_of(COUPON, STOCK) == 50_101
+
+
+@pytest.mark.slow
+def test_a_write_killed_without_an_outcome_is_settled_before_the_next_one(
+    holding: RunningSandbox, isolated_environment: Path
+) -> None:
+    hold = holding.hold_answers("POST")
+    process = start("set-max", COUPON, STOCK, "+300", "--yes")
+    hold.wait_held()
+    process.kill()
+    process.communicate()
+    hold.release()
+    (number,) = applied_counts(holding.home)
+    # A new run (its own number): the earlier write is settled by the read and named.
+    refused = run("set-max", COUPON, STOCK, "+300", "--yes", expect=5)
+    assert number in refused.stderr
+    assert "ended without an outcome" in refused.stderr
+    outcome = [e for e in audit_entries(isolated_environment) if e["type"] == "outcome"]
+    assert [(o["out_request_no"], o["result"]) for o in outcome] == [(number, "applied")]
+    assert caps_of(COUPON, STOCK) == 50_300
+    # An absolute target needs no flag: it cannot stack.
+    run("set-max", COUPON, STOCK, "50400", "--yes")
+    assert caps_of(COUPON, STOCK) == 50_400
+    run("set-max", COUPON, STOCK, "+1", "--yes")
+    assert caps_of(COUPON, STOCK) == 50_401
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_re_run_asks_before_stacking(holding: RunningSandbox) -> None:
+    process = start("set-max", COUPON, STOCK, "+100", "--yes")
+    interrupt_mid_write(holding, process, signal.SIGINT)
+    assert process.returncode == 130
+    status, output = converse(["set-max", COUPON, STOCK, "+100", "--yes"], [(b"[y/N]", b"n\n")])
+    assert status == 2, output
+    assert "Apply +100 again (50,100 -> 50,200)?" in output
+    assert "cancelled: nothing was sent" in output
+    assert caps_of(COUPON, STOCK) == 50_100
+    assert len(posts_of(holding.home)) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_apply_reads_state_stops_at_once(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    ids = write_seed(seed, {f"{5000000001 + c}": 3 for c in range(100)})
+    running = sandboxes.start(seed=seed, rate_limit=0)
+    edit_profile(running, rate_limit=5)  # 300 single reads: a minute of reading
+    plan = tmp_path / "plan.csv"
+    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
+    plan.write_text("\n".join(lines + [f"{c},{s},+1," for c, s in ids]) + "\n")
+    process = start("apply", str(plan), "--yes", "--concurrency", "8")
+    wait_for_log(running.home, lambda log: len(log) >= 5, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted by SIGINT; no budget change was sent" in stderr
+    log = request_log(running.home)
+    # It stopped reading at once: nowhere near the 300 reads of the plan, nothing written.
+    assert len(log) < 60, len(log)
+    assert not [entry for entry in log if entry["method"] == "POST"]
+    assert not list((tmp_path / "home").rglob("*.lock"))
+
+
+@pytest.mark.slow
+def test_sigterm_mid_batch_finishes_the_writes_in_flight_and_the_re_run_completes(
+    sandboxes: Sandboxes, tmp_path: Path, isolated_environment: Path
+) -> None:
+    seed = tmp_path / "seed.json"
+    ids = write_seed(seed, {"3000000005": 12})
+    running = sandboxes.start(seed=seed, rate_limit=0)
+    plan = tmp_path / "plan.csv"
+    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
+    plan.write_text("\n".join(lines + [f"{c},{s},+7," for c, s in ids]) + "\n")
+    process = start("apply", str(plan), "--yes", "--concurrency", "3")
+    stderr = interrupt_mid_write(running, process, signal.SIGTERM, answers=3)
+    assert process.returncode == 143, stderr
+    assert "interrupted by SIGTERM: 3 change(s) applied" in stderr
+    assert "apply --resume" in stderr
+    # Not started steps are neither counted as progress nor sent.
+    assert "[4/" not in stderr
+    assert len(posts_of(running.home)) == 3
+    entries = audit_entries(isolated_environment)
+    assert len([e for e in entries if e["type"] == "outcome"]) == 3
+    assert len([e for e in entries if e["type"] == "interrupted"]) == 3
+    resumed = json.loads(run("apply", str(plan), "--yes", "-o", "json").stdout)
+    assert sorted(step["outcome"] for step in resumed) == ["applied"] * 9 + ["done"] * 3
+    assert set(applied_counts(running.home).values()) == {1}
+    assert len(applied_counts(running.home)) == 12
+    # The resumed run settled the interrupted writes: a later relative change goes ahead.
+    run("set-max", *ids[0], "+1", "--yes")
+    assert caps_of(*ids[0]) == 10_008
+
+
+def test_interrupt_exit_codes_are_documented() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "| 130 |" in readme
+    assert "| 143 |" in readme
+    assert os.path.basename(SCRIPT) == "wxbudget"

@@ -1,0 +1,369 @@
+"""`apply`: a plan file of many stocks, planned against live state, applied at the rate limit,
+exactly once, resumable after any interruption."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.cli.stock import open_client
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from wxbudget.batch import Step
+    from wxbudget.batch_journal import BatchJournal
+    from wxbudget.client import Client
+    from wxbudget.journal import Journal
+    from wxbudget.plan import Plan
+    from wxbudget.settings import Settings
+
+
+@with_global_options
+def apply(
+    plan_file: Annotated[
+        str | None,
+        typer.Argument(
+            help="Plan CSV (product_coupon_id,stock_id,max_count,max_count_per_day[,brand_id]); "
+            "- reads stdin",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan against live state; send nothing")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", min=1, max=32, help="Requests in flight at once"),
+    ] = 4,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            metavar="FILE",
+            help="Batch journal (default: named by the plan's hash in the state folder)",
+            show_default=False,
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Finish an interrupted batch: its plan (or, without PLAN, the latest batch) "
+            "with the recorded out_request_no of every unfinished step",
+        ),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Apply relative changes even on caps whose interrupted earlier change is in "
+            "place (without it: asked on a terminal, refused otherwise)",
+        ),
+    ] = False,
+    *,
+    options: GlobalOptions,
+) -> None:
+    """Apply a plan file: every cap of every row, at the rate limit, exactly once.
+
+    Shows the plan (before -> after, refusals, no-ops), asks once, applies with a progress bar,
+    and prints a summary. Re-running the same plan (or --resume) after a crash or Ctrl-C skips
+    what is done and finishes the rest with the recorded request numbers.
+
+    Exit codes: 0 all done or nothing to do; 8 some rows failed or were refused (listed; the
+    others were applied); 130 (SIGINT) or 143 (SIGTERM) interrupted.
+
+    Examples:
+
+      wxbudget list 1000000013 -o csv > plan.csv   # edit the caps, then:
+
+      wxbudget apply plan.csv --dry-run
+
+      wxbudget apply plan.csv --yes --concurrency 8
+
+      wxbudget apply --resume --yes
+    """
+    from wxbudget.errors import UsageError
+
+    if plan_file is None and not resume:
+        raise UsageError("missing PLAN: give a plan CSV file (or - for stdin), or --resume")
+    with open_client(options, rate_limited=True) as client:
+        plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings)
+        _apply(
+            options,
+            client,
+            plan,
+            batch_journal,
+            dry_run=dry_run,
+            yes=yes,
+            concurrency=concurrency,
+            resume=resume,
+            again=again,
+        )
+
+
+def _locate_batch(
+    plan_file: str | None, journal: Path | None, resume: bool, settings: Settings
+) -> tuple[Plan, BatchJournal]:
+    from wxbudget.batch_journal import PLAN_KEY, BatchJournal, latest_journal
+    from wxbudget.errors import UsageError
+    from wxbudget.plan import parse_plan, read_plan
+
+    if journal is not None:
+        BatchJournal(journal).check_is_journal()
+    if plan_file is not None:
+        plan = read_plan(plan_file)
+        path = journal or BatchJournal.default_path(settings, plan)
+        if resume and not path.exists():
+            raise UsageError(f"nothing to resume: no batch journal at {path}")
+        return plan, BatchJournal(path)
+    found = journal or latest_journal(settings)
+    if found is None or not found.exists():
+        raise UsageError(
+            "nothing to resume: no unfinished batch of this profile; give the PLAN file"
+        )
+    batch_journal = BatchJournal(found)
+    batch_journal.load()
+    header = batch_journal.records.get(PLAN_KEY)
+    if header is None or not isinstance(header.get("csv"), str):
+        if batch_journal.finished is not None:
+            raise UsageError(
+                f"nothing to resume: the last batch of {found} finished at "
+                f"{batch_journal.finished.get('time')}; give the PLAN file to run it again"
+            )
+        raise UsageError(f"batch journal {found} holds no plan; give the PLAN file")
+    return parse_plan(header["csv"].encode("utf-8"), str(header.get("source"))), batch_journal
+
+
+def _apply(
+    options: GlobalOptions,
+    client: Client,
+    plan: Plan,
+    batch_journal: BatchJournal,
+    *,
+    dry_run: bool,
+    yes: bool,
+    concurrency: int,
+    resume: bool,
+    again: bool,
+) -> None:
+    from wxbudget import batch, planning, render
+    from wxbudget.client import Client
+    from wxbudget.errors import ExitCode, UsageError
+    from wxbudget.interrupts import INTERRUPTS
+    from wxbudget.journal import Journal
+
+    settings = client.settings
+    planning.check_rows(plan, settings)
+
+    def worker_client() -> Client:
+        # Each worker thread has its own session; all share one rate limiter.
+        return Client(settings, trace=client.trace, limiter=client.limiter, stop=INTERRUPTS.stop)
+
+    if not plan.step_count:
+        render.notice(
+            f"nothing to do: {plan.source} sets no cap (the max_count and max_count_per_day "
+            "cells of every row are empty); nothing was read or sent"
+        )
+        return
+    # 1..100000000 are the create-stock limits, which no update-budget page states: warned
+    # about (by line and column, before anything is read), then sent; WeChat Pay decides.
+    out_of_range = plan.out_of_range_rows()
+    if out_of_range:
+        render.notice(
+            f"warning: {len(out_of_range)} cap(s) outside 1..100000000 (the limits for creating "
+            f"a stock) in {plan.source}: " + "; ".join(out_of_range)
+        )
+    audit = Journal(settings.audit_log)
+    with batch_journal.locked():
+        batch_journal.load()
+        batch_journal.check_belongs_to(plan, settings)
+        if batch_journal.finished is not None:
+            if resume:
+                raise UsageError(
+                    f"nothing to resume: the last batch of this plan finished at "
+                    f"{batch_journal.finished.get('time')}; run it without --resume for a new "
+                    "batch"
+                )
+            render.notice(
+                f"the last batch of this plan finished at {batch_journal.finished.get('time')}: "
+                "this is a new batch (caps already at their target are in place)"
+            )
+        planned = planning.plan_stream(
+            plan,
+            client,
+            batch_journal,
+            make_client=worker_client,
+            workers=concurrency,
+            stop=INTERRUPTS.stop,
+            earlier=planning.Earlier(audit, settings, again=again, record=not dry_run),
+        )
+        if dry_run:
+            _show_dry_run(options, planned)
+            return
+        steps = list(planned)
+        _settle_earlier_runs(steps, batch_journal, audit, settings.identity)
+        render.plan_table(steps, to_stdout=False)
+        _ask_about_stacked(steps, audit)
+        refused = [step for step in steps if step.status == "refused"]
+        if refused:
+            render.notice(
+                f"{len(refused)} planned change(s) refused (listed above): they will not be sent"
+            )
+        changes = [step for step in steps if step.status == "change"]
+        if not changes:
+            render.notice(
+                "nothing to do: every planned cap is in place" + (" or refused" if refused else "")
+            )
+            _summary(options, steps)
+            batch_journal.record_plan(plan, settings)
+            batch_journal.record_finished()
+            if refused:
+                raise typer.Exit(int(ExitCode.PARTIAL))
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "refusing to apply without confirmation: stdin is not a terminal; pass --yes "
+                    "(or --dry-run to preview)"
+                )
+            if not render.confirm(f"Apply {len(changes)} change(s)?"):
+                render.notice("cancelled: nothing was sent")
+                raise typer.Exit(2)
+        batch_journal.record_plan(plan, settings)
+        finished = _run_steps(steps, batch_journal, audit, concurrency, worker_client)
+        if finished and batch.is_finished(steps, batch_journal):
+            batch_journal.record_finished()
+    _summary(options, steps)
+    _report(steps, batch_journal, finished)
+
+
+def _show_dry_run(options: GlobalOptions, planned: Iterator[Step]) -> None:
+    """The plan on stdout, written as it is planned (a plan can have 100,000 rows)."""
+    from collections import Counter
+
+    from wxbudget import batch, render
+
+    counts: Counter[str] = Counter()
+
+    def counted() -> Iterator[Step]:
+        for step in planned:
+            counts[step.status] += 1
+            yield step
+
+    if options.json:
+        render.streamed_result(batch.steps_json(counted()))
+    else:
+        render.plan_table(counted(), to_stdout=True)
+    if counts["refused"]:
+        render.notice(f"{counts['refused']} planned change(s) would be refused (listed)")
+
+
+def _ask_about_stacked(steps: list[Step], audit: Journal) -> None:
+    """Relative steps on caps whose interrupted earlier change landed: ask on a terminal."""
+    from wxbudget import planning, render
+
+    held = planning.stacked(steps)
+    if not held or not sys.stdin.isatty():
+        return
+    if render.confirm(
+        f"{len(held)} relative change(s) would come on top of interrupted earlier changes that "
+        "are in place (listed above). Apply them as well?"
+    ):
+        planning.release(held, audit)
+
+
+def _run_steps(
+    steps: list[Step],
+    batch_journal: BatchJournal,
+    audit: Journal,
+    concurrency: int,
+    make_client: Callable[[], Client],
+) -> bool:
+    """Apply the change steps; a first signal lets the requests in flight finish."""
+    from wxbudget import batch, render
+    from wxbudget.interrupts import INTERRUPTS, Interrupted
+
+    changes = sum(1 for step in steps if step.status == "change")
+    with INTERRUPTS.writing(), render.BatchProgress(changes) as progress:
+        try:
+            return batch.apply_steps(
+                steps,
+                batch_journal,
+                batch.ApplyOptions(
+                    concurrency=concurrency,
+                    make_client=make_client,
+                    audit=audit,
+                    on_step_done=progress.advance,
+                    stop=INTERRUPTS.stop,
+                ),
+            )
+        except Interrupted as stopped:
+            render.urgent_notice(
+                f"stopped at once by a second {stopped}: writes in flight have no outcome on "
+                f"record; finish the batch with 'wxbudget apply --resume' ({batch_journal.path})"
+            )
+            stopped.reported = True
+            raise
+
+
+def _report(steps: list[Step], batch_journal: BatchJournal, finished: bool) -> None:
+    from wxbudget import render
+    from wxbudget.errors import ExitCode
+    from wxbudget.interrupts import INTERRUPTS
+
+    if not finished:
+        applied = sum(1 for step in steps if step.status == "applied")
+        waiting = sum(1 for step in steps if step.status in ("change", "not-started"))
+        render.notice(
+            f"interrupted by {INTERRUPTS.name}: {applied} change(s) applied (the writes in "
+            f"flight finished and are recorded), {waiting} not started; finish with "
+            f"'wxbudget apply --resume' ({batch_journal.path})"
+        )
+        raise typer.Exit(INTERRUPTS.exit_code or int(ExitCode.INTERRUPTED))
+    failed = [step for step in steps if step.status == "failed"]
+    refused = [step for step in steps if step.status == "refused"]
+    if failed:
+        render.notice(
+            f"{len(failed)} change(s) failed (listed): re-run the same plan (or apply --resume) "
+            "to retry them with their recorded out_request_no"
+        )
+    elif refused:
+        render.notice(
+            f"{len(refused)} change(s) refused (listed) were not sent; the batch is finished, so "
+            "a re-run of this plan is a new batch"
+        )
+    if failed or refused:
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _settle_earlier_runs(
+    steps: list[Step], batch_journal: BatchJournal, audit: Journal, identity: str
+) -> None:
+    """Steps an interrupted run applied (the stock shows it) get their outcome on record, and
+    an interruption of theirs is settled: this run confirmed them."""
+    from wxbudget.batch import CONFIRMED_EARLIER
+    from wxbudget.earlier import settle_interrupted
+
+    for step in steps:
+        if step.status != "done" or step.out_request_no is None:
+            continue
+        intent = audit.find_intent(identity, step.out_request_no)
+        if intent is not None:
+            settle_interrupted(audit, intent)
+        if step.reason == CONFIRMED_EARLIER:
+            batch_journal.write({"type": "result", "key": step.key, "result": "applied"})
+
+
+def _summary(options: GlobalOptions, steps: list[Step]) -> None:
+    from wxbudget import batch, render
+
+    if options.json:
+        render.streamed_result(batch.steps_json(steps))
+    else:
+        render.batch_summary(steps)

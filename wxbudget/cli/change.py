@@ -1,0 +1,344 @@
+"""`set-max` and `set-daily` (and their bundle twins): one cap, read-modify-write.
+
+The write path: plan against the verified stock, settle an interrupted earlier change of the same
+cap, confirm, send, and say how it ended, a SIGINT or SIGTERM during the write included.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
+
+if TYPE_CHECKING:
+    from wxbudget.budget import Change
+    from wxbudget.client import Client
+    from wxbudget.earlier import EarlierChange
+    from wxbudget.errors import WxBudgetError
+    from wxbudget.journal import Journal
+    from wxbudget.models import UpdateMode
+    from wxbudget.operations import Outcome
+
+# Resolved by with_global_options from this module's names.
+__all__ = ["BundleId", "ProductCouponId", "StockId", "change_command", "set_daily", "set_max"]
+
+TargetArgument = Annotated[
+    str,
+    typer.Argument(
+        help="New cap: absolute (20000) or relative to the current cap (+500, -500, +10%, -10%)",
+        show_default=False,
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Change without asking (for cron and CI)")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan and the exact JSON body; send nothing")
+]
+ExpectCurrentOption = Annotated[
+    int | None,
+    typer.Option(
+        "--expect-current",
+        help="Refuse (exit 5) unless the current cap is exactly N",
+        metavar="N",
+        show_default=False,
+    ),
+]
+AgainOption = Annotated[
+    bool,
+    typer.Option(
+        "--again",
+        help="Apply a relative change even though an interrupted earlier change of this cap "
+        "is in place (without it: asked on a terminal, refused with exit 5 otherwise)",
+    ),
+]
+OutRequestNoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--out-request-no",
+        help="Use this request number (6-40 of 0-9A-Za-z_-) instead of a generated one",
+        show_default=False,
+    ),
+]
+
+
+def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callable[..., None]:
+    """set-max and set-daily (and their bundle twins) share every parameter; only the cap
+    (update_mode) and what it applies to differ."""
+
+    def command(
+        product_coupon_id: ProductCouponId,
+        stock_id: StockId,
+        target: TargetArgument,
+        yes: YesOption = False,
+        dry_run: DryRunOption = False,
+        expect_current: ExpectCurrentOption = None,
+        out_request_no: OutRequestNoOption = None,
+        again: AgainOption = False,
+        *,
+        options: GlobalOptions,
+    ) -> None:
+        from wxbudget.models import UpdateMode
+
+        request = ChangeRequest(
+            mode=UpdateMode(mode_name),
+            product_coupon_id=product_coupon_id,
+            stock_id=stock_id,
+            target_text=target,
+            yes=yes,
+            dry_run=dry_run,
+            expect_current=expect_current,
+            out_request_no=out_request_no,
+            bundle=bundle,
+            again=again,
+        )
+        _change(options, request)
+
+    if bundle:
+        command.__annotations__["stock_id"] = "BundleId"  # resolved by with_global_options
+    command.__doc__ = doc
+    command.__name__ = mode_name.lower()
+    return with_global_options(command)
+
+
+set_max = change_command(
+    "MAX_COUNT",
+    """Set a stock's total issuing cap (MAX_COUNT).
+
+    Examples:
+
+      wxbudget set-max 1000000013 1000000013001 20000
+
+      wxbudget set-max 1000000013 1000000013001 +10% --yes -o json
+
+      wxbudget set-max 1000000013 1000000013001 -500 --dry-run
+    """,
+)
+
+set_daily = change_command(
+    "MAX_COUNT_PER_DAY",
+    """Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).
+
+    A stock created without a daily cap cannot get one afterwards.
+
+    Examples:
+
+      wxbudget set-daily 1000000013 1000000013002 8000
+
+      wxbudget set-daily 1000000013 1000000013002 -10% --yes
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    mode: UpdateMode
+    product_coupon_id: str
+    stock_id: str  # the stock, or the stock bundle when `bundle` is set
+    target_text: str
+    yes: bool
+    dry_run: bool
+    expect_current: int | None
+    out_request_no: str | None
+    bundle: bool = False
+    again: bool = False
+
+
+def _change(options: GlobalOptions, request: ChangeRequest) -> None:
+    from wxbudget import budget, operations, render
+    from wxbudget import earlier as earlier_changes
+    from wxbudget.journal import Journal
+    from wxbudget.transport import serialize_body
+
+    mode = request.mode
+    # Everything checkable without the network is checked before the first request.
+    target = budget.parse_target(request.target_text)
+    number = (
+        budget.check_out_request_no(request.out_request_no)
+        if request.out_request_no is not None
+        else budget.new_out_request_no()
+    )
+    with open_client(options) as client:
+        journal = Journal(client.settings.audit_log)
+        change = operations.plan(
+            client,
+            request.product_coupon_id,
+            request.stock_id,
+            mode,
+            target,
+            out_request_no=number,
+            expect_current=request.expect_current,
+            journal=journal,
+            bundle=request.bundle,
+        )
+        recorded = journal.find_intent(client.settings.identity, number)
+        if recorded is not None:
+            render.notice(
+                f"out_request_no {number} is recorded ({recorded.get('time')}) as {mode.label} "
+                f"{recorded.get('from')} -> {recorded.get('to')}: replaying that change"
+            )
+        earlier = earlier_changes.settle_earlier(
+            journal, client.settings, change, record=not request.dry_run
+        )
+        if change.is_noop:
+            if earlier is not None and not request.dry_run:
+                earlier_changes.acknowledge(journal, earlier.intent)
+            render.notice(
+                f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
+            )
+            print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
+            return
+        if request.dry_run:
+            render.plan(change)
+            if earlier is not None:
+                render.notice(f"note: {earlier.describe()}")
+            render.notice("dry run: nothing sent; the request body would be:")
+            render.raw_result(serialize_body(change.body()).decode("utf-8"))
+            return
+        if earlier is not None:
+            _confirm_stacking(request, change, earlier, target.is_relative)
+            earlier_changes.acknowledge(journal, earlier.intent)
+        render.plan(change)
+        _confirm(request)
+        _write(options, request, client, journal, change)
+
+
+def _confirm(request: ChangeRequest) -> None:
+    from wxbudget import render
+    from wxbudget.errors import UsageError
+
+    if request.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to change the budget without confirmation: stdin is not a terminal; "
+            "pass --yes (or --dry-run to preview)"
+        )
+    if not render.confirm("Apply this change?"):
+        render.notice("cancelled: nothing was sent")
+        raise typer.Exit(2)
+
+
+def _confirm_stacking(
+    request: ChangeRequest, change: Change, earlier: EarlierChange, relative: bool
+) -> None:
+    """An interrupted earlier change is in place: a relative change would stack on it."""
+    from wxbudget import render
+    from wxbudget.errors import StaleCurrentError
+
+    again = f"{request.target_text} again ({change.current:,} -> {change.target:,})"
+    if not relative or request.again or sys.stdin.isatty():
+        render.notice(earlier.describe())
+    if not relative or request.again:
+        return
+    if sys.stdin.isatty():
+        if render.confirm(f"Apply {again}?"):
+            return
+        render.notice("cancelled: nothing was sent")
+        raise typer.Exit(2)
+    raise StaleCurrentError(
+        f"{earlier.describe()}; refusing to apply {again} on top of it without a terminal to "
+        "ask: pass --again to apply another one, or give an absolute target; nothing was sent"
+    )
+
+
+def _write(
+    options: GlobalOptions,
+    request: ChangeRequest,
+    client: Client,
+    journal: Journal,
+    change: Change,
+) -> None:
+    """Send the change. A signal during it lets the write finish and says how it ended."""
+    from wxbudget import earlier as earlier_changes
+    from wxbudget import operations, render
+    from wxbudget.errors import WxBudgetError
+    from wxbudget.interrupts import INTERRUPTS, Interrupted
+
+    mode = change.mode
+    identity = client.settings.identity
+    finish = _finish_command(options, request, change.out_request_no)
+    outcome = None
+    with INTERRUPTS.writing():
+        render.notice(f"out_request_no {change.out_request_no}")
+        try:
+            outcome = operations.execute(client, journal, change, target_text=request.target_text)
+            if outcome.warning:
+                render.notice(outcome.warning)
+            cap = outcome.stock.cap(mode)
+            render.notice(f"done: {mode.label} of {change.subject} is now {_number(cap)}")
+            print_stocks(
+                options,
+                outcome.stocks,
+                bundle=change.bundle_id,
+                changed=mode,
+                before=change.current,
+            )
+        except WxBudgetError as error:
+            if not INTERRUPTS.received:
+                raise
+            render.error(error.line())
+            render.notice(_interrupted_failure(error, finish))
+            raise typer.Exit(INTERRUPTS.exit_code) from error
+        except Interrupted as stopped:
+            # The second signal: stopped at once, possibly before the answer came.
+            if outcome is None:
+                render.notice(
+                    f"stopped at once by a second {stopped}: the outcome is unknown; finish it "
+                    f"with: {finish}"
+                )
+            else:
+                earlier_changes.record_interruption(journal, identity, change.out_request_no)
+                render.notice(f"interrupted: the change was applied, {_now(outcome, mode)}")
+            stopped.reported = True
+            raise
+    if INTERRUPTS.received:
+        earlier_changes.record_interruption(journal, identity, change.out_request_no)
+        render.notice(f"interrupted: the change was applied, {_now(outcome, mode)}")
+        raise typer.Exit(INTERRUPTS.exit_code)
+
+
+def _number(value: int | None) -> str:
+    return "unlimited" if value is None else f"{value:,}"
+
+
+def _now(outcome: Outcome, mode: UpdateMode) -> str:
+    return f"{mode.label} now {_number(outcome.stock.cap(mode))}"
+
+
+def _interrupted_failure(error: WxBudgetError, finish: str) -> str:
+    from wxbudget.operations import OUTCOME_UNKNOWN, NotAppliedError
+
+    if isinstance(error, NotAppliedError):
+        return f"interrupted: the change was not applied; to apply it, run: {finish}"
+    if not isinstance(error, OUTCOME_UNKNOWN):
+        return "interrupted: the change was not applied (see above)"
+    return f"interrupted: the outcome is unknown; finish it with: {finish}"
+
+
+def _finish_command(options: GlobalOptions, request: ChangeRequest, number: str) -> str:
+    """The command that finishes this very change safely: same target, same out_request_no."""
+    import shlex
+
+    group = "bundle " if request.bundle else ""
+    verb = "set-max" if request.mode.value == "MAX_COUNT" else "set-daily"
+    words = ["wxbudget"]
+    if options.profile:
+        words += ["-p", options.profile]
+    if options.config:
+        words += ["--config", str(options.config)]
+    words += [
+        *f"{group}{verb}".split(),
+        request.product_coupon_id,
+        request.stock_id,
+        request.target_text,
+        "--out-request-no",
+        number,
+    ]
+    return " ".join(shlex.quote(word) for word in words)
