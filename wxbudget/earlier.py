@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from wxbudget.budget import Change
 from wxbudget.errors import ExitCode
 from wxbudget.interrupts import INTERRUPTS
-from wxbudget.journal import Journal, now_text, target_key
+from wxbudget.journal import Journal, is_running, now_text, target_key
 from wxbudget.models import UpdateMode
 
 if TYPE_CHECKING:
@@ -122,8 +122,9 @@ def settle_earlier(
     """Find an interrupted earlier operation on the change's cap and settle it by the verified
     read the change was planned from (`change.current`).
 
-    Interrupted means: no outcome on record (a crash, kill -9, a forced stop), or its run was
-    ended by a signal whatever it recorded, and no later run has settled it. Returns it when it
+    Interrupted means: no outcome on record (a crash, kill -9, a forced stop) while the process
+    that wrote it is gone, or its run was ended by a signal whatever it recorded, and no later
+    run has settled it. Returns it when it
     is in place (a relative change would stack on it); otherwise it is marked settled (unless
     `record` is False, for a dry run) and None is returned.
     """
@@ -141,6 +142,9 @@ def settle_earlier(
     outcome = journal.outcome(operation)
     interrupted = journal.interruption(operation)
     if outcome is not None and interrupted is None:
+        return None
+    if outcome is None and is_running(intent.get("process")):
+        # Not interrupted: another wxbudget is sending it right now (current_* guards us).
         return None
     current = change.current
     if outcome is None:

@@ -47,6 +47,43 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def process_token(pid: int | None = None) -> str:
+    """This process, as an intent records it: host, pid and (on Linux) when the process
+    started, so a later run can tell a write still in flight elsewhere from an abandoned one
+    even after the pid was reused."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def is_running(token: object) -> bool:
+    """Whether the process a `process_token` names is alive on this host (False when unknown)."""
+    if not isinstance(token, str) or token.count(":") < 2:
+        return False
+    host, pid_text, started = token.rsplit(":", 2)
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this very run: not "elsewhere"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return _start_time(pid) == started
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Field 22 (starttime), counted after the command name, which may hold spaces.
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
 def ci_job(env: Mapping[str, str]) -> str | None:
     for name in CI_JOB_VARIABLES:
         if env.get(name):

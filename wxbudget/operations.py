@@ -31,7 +31,7 @@ from wxbudget.errors import (
     WxBudgetError,
 )
 from wxbudget.interrupts import Interrupted
-from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text
+from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text, process_token
 from wxbudget.models import Stock, UpdateMode
 from wxbudget.replay import replayed_target, settle_replay
 from wxbudget.transport import Response, serialize_body
@@ -148,6 +148,7 @@ def execute(
             "operation": operation,
             "time": now_text(),
             "actor": actor(),
+            "process": process_token(),
             "ci_job": ci_job(os.environ),
             "profile": settings.profile,
             "mchid": settings.identity,
