@@ -71,10 +71,9 @@ def test_list_csv_is_a_ready_plan(seeded: RunningSandbox, tmp_path: Path) -> Non
     assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
 
 
-def test_csv_output_is_only_for_list(seeded: RunningSandbox) -> None:
-    assert (
-        "-o csv is only for 'wxbudget list'" in run("show", "1", "2", "-o", "csv", expect=2).stderr
-    )
+def test_csv_output_is_only_for_commands_that_list_stocks(seeded: RunningSandbox) -> None:
+    refused = run("set-max", "1", "2", "+1", "-o", "csv", expect=2).stderr
+    assert "-o csv (a plan file) is only for 'wxbudget list' and 'wxbudget show'" in refused
 
 
 @SEEDED_BOTH_MODES

@@ -13,14 +13,14 @@ import io
 import itertools
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
 from wxbudget.errors import UsageError
 from wxbudget.ids import parse_id
-from wxbudget.models import UpdateMode
+from wxbudget.models import Stock, UpdateMode
 
 REQUIRED_COLUMNS = ("product_coupon_id", "stock_id", "max_count", "max_count_per_day")
 OPTIONAL_COLUMNS = ("brand_id",)
@@ -260,6 +260,16 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
         stock_id=values["stock_id"],
         brand_id=values.get("brand_id") or None,
         targets=tuple(targets),
+    )
+
+
+def stocks_csv(stocks: Iterable[Stock]) -> str:
+    """A ready plan file holding these stocks' current caps (`list -o csv`, `show -o csv`)."""
+    return plan_csv(
+        [
+            (s.product_coupon_id, s.stock_id, s.max_count, s.max_count_per_day, s.brand_id)
+            for s in stocks
+        ]
     )
 
 

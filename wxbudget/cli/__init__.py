@@ -76,7 +76,7 @@ def root(
 _NEGATIVE_TARGETS = {"ignore_unknown_options": True}
 COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
     "show": (
-        "wxbudget.cli.stock",
+        "wxbudget.cli.show",
         "show",
         {},
         "Show a stock's state and budget: caps, issued counts, what remains.",

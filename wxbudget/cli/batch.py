@@ -39,7 +39,7 @@ def list_stocks(
     """
     from wxbudget import render
     from wxbudget.errors import UsageError
-    from wxbudget.plan import plan_csv
+    from wxbudget.plan import stocks_csv
 
     if state is not None and state.upper() not in STATES:
         raise UsageError(f"--state {state!r} is not a state; use one of {', '.join(STATES)}")
@@ -49,11 +49,7 @@ def list_stocks(
             client.list_stocks(product_coupon_id, brand_id, state=state.upper() if state else None)
         )
     if options.output is not None and options.output.value == "csv":
-        rows = [
-            (s.product_coupon_id, s.stock_id, s.max_count, s.max_count_per_day, s.brand_id)
-            for s in stocks
-        ]
-        render.raw_result(plan_csv(rows).rstrip("\n"))
+        render.raw_result(stocks_csv(stocks).rstrip("\n"))
     elif options.json:
         render.json_result([stock.raw for stock in stocks])
     else:

@@ -53,12 +53,14 @@ class GlobalOptions:
         return self.output is OutputFormat.json
 
     def refuse_csv(self, command: str) -> None:
-        """Only `list` writes CSV (a plan file); elsewhere say so instead of ignoring it."""
+        """Only the commands that list stocks write CSV (a plan file); elsewhere say so
+        instead of ignoring it."""
         if self.output is OutputFormat.csv:
             from wxbudget.errors import UsageError
 
             raise UsageError(
-                f"-o csv is only for 'wxbudget list'; use -o table or -o json with {command}"
+                f"-o csv (a plan file) is only for {CSV_COMMAND_NAMES}; use -o table or -o json "
+                f"with {command}"
             )
 
     def flags(self) -> Flags:
@@ -151,7 +153,9 @@ _GLOBAL_PARAMETERS = [
     )
 ]
 
-CSV_COMMANDS = frozenset({"list_stocks"})
+# The commands that write a plan file with -o csv, by module and function name.
+CSV_COMMANDS = frozenset({"wxbudget.cli.batch.list_stocks", "wxbudget.cli.show.show"})
+CSV_COMMAND_NAMES = "'wxbudget list' and 'wxbudget show'"
 
 # Typer injects the click context into a parameter annotated typer.Context.
 _CONTEXT_PARAMETER = inspect.Parameter(
@@ -182,7 +186,7 @@ def with_global_options(command: F) -> F:
         context: typer.Context = kwargs.pop(_CONTEXT_PARAMETER.name)
         before = context.find_object(GlobalOptions) or GlobalOptions()
         options = before.merged(local)
-        if command.__name__ not in CSV_COMMANDS:
+        if f"{command.__module__}.{command.__name__}" not in CSV_COMMANDS:
             options.refuse_csv(context.command_path)
         return command(*args, options=options, **kwargs)
 

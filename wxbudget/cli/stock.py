@@ -1,4 +1,4 @@
-"""`show`, and what every command on stocks shares: id arguments, the client, the stock views."""
+"""What every command on stocks shares: id arguments, the client, the stock views."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.cli.options import GlobalOptions
 
 if TYPE_CHECKING:
     from wxbudget.client import Client
@@ -46,17 +46,6 @@ BundleId = Annotated[
         callback=id_argument("stock bundle id"),
     ),
 ]
-
-
-@with_global_options
-def show(product_coupon_id: ProductCouponId, stock_id: StockId, *, options: GlobalOptions) -> None:
-    """Show a stock's state and budget: caps, issued counts, what remains.
-
-    Example: wxbudget show 1000000013 1000000013001 -o json
-    """
-    with open_client(options) as client:
-        stock = client.fetch_stock(product_coupon_id, stock_id)
-    print_stocks(options, (stock,))
 
 
 def print_stocks(

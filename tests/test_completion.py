@@ -1,0 +1,43 @@
+"""Shell completion knows every command and option, the newer ones included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.helpers.cli import SCRIPT
+
+
+def complete(shell: str, words: str) -> str:
+    """What the installed script offers to complete `words` (the last one being typed)."""
+    parts = words.split(" ")
+    return subprocess.run(
+        [SCRIPT],
+        env=os.environ
+        | {
+            "_WXBUDGET_COMPLETE": f"complete_{shell}",
+            "_TYPER_COMPLETE_ARGS": words,
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(parts) - 1),
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        ("wxbudget sh", "show"),
+        ("wxbudget show 1000000013 --a", "--all"),
+    ],
+)
+def test_completion_offers_the_new_commands_and_options(
+    shell: str, words: str, offered: str
+) -> None:
+    assert offered in complete(shell, words)
