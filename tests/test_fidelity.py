@@ -8,13 +8,10 @@ here runs against the default (lenient) sandbox and the strict one.
 from __future__ import annotations
 
 import functools
-import http.client
 import json
 import os
 import re
 import signal
-import subprocess
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.cli import SCRIPT, run
+from tests.helpers.cli import run, spawn
 from tests.helpers.logs import request_log
 from tests.helpers.sandboxes import (
     BOTH_MODES,
@@ -35,6 +32,7 @@ from tests.helpers.sandboxes import (
     is_strict,
     stock_object,
 )
+from tests.helpers.signing_client import SigningClient
 from wxbudget import config, signing
 from wxbudget.client import Client
 from wxbudget.config import Flags
@@ -300,33 +298,27 @@ def test_a_malformed_timestamp_answer_is_exit_6_and_the_write_is_settled(
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    """The strict sandbox's request pipeline without a socket, and the partner's settings."""
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, SigningClient]]:
+    """The strict sandbox's request pipeline without a socket, and a partner that signs."""
     from wxbudget.sandbox.server import build_server
 
     home = tmp_path_factory.mktemp("gateway") / "sb"
     server = build_server(home, port=0, seed=None, rate_limit=0, strict=True)
-    settings = config.resolve(Flags(config=home / "config.toml", profile="sandbox"))
-    yield server.app, settings
+    partner = SigningClient.of(home)
+    yield server.app, partner
+    partner.close()
     server.server_close()
 
 
-def signed_headers(settings: Any, target: str, **fields: str) -> dict[str, str]:
-    timestamp = int(time.time())
-    message = signing.request_message("GET", target, timestamp, "n" * 32, b"")
-    values = {
-        "mchid": settings.mchid,
-        "nonce_str": "n" * 32,
-        "signature": signing.sign(settings.private_key, message),
-        "timestamp": str(timestamp),
-        "serial_no": settings.serial_no,
-    } | fields
-    authorization = signing.PARTNER_SCHEME + " " + ",".join(f'{k}="{v}"' for k, v in values.items())
-    return {"authorization": authorization, "accept": "application/json", "user-agent": "t"}
+def with_timestamp(authorization: str, value: str) -> str:
+    """The Authorization header with its (signed) timestamp field replaced by `value`."""
+    return re.sub(r'timestamp="[0-9]+"', lambda _: f'timestamp="{value}"', authorization)
 
 
 LATIN_1 = st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=80)
 STOCK_TARGET = f"/v3/marketing/partner/product-coupon/product-coupons/{COUPON}/stocks/{DAILY_STOCK}"
+GET_TARGET = STOCK_TARGET + "?brand_id=120344"
+HEADERS = {"accept": "application/json", "user-agent": "t"}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -335,8 +327,7 @@ def test_the_sandbox_answers_any_authorization_with_401(gateway: Any, value: str
     from wxbudget.sandbox.wire import Request
 
     app, _ = gateway
-    headers = {"authorization": value, "accept": "application/json", "user-agent": "t"}
-    answer = app.handle(Request("GET", STOCK_TARGET + "?brand_id=120344", headers, b""))
+    answer = app.handle(Request("GET", GET_TARGET, HEADERS | {"authorization": value}, b""))
     assert answer.status == 401
 
 
@@ -347,29 +338,28 @@ def test_the_sandbox_answers_any_authorization_field_with_401(
 ) -> None:
     from wxbudget.sandbox.wire import Request
 
-    app, settings = gateway
-    target = STOCK_TARGET + "?brand_id=120344"
-    headers = signed_headers(settings, target, **{field: value.replace('"', "")})
-    answer = app.handle(Request("GET", target, headers, b""))
-    assert answer.status in (200, 401)
-    assert answer.status == 401 or field == "nonce_str"  # a nonce is whatever was signed
+    app, partner = gateway
+    value = value.replace('"', "")
+    if field == "timestamp":
+        authorization = with_timestamp(partner.authorization("GET", GET_TARGET, b""), value)
+    else:
+        authorization = partner.authorization("GET", GET_TARGET, b"", **{field: value})
+    answer = app.handle(Request("GET", GET_TARGET, HEADERS | {"authorization": authorization}, b""))
+    # Any other value of a signed field breaks the signature or names someone else.
+    assert answer.status == 401
 
 
 def test_the_sandbox_answers_a_superscript_timestamp_with_401_over_http(
     sandbox: RunningSandbox,
 ) -> None:
-    settings = config.resolve(Flags(config=sandbox.config_path, profile="sandbox"))
-    target = STOCK_TARGET + "?brand_id=120344"
-    headers = signed_headers(settings, target, timestamp="1²")
-    connection = http.client.HTTPConnection(sandbox.base_url.removeprefix("http://"))
+    partner = SigningClient.of(sandbox.home)
     try:
-        connection.request("GET", target, headers=headers)
-        answer = connection.getresponse()
-        status, body = answer.status, json.loads(answer.read())
+        authorization = with_timestamp(partner.authorization("GET", GET_TARGET, b""), "1²")
+        answer = partner.send("GET", GET_TARGET, headers={"Authorization": authorization})
     finally:
-        connection.close()
-    assert (status, body["code"]) == (401, "SIGN_ERROR")
-    assert body["detail"]["field"] == "timestamp"
+        partner.close()
+    assert (answer.status_code, answer.json()["code"]) == (401, "SIGN_ERROR")
+    assert answer.json()["detail"]["field"] == "timestamp"
 
 
 # --- platform certificate serials as the listing writes them ----------------------------------
@@ -453,29 +443,15 @@ def test_sandbox_serve_strict_holds_the_strict_reading(
     pristine_homes: PristineHomes, tmp_path: Path
 ) -> None:
     home = pristine_homes.copy(tmp_path / "sb")
-    process = subprocess.Popen(
-        [SCRIPT, "sandbox", "serve", "--strict", "--home", str(home), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    try:
+    arguments = ("sandbox", "serve", "--strict", "--home", str(home), "--port", "0")
+    with spawn(*arguments, env=os.environ | {"PYTHONUNBUFFERED": "1"}) as process:
         assert process.stdout is not None
         assert process.stdout.readline().startswith("listening on http://127.0.0.1:")
-        config_file = str(home / "config.toml")
         # Below today's issued count: applied by the default sandbox, refused by this one.
+        config_file = str(home / "config.toml")
         args = ("--config", config_file, "set-daily", COUPON, DAILY_STOCK, "700", "--yes")
-        result = run(*args, expect=4)
-        assert GENERIC in result.stderr
+        assert GENERIC in run(*args, expect=4).stderr
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        assert process.stderr is not None
-        assert "strict mode" in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert "strict mode" in stderr
