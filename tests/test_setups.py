@@ -13,7 +13,7 @@ import tomli_w
 from tests.helpers.certificates import new_key, self_signed
 from tests.helpers.cli import run
 from tests.helpers.logs import request_log
-from tests.helpers.sandboxes import Sandboxes
+from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
 from wxbudget.client import Client
@@ -30,6 +30,7 @@ BUNDLE = "712315129419284901"
 # --- brand-direct profiles -------------------------------------------------------------------
 
 
+@BOTH_MODES
 def test_brand_profile_reads_and_writes_through_the_brand_api(sandbox: RunningSandbox) -> None:
     shown = json.loads(run("-p", "sandbox-brand", "show", COUPON, DAILY_STOCK, "-o", "json").stdout)
     assert "brand_id" not in shown  # brand answers carry no brand_id
@@ -89,6 +90,7 @@ def test_brand_profile_key_rules(sandbox: RunningSandbox, tmp_path: Path) -> Non
 # --- stock bundles ---------------------------------------------------------------------------
 
 
+@BOTH_MODES
 def test_bundle_show_and_set_max_change_every_stock(sandbox: RunningSandbox) -> None:
     shown = json.loads(run("bundle", "show", BUNDLE_COUPON, BUNDLE, "-o", "json").stdout)
     assert shown["stock_bundle_id"] == BUNDLE
@@ -107,6 +109,7 @@ def test_bundle_show_and_set_max_change_every_stock(sandbox: RunningSandbox) -> 
     assert [e["path"].rsplit("/", 2)[-2] for e in posts] == [BUNDLE]
 
 
+@BOTH_MODES
 def test_bundle_set_daily_and_dry_run_body(sandbox: RunningSandbox) -> None:
     dry = run(
         "bundle",
@@ -152,6 +155,7 @@ def test_unknown_bundle_and_journal(sandbox: RunningSandbox, isolated_environmen
     assert len([e for e in request_log(sandbox.home) if e["method"] == "POST"]) == 1
 
 
+@BOTH_MODES
 def test_brand_profile_changes_a_bundle(sandbox: RunningSandbox) -> None:
     result = run(
         "-p",

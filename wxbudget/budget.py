@@ -224,6 +224,8 @@ def plan_bundle_change(
     """
     where = f"stock bundle {bundle_id}"
     if not stocks:
+        # [OFF-LIST] the stock_bundle_id filter lists a bundle's stocks: none, no such bundle
+        # (the bundle endpoint answers 404 未找到 stock_bundle_id 对应的批次组).
         raise LocalCheckError(f"{where} has no stocks in this coupon (or does not exist)")
     warnings: list[str] = []
     caps = [cap for cap in (stock.cap(mode) for stock in stocks) if cap is not None]

@@ -144,6 +144,8 @@ class _Reader:
             if isinstance(found, RejectedError):
                 yield row, found
             else:
+                # [OFF-LIST] lists every stock of the coupon: one not listed does not exist for
+                # this brand, which update-budget would answer with 404 NOT_FOUND.
                 yield (
                     row,
                     found.get(row.stock_id)

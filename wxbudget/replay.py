@@ -39,6 +39,8 @@ def replayed_target(
         and recorded.get("target") == target.text
     )
     if not same_change:
+        # WeChat Pay refuses a number re-used with other data (268578927 相同单号但请求数据不一致,
+        # wechatpay-api.md 5.4); refused here first, saying what the number was used for.
         raise LocalCheckError(
             f"out_request_no {number} was already used on {recorded.get('time')} for "
             f"{_recorded_subject(recorded)} {recorded.get('update_mode')} {recorded.get('target')} "

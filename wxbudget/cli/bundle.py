@@ -29,6 +29,7 @@ def show(
     with open_client(options, rate_limited=True) as client:
         stocks = operations.fetch_bundle(client, product_coupon_id, stock_bundle_id)
     if not stocks:
+        # [OFF-LIST] the stock_bundle_id filter lists a bundle's stocks: none, no such bundle.
         raise LocalCheckError(
             f"stock bundle {stock_bundle_id} has no stocks in coupon {product_coupon_id}"
         )
