@@ -1,4 +1,6 @@
-"""The installed `wxbudget` script in subprocesses: the quick start, a TTY, start-up imports."""
+"""The installed `wxbudget` script in subprocesses: a TTY, start-up imports, completion.
+
+The README quick start runs in tests/test_readme.py."""
 
 from __future__ import annotations
 
@@ -6,25 +8,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import SCRIPT, converse
 from tests.helpers.cli import script as wxbudget
 from wxbudget.sandbox import RunningSandbox
-
-
-@pytest.mark.slow
-def test_quick_start_uses_the_embedded_sandbox(isolated_environment: Path) -> None:
-    first = wxbudget("show", "1000000013", "1000000013001")
-    assert "using the embedded sandbox" in first.stderr
-    assert "10,000,000" in first.stdout
-    wxbudget("set-max", "1000000013", "1000000013001", "+500", "--yes")
-    after = wxbudget("show", "1000000013", "1000000013001", "-o", "json")
-    assert json.loads(after.stdout)["stock_send_rule"]["max_count"] == 10_000_500
-    home = isolated_environment / ".local" / "share" / "wxbudget" / "sandbox"
-    assert (home / "sandbox.db").exists()
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -107,7 +107,7 @@ def test_fault_specs_parse(text: str, expected: FaultSpec) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("boom=1", "valid kinds: 500, 429, drop, delay, badsig, unsigned, skew, probe"),
+        ("boom=1", "valid kinds: 500, 429, 403, drop, delay, badsig, unsigned, skew, probe"),
         ("500", "is not KIND=PROBABILITY[:METHOD]"),
         ("500=1.5", "not a number from 0 to 1"),
         ("500=-0.1", "not a number from 0 to 1"),
@@ -142,7 +142,8 @@ def test_bad_fault_options_are_refused(
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "code"), [("500", 500, "SYSTEM_ERROR"), ("429", 429, "RATELIMIT_EXCEEDED")]
+    ("kind", "status", "code"),
+    [("500", 500, "SYSTEM_ERROR"), ("429", 429, "RATELIMIT_EXCEEDED"), ("403", 403, "NO_AUTH")],
 )
 def test_answer_faults_apply_nothing_and_a_retry_applies_once(
     launch: Launch, kind: str, status: int, code: str

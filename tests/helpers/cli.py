@@ -121,11 +121,15 @@ def converse(
     return process.wait(timeout=SUBPROCESS_SECONDS), output.decode("utf-8", "replace")
 
 
+def table_rows(text: str) -> list[list[str]]:
+    """The body rows of the rich tables in `text`, each a list of its stripped cells."""
+    return [
+        [cell.strip() for cell in line.strip().strip("│").split("│")]
+        for line in text.splitlines()
+        if line.lstrip().startswith("│")
+    ]
+
+
 def table_fields(text: str) -> dict[str, str]:
     """The `field │ value` rows of a two-column rich table (as `show` prints), label to value."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
-        if len(cells) == 2 and line.lstrip().startswith("│"):
-            fields[cells[0]] = cells[1]
-    return fields
+    return {row[0]: row[1] for row in table_rows(text) if len(row) == 2 and row[0]}

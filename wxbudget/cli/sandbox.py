@@ -58,8 +58,8 @@ def serve_command(
         typer.Option(
             "--fault",
             metavar="KIND=PROBABILITY[:METHOD]",
-            help="Misbehave on purpose (repeatable; the first fault drawn wins). KIND: 500, 429 "
-            "(nothing applied), drop (applied, connection closed unanswered), delay (applied, "
+            help="Misbehave on purpose (repeatable; the first fault drawn wins). KIND: 500, 429, "
+            "403 (nothing applied), drop (applied, connection closed unanswered), delay (applied, "
             "answer held --fault-delay seconds), badsig, unsigned, skew, probe, badheader "
             "(applied, answer fails verification), race (update-budget only: another writer "
             "adds 1 to the cap just before the request runs). METHOD GET or POST; default both.",

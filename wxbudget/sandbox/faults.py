@@ -13,8 +13,8 @@ probability is injected; at most one fault per request. Faults not matching the 
 no draw. Once `limit` faults were injected, nothing is drawn any more.
 
 Kinds:
-- `500`, `429`: answer 500 SYSTEM_ERROR / 429 RATELIMIT_EXCEEDED instead of running the
-  endpoint, so nothing is applied and nothing is recorded for idempotency.
+- `500`, `429`, `403`: answer 500 SYSTEM_ERROR / 429 RATELIMIT_EXCEEDED / 403 NO_AUTH instead
+  of running the endpoint, so nothing is applied and nothing is recorded for idempotency.
 - `drop`: run the endpoint (a write is applied and recorded), then close the connection without
   writing a byte.
 - `delay`: run the endpoint, then hold the normal signed answer for `delay_seconds`.
@@ -48,8 +48,10 @@ from wxbudget.errors import UsageError
 from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.endpoints import Route
 from wxbudget.sandbox.replies import (
+    MESSAGE_NO_AUTH,
     MESSAGE_RATE_LIMIT,
     MESSAGE_SYSTEM,
+    SUB_CODE_NO_AUTH,
     SUB_CODE_RATE_LIMIT,
     SUB_CODE_SYSTEM,
     ApiFailure,
@@ -58,7 +60,7 @@ from wxbudget.sandbox.replies import (
 from wxbudget.sandbox.store import Store
 from wxbudget.sandbox.wire import Intervention, Outgoing, Request
 
-ANSWER_KINDS = ("500", "429")
+ANSWER_KINDS = ("500", "429", "403")
 ALTERING_KINDS = ("drop", "delay", "badsig", "unsigned", "skew", "probe", "badheader")
 RACE = "race"
 KINDS = (*ANSWER_KINDS, *ALTERING_KINDS, RACE)
@@ -296,6 +298,8 @@ def _answer(kind: str) -> Reply | None:
         return ApiFailure(
             429, "RATELIMIT_EXCEEDED", MESSAGE_RATE_LIMIT, SUB_CODE_RATE_LIMIT
         ).reply()
+    if kind == "403":
+        return ApiFailure(403, "NO_AUTH", MESSAGE_NO_AUTH, SUB_CODE_NO_AUTH).reply()
     return None
 
 

@@ -33,6 +33,8 @@ SUB_CODE_DAILY_UNLIMITED = 268578007
 SUB_CODE_BELOW_TODAY = 268578008
 SUB_CODE_NO_PLATFORM_CERT = 268578009
 SUB_CODE_BODY_TOO_LARGE = 268435465
+# Invented: the general APIv3 table documents 403 NO_AUTH (权限异常) but no sub-code for it.
+SUB_CODE_NO_AUTH = 268578010
 
 MESSAGE_MISSING_ACCEPT = "Http头缺少Accept或User-Agent"
 MESSAGE_CONTENT_TYPE = "Http头Content-Type值必须为application/json"
@@ -52,6 +54,7 @@ MESSAGE_UNKNOWN_BRAND = "Http头Authorization中的brand_id不存在或未开通
 MESSAGE_WRONG_BRAND_SERIAL = "Http头Authorization中的serial_no不是该品牌的有效品牌API证书序列号"
 MESSAGE_NO_PLATFORM_CERT = "无可用的平台证书,请在商户平台-API安全申请使用微信支付公钥。"
 MESSAGE_RATE_LIMIT = "请求超过接口频率限制"
+MESSAGE_NO_AUTH = "权限异常"
 MESSAGE_BODY_TOO_LARGE = "请求体过大"
 MESSAGE_COUPON_NOT_FOUND = "未找到 product_coupon_id 对应的商品券"
 MESSAGE_STOCK_NOT_FOUND = "未找到 stock_id 对应的商品券批次"

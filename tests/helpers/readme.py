@@ -1,0 +1,93 @@
+"""The README's examples: found in its ```sh blocks, and run the way a reader would type them."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.helpers.cli import Result, run
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_examples(text: str | None = None) -> list[tuple[str, str]]:
+    """(section, example) for every line of every ```sh block, under the heading it follows.
+
+    A line ending in `\\` is joined with the next, as a shell would; blank lines are skipped.
+    """
+    section = ""
+    found: list[tuple[str, str]] = []
+    block: list[str] | None = None
+    for line in (README.read_text(encoding="utf-8") if text is None else text).splitlines():
+        if block is None:
+            if line.startswith("#"):
+                section = line.lstrip("#").strip()
+            elif line.strip() == "```sh":
+                block = []
+            continue
+        if line.strip() != "```":
+            block.append(line)
+            continue
+        joined: list[str] = []
+        for raw in block:
+            if joined and joined[-1].endswith("\\"):
+                joined[-1] = joined[-1][:-1].rstrip() + " " + raw.strip()
+            elif raw.strip():
+                joined.append(raw.rstrip())
+        found += [(section, example) for example in joined]
+        block = None
+    return found
+
+
+def run_example(
+    example: str,
+    *,
+    expect: int = 0,
+    substitutions: Mapping[str, str] | None = None,
+) -> Result:
+    """Run one README command line in-process, in the current folder.
+
+    Understood: `wxbudget ARGS`, a trailing `# comment`, `> FILE` (stdout written there),
+    `cat FILE | wxbudget ...` (FILE on stdin) and `... | jq .a.b` (stdout becomes that JSON
+    value). `substitutions` replace README placeholders (`1DDE55AD...`) with working values.
+    """
+    line = example
+    for placeholder, value in (substitutions or {}).items():
+        line = line.replace(placeholder, value)
+    words = shlex.split(line, comments=True)
+    stdin = None
+    if words[0] == "cat":
+        source, bar, *words = words[1:]
+        assert bar == "|", example
+        stdin = Path(source).read_text(encoding="utf-8")
+    target = None
+    if ">" in words:
+        at = words.index(">")
+        target, words = words[at + 1], words[:at]
+    jq_path = None
+    if "|" in words:
+        at = words.index("|")
+        assert words[at + 1] == "jq", example
+        jq_path, words = words[at + 2], words[:at]
+    assert words[0] == "wxbudget", example
+    result = run(*words[1:], input=stdin, expect=expect)
+    if target is not None:
+        Path(target).write_text(result.stdout, encoding="utf-8")
+    if jq_path is not None:
+        value = json.loads(result.stdout)
+        for key in filter(None, jq_path.split(".")):
+            value = value[key]
+        result = Result(result.exit_code, json.dumps(value), result.stderr)
+    return result
+
+
+def arguments(example: str, substitutions: Mapping[str, str] | None = None) -> list[str]:
+    """The arguments after `wxbudget` of a one-command example (its comment dropped)."""
+    line = example
+    for placeholder, value in (substitutions or {}).items():
+        line = line.replace(placeholder, value)
+    words = shlex.split(line, comments=True)
+    assert words[0] == "wxbudget", example
+    return words[1:]

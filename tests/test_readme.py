@@ -1,0 +1,482 @@
+"""Every command example of the README, run as written: one test per README section.
+
+Each table below maps the section's example lines (verbatim, as in the README) to what running
+them must show. `test_every_readme_example_has_a_test` fails when the README and the tables
+disagree, so an example added, changed or removed without its test shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.helpers.cli import SCRIPT, converse, run, script, spawn, table_fields, table_rows
+from tests.helpers.logs import posts_of, request_log
+from tests.helpers.readme import README, arguments, readme_examples, run_example
+from tests.helpers.sandboxes import PristineHomes, Sandboxes
+from tests.helpers.signing_client import SigningClient
+from wxbudget.plan import parse_plan
+from wxbudget.sandbox import RunningSandbox
+
+DATA = Path(__file__).parent / "data"
+# The README abbreviates the serial; this is the golden key's (tests/data), which it starts.
+GOLDEN_SERIAL_NO = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"
+
+QUICK_START = {
+    "python3 -m venv .venv && . .venv/bin/activate && pip install . && wxbudget show 1000000013 "
+    "1000000013001 && wxbudget set-max 1000000013 1000000013001 +500 --yes && wxbudget show "
+    "1000000013 1000000013001": "10,000,500",
+}
+SHOW = {
+    "wxbudget show 1000000013 1000000013002": "38,000",
+    "wxbudget show 1000000013 1000000013002 -o json | jq .stock_send_rule": (
+        '{"max_count": 50000, "max_count_per_day": 5000, "max_count_per_user": 1}'
+    ),
+}
+SET_MAX_AND_SET_DAILY = {
+    "wxbudget set-max   1000000013 1000000013001 20000            # absolute": 20000,
+    "wxbudget set-max   1000000013 1000000013001 +500 --yes       # relative to the current cap": (
+        10_000_500
+    ),
+    "wxbudget set-daily 1000000013 1000000013002 -10% --dry-run   "
+    "# preview: plan + exact JSON body": 5000,
+    "wxbudget set-max   1000000013 1000000013002 60000 --yes --expect-current 50000 -o json": 60000,
+}
+LIST = [
+    "wxbudget list 1000000013",
+    "wxbudget list 1000000013 --state SENDING -o csv > plan.csv   # a ready plan file",
+]
+APPLY = [
+    "wxbudget apply plan.csv --dry-run          # the plan against live state; nothing sent",
+    "wxbudget apply plan.csv --yes --concurrency 8",
+    "wxbudget apply --resume --yes              # finish the latest interrupted batch",
+    "cat plan.csv | wxbudget apply - --yes -o json",
+]
+HISTORY = [
+    "wxbudget history",
+    "wxbudget history 1000000013 1000000013001 --since 2026-11-01 -o json",
+]
+BUNDLE = [
+    "wxbudget bundle show 1000000014 712315129419284901",
+    "wxbudget bundle set-max 1000000014 712315129419284901 +1000 --yes",
+    "wxbudget bundle set-daily 1000000014 712315129419284901 -10% --dry-run",
+]
+PROFILE = [
+    "wxbudget profile init prod --default                 # on a terminal: asks for each key",
+    "wxbudget profile init ci --mchid 1900000001 --merchant-serial-no 1DDE55AD... "
+    "--private-key-file ~/keys/apiclient_key.pem --wechatpay-public-key-id PUB_KEY_ID_0000000001 "
+    "--wechatpay-public-key-file ~/keys/pub_key.pem",
+    "wxbudget profile list",
+    "wxbudget profile show prod            "
+    "# paths, permissions, SHA-256 key fingerprints; never keys",
+    "wxbudget profile remove old --yes",
+]
+DOCTOR = [
+    "wxbudget doctor",
+    "wxbudget doctor -p prod --stock 1000000013 1000000013001",
+    "wxbudget doctor -o json        # for monitoring",
+]
+CERTS = [
+    "wxbudget certs download -p legacy",
+    "wxbudget certs list -p legacy -o json",
+]
+SANDBOX_SERVE = [
+    "wxbudget sandbox serve --home ./sb --port 8080        # prints: listening on http://127.0.0.1:8080",
+    "wxbudget --config ./sb/config.toml show 1000000013 1000000013001",
+    "wxbudget sandbox serve --home ./sb --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7",
+    "wxbudget sandbox serve --home ./sb --platform-cert",
+]
+SHELL_COMPLETION = [
+    "wxbudget --install-completion",
+    'eval "$(_WXBUDGET_COMPLETE=source_bash wxbudget)"        # ~/.bashrc',
+    'eval "$(_WXBUDGET_COMPLETE=source_zsh wxbudget)"         # ~/.zshrc',
+    "_WXBUDGET_COMPLETE=source_fish wxbudget | source         # ~/.config/fish/config.fish",
+]
+# README lines no test can run, and why.
+NOT_RUN = {
+    "pip install -e '.[dev]' && ruff check . && ruff format --check . && mypy && "
+    "python -m pytest": "the suite itself: .ci/run runs it",
+    "python3 -m venv /tmp/bench && /tmp/bench/bin/pip install . && /tmp/bench/bin/python "
+    "bench/startup.py --runs 15 && /tmp/bench/bin/python bench/batch.py": (
+        "benchmarks measure time, which no test may"
+    ),
+}
+TABLES: list[Any] = [
+    QUICK_START,
+    SHOW,
+    SET_MAX_AND_SET_DAILY,
+    LIST,
+    APPLY,
+    HISTORY,
+    BUNDLE,
+    PROFILE,
+    DOCTOR,
+    CERTS,
+    SANDBOX_SERVE,
+    SHELL_COMPLETION,
+]
+
+
+def test_every_readme_example_has_a_test() -> None:
+    found = readme_examples()
+    tested = {example for table in TABLES for example in table} | set(NOT_RUN)
+    missing = [f"  [{section}] {example}" for section, example in found if example not in tested]
+    assert not missing, (
+        "README command examples without a test:\n" + "\n".join(missing) + "\nAdd each line, "
+        "verbatim, to the table of its section in tests/test_readme.py (the test named after "
+        "the section runs every line of its table), with what it must show; or, if no test can "
+        "run it, to NOT_RUN with the reason."
+    )
+    stale = sorted(tested - {example for _, example in found})
+    assert not stale, (
+        f"no longer in {README.name}, but still in tests/test_readme.py: {stale}; remove them "
+        "(or update them to the README's new wording)"
+    )
+
+
+def test_the_readme_scanner_joins_continuations_and_keeps_sections() -> None:
+    text = "## A\n```sh\nwxbudget x \\\n    --y 1   # why\n\nwxbudget z\n```\n### B\n```\nno\n```\n"
+    assert readme_examples(text) == [("A", "wxbudget x --y 1   # why"), ("A", "wxbudget z")]
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def readme_sandbox(
+    sandboxes: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> RunningSandbox:
+    """A sandbox and a config holding the README's profiles: `prod` and `old` (partner),
+    `legacy` (platform certificates); run from an empty working folder."""
+    sandbox = sandboxes.start(platform_cert=True)
+    document = tomllib.loads(sandbox.config_path.read_text())
+    profiles = document["profiles"]
+    for profile in profiles.values():
+        for key, value in profile.items():
+            if key.endswith(("_file", "_dir")):
+                profile[key] = str(sandbox.home / value)
+    profiles["prod"] = dict(profiles["sandbox"])
+    profiles["old"] = dict(profiles["sandbox"])
+    profiles["legacy"] = dict(profiles["sandbox-cert"])
+    config = tmp_path / "readme.toml"
+    config.write_text(tomli_w.dumps(document))
+    config.chmod(0o600)
+    monkeypatch.setenv("WXBUDGET_CONFIG", str(config))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return sandbox
+
+
+def max_count(stock: str, coupon: str = "1000000013") -> int:
+    count: int = json.loads(run("show", coupon, stock, "-o", "json").stdout)["stock_send_rule"][
+        "max_count"
+    ]
+    return count
+
+
+# --- one test per README section --------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("example", "shown"), QUICK_START.items())
+def test_readme_quick_start(example: str, shown: str, isolated_environment: Path) -> None:
+    # The venv and install steps are what this suite runs in (.ci/run does them from scratch).
+    commands = [part.strip() for part in example.split("&&") if part.strip().startswith("wxb")]
+    first, *_, last = [script(*arguments(command)) for command in commands]
+    assert "using the embedded sandbox" in first.stderr
+    assert table_fields(first.stdout)["total cap (max_count)"] == "10,000,000"
+    assert table_fields(last.stdout)["total cap (max_count)"] == shown
+    assert (isolated_environment / ".local/share/wxbudget/sandbox/sandbox.db").exists()
+
+
+@pytest.mark.parametrize(("example", "shown"), SHOW.items())
+def test_readme_show(example: str, shown: str, readme_sandbox: RunningSandbox) -> None:
+    result = run_example(example)
+    if "jq" in example:
+        assert json.loads(result.stdout) == json.loads(shown)
+    else:
+        assert table_fields(result.stdout)["remaining total"] == shown
+
+
+@pytest.mark.parametrize(("example", "cap"), SET_MAX_AND_SET_DAILY.items())
+def test_readme_set_max_and_set_daily(
+    example: str, cap: int, readme_sandbox: RunningSandbox
+) -> None:
+    words = arguments(example)
+    coupon, stock = words[1], words[2]
+    if "--yes" in words or "--dry-run" in words:
+        result = run_example(example)
+    else:  # asks on a terminal
+        status, output = converse(words, [(b"Apply this change? [y/N]", b"y\n")])
+        assert status == 0, output
+    if "--dry-run" in words:
+        body = json.loads(result.stdout)
+        assert body["update_mode"] == "MAX_COUNT_PER_DAY"
+        assert body["target_max_count_per_day"] == 4500
+        assert posts_of(readme_sandbox.home) == []
+        rule = json.loads(run("show", coupon, stock, "-o", "json").stdout)["stock_send_rule"]
+        assert rule["max_count_per_day"] == cap
+    else:
+        assert max_count(stock, coupon) == cap
+        assert [entry["applied"] for entry in posts_of(readme_sandbox.home)] == [True]
+    if "-o" in words:
+        assert json.loads(result.stdout)["stock_send_rule"]["max_count"] == cap
+
+
+@pytest.mark.parametrize("example", LIST)
+def test_readme_list(example: str, readme_sandbox: RunningSandbox) -> None:
+    result = run_example(example)
+    if "csv" in example:
+        plan = parse_plan(Path("plan.csv").read_bytes(), "plan.csv")
+        assert [row.stock_id for row in plan.rows] == [
+            "1000000013001",
+            "1000000013002",
+            "1000000013007",
+        ]
+        assert result.stdout == Path("plan.csv").read_text()
+    else:
+        assert "7 stocks of coupon 1000000013" in result.stdout
+
+
+PLAN = (
+    "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+    "1000000013,1000000013001,+100,\n"
+    "1000000013,1000000013002,+100,-10%\n"
+)
+
+
+@pytest.mark.parametrize("example", APPLY)
+def test_readme_apply(example: str, readme_sandbox: RunningSandbox) -> None:
+    Path("plan.csv").write_text(PLAN)
+    if "--resume" in example:  # a batch interrupted with its first write in flight
+        hold = readme_sandbox.hold_answers("POST")
+        with spawn("apply", "plan.csv", "--yes", "--concurrency", "1") as process:
+            hold.wait_held()
+            process.send_signal(signal.SIGINT)
+            hold.release()
+            _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+    result = run_example(example)
+    if "--dry-run" in example:
+        assert "10,000,000 -> 10,000,100" in result.stdout
+        assert posts_of(readme_sandbox.home) == []
+        return
+    assert max_count("1000000013001") == 10_000_100
+    assert max_count("1000000013002") == 50_100
+    assert sum(entry["applied"] for entry in posts_of(readme_sandbox.home)) == 3
+    if "-o json" in example:
+        assert [step["outcome"] for step in json.loads(result.stdout)] == ["applied"] * 3
+
+
+@pytest.mark.parametrize("example", HISTORY)
+def test_readme_history(example: str, readme_sandbox: RunningSandbox) -> None:
+    run("set-max", "1000000013", "1000000013001", "+1", "--yes")
+    run("set-max", "1000000013", "1000000013002", "+1", "--yes")
+    result = run_example(example)
+    if "-o json" not in example:
+        assert result.stdout.count("applied, exit 0") == 2
+        return
+    since_november = datetime.now(UTC) >= datetime(2026, 11, 1, tzinfo=UTC)
+    listed = json.loads(result.stdout)
+    assert [entry["intent"]["stock_id"] for entry in listed] == (
+        ["1000000013001"] if since_november else []
+    )
+
+
+@pytest.mark.parametrize("example", BUNDLE)
+def test_readme_bundle(example: str, readme_sandbox: RunningSandbox) -> None:
+    result = run_example(example)
+    stocks = ["1000000014001", "1000000014002", "1000000014003"]
+    if "show" in example:
+        assert all(stock in result.stdout for stock in stocks)
+    elif "--dry-run" in example:
+        body = json.loads(result.stdout)
+        assert body["update_mode"] == "MAX_COUNT_PER_DAY"
+        assert posts_of(readme_sandbox.home) == []
+    else:
+        assert [max_count(stock, "1000000014") for stock in stocks] == [31_000] * 3
+
+
+@pytest.fixture
+def readme_keys(isolated_environment: Path) -> Path:
+    """The README's key files, ~/keys/apiclient_key.pem and ~/keys/pub_key.pem (golden keys)."""
+    folder = isolated_environment / "keys"
+    folder.mkdir()
+    for name, source in (
+        ("apiclient_key.pem", "golden_private_key.pem"),
+        ("pub_key.pem", "golden_public_key.pem"),
+    ):
+        shutil.copy(DATA / source, folder / name)
+        (folder / name).chmod(0o600)
+    return folder
+
+
+def init_profile(name: str) -> None:
+    run(
+        "profile",
+        "init",
+        name,
+        "--mchid",
+        "1900000001",
+        "--merchant-serial-no",
+        GOLDEN_SERIAL_NO,
+        "--private-key-file",
+        "~/keys/apiclient_key.pem",
+        "--wechatpay-public-key-id",
+        "PUB_KEY_ID_0000000001",
+        "--wechatpay-public-key-file",
+        "~/keys/pub_key.pem",
+    )
+
+
+@pytest.mark.parametrize("example", PROFILE)
+def test_readme_profile(example: str, readme_keys: Path, isolated_environment: Path) -> None:
+    config = isolated_environment / ".config" / "wxbudget" / "config.toml"
+    words = arguments(example, {"1DDE55AD...": GOLDEN_SERIAL_NO})
+    if words[1] == "init" and "--mchid" not in words:  # on a terminal: asks for each key
+        answers = [
+            (b"mchid = ", b"1900000001\n"),
+            (b"merchant_serial_no = ", GOLDEN_SERIAL_NO.encode() + b"\n"),
+            (b"private_key_file = ", b"~/keys/apiclient_key.pem\n"),
+            (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
+            (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
+        ]
+        status, output = converse(words, answers)
+        assert status == 0, output
+        document = tomllib.loads(config.read_text())
+        assert document["default_profile"] == "prod"
+        assert document["profiles"]["prod"]["merchant_serial_no"] == GOLDEN_SERIAL_NO
+        return
+    init_profile("prod")
+    init_profile("old")
+    result = run_example(example, substitutions={"1DDE55AD...": GOLDEN_SERIAL_NO})
+    profiles = tomllib.loads(config.read_text())["profiles"]
+    match words[1]:
+        case "init":
+            assert profiles["ci"]["private_key_file"] == "~/keys/apiclient_key.pem"
+        case "list":
+            assert [row[1] for row in table_rows(result.stdout)] == ["prod", "old"]
+        case "show":
+            assert "mode 0600" in result.stdout
+            assert "sha256 3ab2af98dc25bab1e5cb3c76e9096146104bd0aba52556c866a7a886b79911ec" in (
+                result.stdout
+            )
+            assert "PRIVATE KEY" not in result.stdout + result.stderr
+        case "remove":
+            assert list(profiles) == ["prod"]
+
+
+@pytest.mark.parametrize("example", DOCTOR)
+def test_readme_doctor(example: str, readme_sandbox: RunningSandbox) -> None:
+    result = run_example(example)
+    if "-o json" in example:
+        assert json.loads(result.stdout)["ok"] is True
+        return
+    assert result.stdout.splitlines()[-1].startswith("ok: ")
+    signed = [line for line in result.stdout.splitlines() if "signed-answer" in line]
+    assert len(signed) == 1
+    assert signed[0].split()[0] == ("PASS" if "--stock" in example else "SKIP")
+
+
+@pytest.mark.parametrize("example", CERTS)
+def test_readme_certs(example: str, readme_sandbox: RunningSandbox) -> None:
+    if "list" in example:
+        run("certs", "download", "-p", "legacy")
+    result = run_example(example)
+    cached = list((readme_sandbox.home / "platform-certs").glob("*.pem"))
+    assert len(cached) == 1
+    if "-o json" in example:
+        (listed,) = json.loads(result.stdout)["certificates"]
+        assert (listed["serial_no"], listed["valid"]) == (cached[0].stem, True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("example", SANDBOX_SERVE)
+def test_readme_sandbox_serve(
+    example: str, pristine_homes: PristineHomes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # A home with keys already made: the example's behaviour, without waiting for RSA keys.
+    pristine_homes.copy(tmp_path / "sb", platform_cert="--platform-cert" in example)
+    if "--config" in example:
+        from wxbudget.sandbox import start_in_background
+
+        with start_in_background(tmp_path / "sb"):
+            assert table_fields(run_example(example).stdout)["state"] == "SENDING"
+        return
+    # Another suite may hold port 8080 on this machine: the example runs on a free one.
+    port = str(free_port())
+    words = arguments(example, {"8080": port})
+    with spawn(*words, env=os.environ | {"PYTHONUNBUFFERED": "1"}) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        listening = process.stdout.readline().strip()
+        assert listening.startswith("listening on http://127.0.0.1:")
+        if "--port" in words:
+            assert listening == f"listening on http://127.0.0.1:{port}"
+        if "--fault" in words:
+            banner = process.stderr.readline().strip()
+            assert banner == "injecting faults 500=0.2:POST drop=0.1 (--fault-seed 7)"
+        if "--platform-cert" in words:
+            client = SigningClient.of(tmp_path / "sb", "sandbox-cert")
+            assert client.send("GET", "/v3/certificates").status_code == 200
+            client.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    assert request_log(tmp_path / "sb") == [] or "--platform-cert" in words
+
+
+@pytest.mark.parametrize("example", SHELL_COMPLETION)
+def test_readme_shell_completion(example: str, isolated_environment: Path) -> None:
+    path = os.pathsep.join([str(Path(SCRIPT).parent), os.environ.get("PATH", "")])
+    environment = os.environ | {"PATH": path}
+    if example == "wxbudget --install-completion":
+        # Run from bash, so bash is the shell it installs for.
+        bash(example, environment)
+        rc = (isolated_environment / ".bashrc").read_text()
+        installed = isolated_environment / ".bash_completions" / "wxbudget.sh"
+        assert f"source '{installed}'" in rc
+        shown = bash(f"source '{installed}' && complete -p wxbudget", environment)
+        assert shown.strip() == "complete -o default -F _wxbudget_completion wxbudget"
+        return
+    shell = "bash" if "source_bash" in example else "zsh" if "source_zsh" in example else "fish"
+    if shell == "bash":
+        shown = bash(example.split("#")[0] + "&& complete -p wxbudget", environment)
+        assert shown.strip() == "complete -o default -F _wxbudget_completion wxbudget"
+        return
+    # zsh and fish need not be installed: the script they would source is checked instead.
+    generated = bash(f"_WXBUDGET_COMPLETE=source_{shell} wxbudget", environment)
+    marker = "#compdef wxbudget" if shell == "zsh" else "complete --command wxbudget --no-files"
+    assert marker in generated
+
+
+def bash(command: str, environment: dict[str, str]) -> str:
+    completed = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
