@@ -95,6 +95,8 @@ SANDBOX_SERVE = [
     "wxbudget --config ./sb/config.toml show 1000000013 1000000013001",
     "wxbudget sandbox serve --home ./sb --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7",
     "wxbudget sandbox serve --home ./sb --platform-cert",
+    "wxbudget sandbox serve --home ./sb --strict           "
+    "# the strict reading of every open point",
 ]
 SHELL_COMPLETION = [
     "wxbudget --install-completion",
@@ -436,6 +438,9 @@ def test_readme_sandbox_serve(
         if "--fault" in words:
             banner = process.stderr.readline().strip()
             assert banner == "injecting faults 500=0.2:POST drop=0.1 (--fault-seed 7)"
+        if "--strict" in words:
+            banner = process.stderr.readline().strip()
+            assert banner.startswith("strict mode: the strict reading of every point")
         if "--platform-cert" in words:
             client = SigningClient.of(tmp_path / "sb", "sandbox-cert")
             assert client.send("GET", "/v3/certificates").status_code == 200
