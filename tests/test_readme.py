@@ -61,6 +61,7 @@ APPLY = [
     "wxbudget apply plan.csv --yes --concurrency 8",
     "wxbudget apply --resume --yes              # finish the latest interrupted batch",
     "cat plan.csv | wxbudget apply - --yes -o json",
+    "wxbudget apply plan.csv --yes --again      # also stack on interrupted earlier changes",
 ]
 HISTORY = [
     "wxbudget history",
@@ -269,14 +270,25 @@ def test_readme_apply(example: str, readme_sandbox: RunningSandbox) -> None:
             hold.release()
             _, stderr = process.communicate(timeout=60)
         assert process.returncode == 130, stderr
+    earlier = 0
+    if "--again" in example:  # an earlier +100 on the first stock, killed with its write landed
+        hold = readme_sandbox.hold_answers("POST")
+        with spawn("set-max", "1000000013", "1000000013001", "+100", "--yes") as process:
+            hold.wait_held()
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        earlier = 100
+        # Without --again the +100 of the plan would not stack on it: refused, exit 8.
+        refused = run("apply", "plan.csv", "--dry-run")
+        assert "pass --again to apply another one" in refused.stdout
     result = run_example(example)
     if "--dry-run" in example:
         assert "10,000,000 -> 10,000,100" in result.stdout
         assert posts_of(readme_sandbox.home) == []
         return
-    assert max_count("1000000013001") == 10_000_100
+    assert max_count("1000000013001") == 10_000_100 + earlier
     assert max_count("1000000013002") == 50_100
-    assert sum(entry["applied"] for entry in posts_of(readme_sandbox.home)) == 3
+    assert sum(entry["applied"] for entry in posts_of(readme_sandbox.home)) == 3 + bool(earlier)
     if "-o json" in example:
         assert [step["outcome"] for step in json.loads(result.stdout)] == ["applied"] * 3
 
