@@ -73,7 +73,7 @@ def test_list_csv_is_a_ready_plan(seeded: RunningSandbox, tmp_path: Path) -> Non
 
 def test_csv_output_is_only_for_commands_that_list_stocks(seeded: RunningSandbox) -> None:
     refused = run("set-max", "1", "2", "+1", "-o", "csv", expect=2).stderr
-    assert "-o csv (a plan file) is only for 'wxbudget list' and 'wxbudget show'" in refused
+    assert "-o csv (a plan file) is only for 'wxbudget list', 'wxbudget show' and" in refused
 
 
 @SEEDED_BOTH_MODES

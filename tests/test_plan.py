@@ -125,7 +125,7 @@ def test_non_utf8_is_refused() -> None:
 
 
 def test_exported_plan_parses_back() -> None:
-    text = plan_csv([("1", "11", 500, None, "777"), ("1", "12", 600, 60, None)])
+    text = plan_csv([("1", "11", None, 500, None, "777"), ("1", "12", None, 600, 60, None)])
     plan = parse_plan(text.encode(), "export.csv")
     assert [(r.stock_id, [t.text for _, t in r.targets], r.brand_id) for r in plan.rows] == [
         ("11", ["500"], "777"),

@@ -56,12 +56,16 @@ class Step:
 
     @property
     def key(self) -> str:
-        return f"{self.row.product_coupon_id}/{self.row.stock_id}/{self.mode.value}"
+        row = self.row
+        if row.stock_bundle_id is not None:
+            return f"{row.product_coupon_id}/bundle/{row.stock_bundle_id}/{self.mode.value}"
+        return f"{row.product_coupon_id}/{row.stock_id}/{self.mode.value}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "product_coupon_id": self.row.product_coupon_id,
-            "stock_id": self.row.stock_id,
+            "stock_id": self.row.stock_id or None,
+            "stock_bundle_id": self.row.stock_bundle_id,
             "update_mode": self.mode.value,
             "from": self.current,
             "to": self.to,

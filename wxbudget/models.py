@@ -48,6 +48,7 @@ class Stock:
     brand_id: str | None
     bundle_id: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    bundle_index: int = 0  # the stock's place in its bundle (stock_bundle_index)
 
     @classmethod
     def from_api(cls, data: Any, *, keep_raw: bool = True) -> Stock:
@@ -74,6 +75,7 @@ class Stock:
                 brand_id=_optional_id(data.get("brand_id")),
                 bundle_id=_id(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
                 raw=data if keep_raw else {},
+                bundle_index=_bundle_index(bundle),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise VerificationError(
@@ -93,6 +95,11 @@ class Stock:
         if self.max_count_per_day is None:
             return self.remaining_total
         return max(min(self.max_count_per_day - self.sent_today, self.remaining_total), 0)
+
+
+def _bundle_index(bundle: Any) -> int:
+    index = bundle.get("stock_bundle_index") if isinstance(bundle, dict) else None
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
 
 
 def _text(value: Any) -> str:

@@ -57,20 +57,21 @@ class Outcome:
         return self.stocks[0]
 
 
-def fetch_bundle(client: Client, product_coupon_id: str, stock_bundle_id: str) -> list[Stock]:
-    """Every stock of a bundle (the list endpoint's stock_bundle_id filter), in bundle order."""
+def fetch_bundle(
+    client: Client, product_coupon_id: str, stock_bundle_id: str, brand_id: str | None = None
+) -> list[Stock]:
+    """Every stock of a bundle (the list endpoint's stock_bundle_id filter), in bundle order.
+
+    `brand_id` is the partner's brand to ask for (default: the profile's).
+    """
     listed = client.list_stocks(
-        product_coupon_id, client.settings.body_brand_id(), stock_bundle_id=stock_bundle_id
+        product_coupon_id,
+        brand_id if brand_id is not None else client.settings.body_brand_id(),
+        stock_bundle_id=stock_bundle_id,
     )
     # The filter is the server's; a stock of another bundle must never join this plan.
     stocks = [stock for stock in listed if stock.bundle_id == stock_bundle_id]
-    return sorted(stocks, key=lambda stock: _bundle_index(stock))
-
-
-def _bundle_index(stock: Stock) -> int:
-    info = stock.raw.get("stock_bundle_info")
-    index = info.get("stock_bundle_index") if isinstance(info, dict) else None
-    return index if isinstance(index, int) else 0
+    return sorted(stocks, key=lambda stock: stock.bundle_index)
 
 
 def plan(

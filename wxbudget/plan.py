@@ -1,7 +1,9 @@
 """Plan files: a CSV of stocks and the caps to give them, read strictly before any request.
 
-Header: `product_coupon_id,stock_id,max_count,max_count_per_day` and an optional `brand_id`.
-A cap cell is absolute (`20000`), relative (`+500`, `-10%`) or empty (leave the cap as it is).
+Header: `product_coupon_id,stock_id,max_count,max_count_per_day` and the optional `brand_id` and
+`stock_bundle_id`. A row names a stock (`stock_id`) or a stock bundle (`stock_bundle_id`, whose
+stocks change together), never both. A cap cell is absolute (`20000`), relative (`+500`, `-10%`)
+or empty (leave the cap as it is).
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from wxbudget.ids import parse_id
 from wxbudget.models import Stock, UpdateMode
 
 REQUIRED_COLUMNS = ("product_coupon_id", "stock_id", "max_count", "max_count_per_day")
-OPTIONAL_COLUMNS = ("brand_id",)
+OPTIONAL_COLUMNS = ("brand_id", "stock_bundle_id")
+# The columns `list -o csv`, `show -o csv` and `bundle show -o csv` write, in this order.
+EXPORT_COLUMNS = (
+    "product_coupon_id",
+    "stock_id",
+    "stock_bundle_id",
+    "max_count",
+    "max_count_per_day",
+    "brand_id",
+)
 CAP_COLUMNS = {"max_count": UpdateMode.MAX_COUNT, "max_count_per_day": UpdateMode.MAX_COUNT_PER_DAY}
 
 
@@ -35,9 +46,25 @@ class PlanError(UsageError):
 class PlanRow:
     line: int
     product_coupon_id: str
-    stock_id: str
+    stock_id: str  # empty on a stock bundle's row
     brand_id: str | None
     targets: tuple[tuple[UpdateMode, Target], ...]
+    stock_bundle_id: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the row changes, as messages name it."""
+        if self.stock_bundle_id is not None:
+            return f"stock bundle {self.stock_bundle_id}"
+        return f"stock {self.stock_id}"
+
+    @property
+    def planned_key(self) -> int:
+        """The row's entry in the plan's groups: its stock, or its bundle (prefixed, so a
+        bundle never collides with a stock of the same digits)."""
+        if self.stock_bundle_id is not None:
+            return stock_key(f"bundle:{self.stock_bundle_id}")
+        return stock_key(self.stock_id)
 
 
 # Out-of-range caps listed by name before the rest are only counted (a whole bad file would
@@ -154,7 +181,7 @@ def parse_plan(data: bytes, name: str) -> Plan:
             planned = groups.get(row.product_coupon_id)
             if planned is None:
                 planned = groups[row.product_coupon_id] = array("q")
-            planned.append(stock_key(row.stock_id))
+            planned.append(row.planned_key)
             row_count += 1
             step_count += len(row.targets)
             out_of_range.extend(_out_of_range(row))
@@ -190,10 +217,10 @@ def _refuse_duplicate(text: str, columns: list[str], name: str) -> None:
         if not any(cell.strip() for cell in cells):
             continue
         row = _parse_row(columns, cells, reader.line_num, name)
-        key = (row.product_coupon_id, row.stock_id)
+        key = (row.product_coupon_id, row.subject)
         if key in seen:
             raise PlanError(
-                f"{name} line {row.line}: stock {row.stock_id} of coupon "
+                f"{name} line {row.line}: {row.subject} of coupon "
                 f"{row.product_coupon_id} is already planned on line {seen[key]}"
             )
         seen[key] = row.line
@@ -216,11 +243,15 @@ def _check_header(columns: list[str], name: str) -> None:
         if column not in known:
             raise PlanError(
                 f"{name} line 1, column {index}: unknown column {column!r}; "
-                f"the header is {','.join(REQUIRED_COLUMNS)}[,brand_id]"
+                f"the header is {','.join(REQUIRED_COLUMNS)}[,brand_id][,stock_bundle_id]"
             )
         if columns.index(column) != index - 1:
             raise PlanError(f"{name} line 1, column {index}: column {column!r} appears twice")
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    required: tuple[str, ...] = REQUIRED_COLUMNS
+    if "stock_bundle_id" in columns:
+        # Rows may then name bundles only: the stock_id column is optional.
+        required = tuple(column for column in REQUIRED_COLUMNS if column != "stock_id")
+    missing = [column for column in required if column not in columns]
     if missing:
         raise PlanError(f"{name} line 1: missing column {missing[0]!r}")
 
@@ -232,12 +263,20 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
             "check for a stray or missing comma"
         )
     values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
-    for column in ("product_coupon_id", "stock_id", "brand_id"):
+    if values.get("stock_id") and values.get("stock_bundle_id"):
+        raise PlanError(
+            f"{name} line {line}: a row names a stock_id or a stock_bundle_id, not both (a "
+            "bundle's stocks change together, through the bundle)"
+        )
+    for column in ("product_coupon_id", "stock_id", "brand_id", "stock_bundle_id"):
         value = values.get(column)
         if not value:
-            if column == "brand_id":
-                continue  # optional: the profile's brand_id applies
-            raise PlanError(f"{name} line {line}, column {column}: empty")
+            if column in ("brand_id", "stock_bundle_id"):
+                continue  # optional: the profile's brand_id applies; a stock row has no bundle
+            if column == "stock_id" and values.get("stock_bundle_id"):
+                continue  # a stock bundle's row
+            also = " (give a stock_id or a stock_bundle_id)" if column == "stock_id" else ""
+            raise PlanError(f"{name} line {line}, column {column}: empty{also}")
         try:
             values[column] = parse_id(value, column)
         except UsageError as error:
@@ -257,32 +296,65 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
     return PlanRow(
         line=line,
         product_coupon_id=values["product_coupon_id"],
-        stock_id=values["stock_id"],
+        stock_id=values.get("stock_id") or "",
         brand_id=values.get("brand_id") or None,
         targets=tuple(targets),
+        stock_bundle_id=values.get("stock_bundle_id") or None,
     )
+
+
+# One row of an exported plan: coupon, stock (or ""), bundle (or None), caps, brand.
+ExportRow = tuple[str, str, str | None, int, int | None, str | None]
 
 
 def stocks_csv(stocks: Iterable[Stock]) -> str:
-    """A ready plan file holding these stocks' current caps (`list -o csv`, `show -o csv`)."""
-    return plan_csv(
-        [
-            (s.product_coupon_id, s.stock_id, s.max_count, s.max_count_per_day, s.brand_id)
-            for s in stocks
-        ]
+    """A ready plan file holding these stocks' current caps (`list -o csv`, `show -o csv`,
+    `bundle show -o csv`).
+
+    The stocks of a bundle change together, so they make one row naming the bundle, at the
+    place of its first stock listed, with the caps of its first stock in bundle order (the
+    `current_*` the bundle commands send); `apply` sends it to the bundle endpoint.
+    """
+    stocks = list(stocks)
+    heads: dict[tuple[str, str], Stock] = {}
+    for stock in stocks:
+        if stock.bundle_id is not None:
+            key = (stock.product_coupon_id, stock.bundle_id)
+            if key not in heads or stock.bundle_index < heads[key].bundle_index:
+                heads[key] = stock
+    rows: list[ExportRow] = []
+    for stock in stocks:
+        if stock.bundle_id is None:
+            rows.append(_export_row(stock, stock.stock_id, None))
+            continue
+        head = heads.pop((stock.product_coupon_id, stock.bundle_id), None)
+        if head is not None:  # the bundle's first stock listed: its one row
+            rows.append(_export_row(head, "", stock.bundle_id))
+    return plan_csv(rows)
+
+
+def _export_row(stock: Stock, stock_id: str, bundle_id: str | None) -> ExportRow:
+    return (
+        stock.product_coupon_id,
+        stock_id,
+        bundle_id,
+        stock.max_count,
+        stock.max_count_per_day,
+        stock.brand_id,
     )
 
 
-def plan_csv(stocks: list[tuple[str, str, int, int | None, str | None]]) -> str:
-    """A ready plan file holding the given caps, for `list -o csv`."""
+def plan_csv(rows: list[ExportRow]) -> str:
+    """A ready plan file holding the given caps."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*REQUIRED_COLUMNS, "brand_id"])
-    for product_coupon_id, stock_id, max_count, per_day, brand_id in stocks:
+    writer.writerow(EXPORT_COLUMNS)
+    for product_coupon_id, stock_id, bundle_id, max_count, per_day, brand_id in rows:
         writer.writerow(
             [
                 product_coupon_id,
                 stock_id,
+                bundle_id or "",
                 max_count,
                 "" if per_day is None else per_day,
                 brand_id or "",

@@ -16,13 +16,22 @@ from typing import Any
 
 from wxbudget.batch import CONFIRMED_EARLIER, Step, ThreadClients
 from wxbudget.batch_journal import BatchJournal
-from wxbudget.budget import Change, gives, new_out_request_no, parse_target, plan_change
+from wxbudget.budget import (
+    Change,
+    Target,
+    gives,
+    new_out_request_no,
+    parse_target,
+    plan_bundle_change,
+    plan_change,
+)
 from wxbudget.client import Client
 from wxbudget.earlier import acknowledge, settle_earlier
 from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
 from wxbudget.interrupts import StopFlag
 from wxbudget.journal import Journal
 from wxbudget.models import Stock
+from wxbudget.operations import fetch_bundle
 from wxbudget.plan import Plan, PlanRow
 from wxbudget.settings import Settings
 
@@ -34,6 +43,8 @@ ROWS_AHEAD = 4096
 
 # What a read gives: one stock (or why not), or the planned stocks of a listed coupon.
 Listing = dict[str, Stock] | RejectedError
+# What a row is planned against: its stock, its bundle's stocks (in bundle order), or why not.
+Found = Stock | list[Stock] | WxBudgetError
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ class _Reader:
         self.left: dict[tuple[str, str | None], int] = {}
         self.open_reads = 0
 
-    def __iter__(self) -> Iterator[tuple[PlanRow, Stock | WxBudgetError]]:
+    def __iter__(self) -> Iterator[tuple[PlanRow, Found]]:
         while True:
             self._fill()
             if not self.ahead:
@@ -162,7 +173,14 @@ class _Reader:
                 return
             coupon = row.product_coupon_id
             brand_id = row_brand_id(row, self.plan, self.settings)
-            if len(self.plan.groups[coupon]) > LIST_THRESHOLD:
+            if row.stock_bundle_id is not None:
+                # A bundle is read whole (the list endpoint's stock_bundle_id filter).
+                bundle: Future[Found] = self.pool.submit(
+                    _bundle, self.clients, coupon, row.stock_bundle_id, brand_id
+                )
+                self.open_reads += 1
+                self.ahead.append((row, bundle, None))
+            elif len(self.plan.groups[coupon]) > LIST_THRESHOLD:
                 key = (coupon, brand_id)
                 if key not in self.listings:
                     self.listings[key] = self.pool.submit(
@@ -188,6 +206,20 @@ def _get(
     return stock
 
 
+def _bundle(
+    clients: ThreadClients, coupon: str, stock_bundle_id: str, brand_id: str | None
+) -> Found:
+    try:
+        stocks = fetch_bundle(clients.get(), coupon, stock_bundle_id, brand_id)
+    except RejectedError as error:
+        return error
+    if not stocks:
+        return LocalCheckError(
+            f"stock bundle {stock_bundle_id} has no stocks in coupon {coupon} (or does not exist)"
+        )
+    return stocks
+
+
 def _list(
     clients: ThreadClients,
     plan: Plan,
@@ -210,7 +242,7 @@ def _list(
 
 def _plan_row(
     row: PlanRow,
-    stock: Stock | WxBudgetError,
+    stock: Found,
     plan: Plan,
     journal: BatchJournal,
     settings: Settings,
@@ -223,7 +255,7 @@ def _plan_row(
             step.status, step.reason = "refused", stock.message
             yield step
             continue
-        step.current = stock.cap(mode)
+        step.current = _head(stock).cap(mode)
         recorded = journal.records.get(step.key)
         brand_id = row_brand_id(row, plan, settings)
         if recorded and recorded.get("result") == "applied":
@@ -285,15 +317,28 @@ def _plan_applied_before(step: Step, recorded: dict[str, Any]) -> None:
     )
 
 
-def _plan_new(step: Step, stock: Stock, brand_id: str | None) -> None:
-    try:
-        change = plan_change(
-            stock,
-            step.mode,
-            step.target,
-            out_request_no=new_out_request_no(),
-            brand_id=brand_id,
+def _head(found: Stock | list[Stock]) -> Stock:
+    """The stock whose cap a row's change starts from: its own, or its bundle's first."""
+    return found[0] if isinstance(found, list) else found
+
+
+def _change_for(
+    step: Step, found: Stock | list[Stock], target: Target, number: str, brand_id: str | None
+) -> Change:
+    """The change of a stock row, or of a bundle row (one call for all of its stocks)."""
+    if isinstance(found, list):
+        bundle_id = step.row.stock_bundle_id
+        if bundle_id is None:  # only bundle rows are read as a bundle
+            raise RuntimeError(f"row {step.row.line} read as a bundle")
+        return plan_bundle_change(
+            found, bundle_id, step.mode, target, out_request_no=number, brand_id=brand_id
         )
+    return plan_change(found, step.mode, target, out_request_no=number, brand_id=brand_id)
+
+
+def _plan_new(step: Step, stock: Stock | list[Stock], brand_id: str | None) -> None:
+    try:
+        change = _change_for(step, stock, step.target, new_out_request_no(), brand_id)
     except LocalCheckError as error:
         step.status, step.reason = "refused", error.message
         if step.current is not None:
@@ -305,7 +350,7 @@ def _plan_new(step: Step, stock: Stock, brand_id: str | None) -> None:
 
 
 def _plan_recorded(
-    step: Step, stock: Stock, recorded: dict[str, Any], brand_id: str | None
+    step: Step, stock: Stock | list[Stock], recorded: dict[str, Any], brand_id: str | None
 ) -> None:
     """An unfinished step of an earlier run: its recorded change, never a new one."""
     before, after = recorded.get("from"), recorded.get("to")
@@ -333,13 +378,7 @@ def _plan_recorded(
         )
         return
     try:
-        step.change = plan_change(
-            stock,
-            step.mode,
-            parse_target(str(after)),
-            out_request_no=number,
-            brand_id=brand_id,
-        )
+        step.change = _change_for(step, stock, parse_target(str(after)), number, brand_id)
     except LocalCheckError as error:
         step.status, step.reason = "refused", f"{error.message} (unfinished since an earlier run)"
         return

@@ -28,7 +28,8 @@ def apply(
     plan_file: Annotated[
         str | None,
         typer.Argument(
-            help="Plan CSV (product_coupon_id,stock_id,max_count,max_count_per_day[,brand_id]); "
+            help="Plan CSV (product_coupon_id,stock_id,max_count,max_count_per_day[,brand_id]"
+            "[,stock_bundle_id]); "
             "- reads stdin",
             show_default=False,
         ),

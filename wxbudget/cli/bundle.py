@@ -21,10 +21,18 @@ def show(
 ) -> None:
     """Show every stock of a bundle with its caps.
 
-    Example: wxbudget bundle show 1000000014 712315129419284901
+    -o csv writes a ready plan file: one row naming the bundle, with its caps, for `apply`.
+
+    Examples:
+
+      wxbudget bundle show 1000000014 712315129419284901
+
+      wxbudget bundle show 1000000014 712315129419284901 -o csv > plan.csv
     """
-    from wxbudget import operations
+    from wxbudget import operations, render
+    from wxbudget.cli.options import OutputFormat
     from wxbudget.errors import LocalCheckError
+    from wxbudget.plan import stocks_csv
 
     with open_client(options, rate_limited=True) as client:
         stocks = operations.fetch_bundle(client, product_coupon_id, stock_bundle_id)
@@ -33,7 +41,10 @@ def show(
         raise LocalCheckError(
             f"stock bundle {stock_bundle_id} has no stocks in coupon {product_coupon_id}"
         )
-    print_stocks(options, tuple(stocks), bundle=stock_bundle_id)
+    if options.output is OutputFormat.csv:
+        render.raw_result(stocks_csv(stocks).rstrip("\n"))
+    else:
+        print_stocks(options, tuple(stocks), bundle=stock_bundle_id)
 
 
 # A TARGET like -500 or -10% must reach the command as an argument, not an unknown option.

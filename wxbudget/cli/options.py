@@ -103,7 +103,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="table (default), json, or csv (list only: a ready plan file) on stdout",
+        help="table (default), json, or csv (list, show, bundle show: a ready plan file) on stdout",
         show_default=False,
     ),
 ]
@@ -154,8 +154,10 @@ _GLOBAL_PARAMETERS = [
 ]
 
 # The commands that write a plan file with -o csv, by module and function name.
-CSV_COMMANDS = frozenset({"wxbudget.cli.batch.list_stocks", "wxbudget.cli.show.show"})
-CSV_COMMAND_NAMES = "'wxbudget list' and 'wxbudget show'"
+CSV_COMMANDS = frozenset(
+    {"wxbudget.cli.batch.list_stocks", "wxbudget.cli.show.show", "wxbudget.cli.bundle.show"}
+)
+CSV_COMMAND_NAMES = "'wxbudget list', 'wxbudget show' and 'wxbudget bundle show'"
 
 # Typer injects the click context into a parameter annotated typer.Context.
 _CONTEXT_PARAMETER = inspect.Parameter(

@@ -44,7 +44,7 @@ def _steps_table(title: str | None, steps: list[Step]) -> Any:
         table.add_row(
             str(step.row.line),
             step.row.product_coupon_id,
-            step.row.stock_id,
+            step.row.stock_id or f"bundle {step.row.stock_bundle_id}",
             step.mode.label,
             f"{before} -> {after}",
             Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
@@ -157,7 +157,8 @@ class BatchProgress:
         change = step.change
         span = f"{change.current} -> {change.target}" if change else ""
         notice(
-            f"[{self.done}/{self.total}] {step.row.product_coupon_id} {step.row.stock_id} "
+            f"[{self.done}/{self.total}] {step.row.product_coupon_id} "
+            f"{step.row.stock_id or f'bundle {step.row.stock_bundle_id}'} "
             f"{step.mode.value} {span}: {_status(step.status)}"
             + (f" ({step.reason})" if step.reason else "")
         )
