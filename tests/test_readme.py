@@ -42,6 +42,13 @@ SHOW = {
     "wxbudget show 1000000013 1000000013002 -o json | jq .stock_send_rule": (
         '{"max_count": 50000, "max_count_per_day": 5000, "max_count_per_user": 1}'
     ),
+    "wxbudget show 1000000013 1000000013002 1000000013007 1000000013003": "3 stocks of coupon",
+    "wxbudget show 1000000013 --all -o json > stocks.json   # an array of stock objects": (
+        "stocks.json"
+    ),
+    "wxbudget show 1000000013 --all -o csv > plan.csv      # the same plan file as `list -o csv`": (
+        "plan.csv"
+    ),
 }
 SET_MAX_AND_SET_DAILY = {
     "wxbudget set-max   1000000013 1000000013001 20000            # absolute": 20000,
@@ -69,6 +76,8 @@ HISTORY = [
 ]
 BUNDLE = [
     "wxbudget bundle show 1000000014 712315129419284901",
+    "wxbudget bundle show 1000000014 712315129419284901 -o csv > plan.csv   # edit, then "
+    "`apply plan.csv`",
     "wxbudget bundle set-max 1000000014 712315129419284901 +1000 --yes",
     "wxbudget bundle set-daily 1000000014 712315129419284901 -10% --dry-run",
 ]
@@ -208,6 +217,14 @@ def test_readme_show(example: str, shown: str, readme_sandbox: RunningSandbox) -
     result = run_example(example)
     if "jq" in example:
         assert json.loads(result.stdout) == json.loads(shown)
+    elif shown == "stocks.json":
+        stocks = json.loads(Path(shown).read_text())
+        assert len(stocks) == 7
+        assert {stock["product_coupon_id"] for stock in stocks} == {"1000000013"}
+    elif shown == "plan.csv":
+        assert Path(shown).read_text() == run("list", "1000000013", "-o", "csv").stdout
+    elif "stocks of coupon" in shown:
+        assert shown in result.stdout
     else:
         assert table_fields(result.stdout)["remaining total"] == shown
 
@@ -312,7 +329,13 @@ def test_readme_history(example: str, readme_sandbox: RunningSandbox) -> None:
 def test_readme_bundle(example: str, readme_sandbox: RunningSandbox) -> None:
     result = run_example(example)
     stocks = ["1000000014001", "1000000014002", "1000000014003"]
-    if "show" in example:
+    if "csv" in example:
+        (row,) = parse_plan(Path("plan.csv").read_bytes(), "plan.csv").rows
+        assert (row.stock_bundle_id, [t.text for _, t in row.targets]) == (
+            "712315129419284901",
+            ["30000", "3000"],
+        )
+    elif "show" in example:
         assert all(stock in result.stdout for stock in stocks)
     elif "--dry-run" in example:
         body = json.loads(result.stdout)
