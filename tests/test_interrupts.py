@@ -87,6 +87,7 @@ CASES = [
     pytest.param(["set-max", COUPON, STOCK], signal.SIGINT, id="set-max-SIGINT"),
     pytest.param(["set-max", COUPON, STOCK], signal.SIGTERM, id="set-max-SIGTERM"),
     pytest.param(["bundle", "set-max", BUNDLE_COUPON, BUNDLE], signal.SIGTERM, id="bundle-SIGTERM"),
+    pytest.param(["bundle", "set-max", BUNDLE_COUPON, BUNDLE], signal.SIGINT, id="bundle-SIGINT"),
 ]
 
 
