@@ -11,18 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli as cli_helpers
-from tests.helpers import sandboxes as sandbox_helpers
-from tests.helpers.sandboxes import PristineHomes, Sandboxes
+from tests.helpers.sandboxes import PristineHomes, Sandboxes, is_strict
 from wxbudget.sandbox import RunningSandbox
-
-# Still importable from here while branches written before tests/helpers/ existed land; new
-# tests import them from tests.helpers. To be removed once no test module imports them here.
-SCRIPT = cli_helpers.SCRIPT
-Result = cli_helpers.Result
-run = cli_helpers.run
-converse = cli_helpers.converse
-sandbox_profile_copy = sandbox_helpers.sandbox_profile_copy
 
 STRIPPED_PREFIXES = ("WXBUDGET_",)
 STRIPPED_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CI")
@@ -83,4 +73,4 @@ def sandbox(sandboxes: Sandboxes, request: pytest.FixtureRequest) -> RunningSand
     The default (lenient) sandbox; `@BOTH_MODES` (tests.helpers.sandboxes) runs the test against
     `--strict` as well.
     """
-    return sandboxes.start(strict=sandbox_helpers.is_strict(request))
+    return sandboxes.start(strict=is_strict(request))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import converse, run, spawn
+from tests.helpers.clock import FrozenClock
 from tests.helpers.logs import applied_counts, audit_entries, request_log
 from tests.helpers.sandboxes import SANDBOX_MODES, Sandboxes, is_strict, write_seed
 from wxbudget.batch_journal import BatchJournal
@@ -241,23 +242,6 @@ def test_rate_limiter_never_allows_more_than_n_in_any_window() -> None:
     assert stamps[-1] >= 4.0  # 45 requests at 10/s take at least four full windows
     limiter.acquire("other-endpoint")  # each endpoint has its own window
     assert now[0] == stamps[-1] + 0.001
-
-
-class FrozenClock:
-    """Time that moves only when a limiter sleeps, shared by the client and the sandbox.
-
-    A request then reaches the sandbox at the very instant the client's limiter let it go,
-    however slow the machine: the two limiters count the same arrivals in the same windows.
-    """
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.mark.parametrize("per_second", [1, 4])

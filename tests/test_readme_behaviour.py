@@ -18,6 +18,7 @@ import tomli_w
 import typer
 
 from tests.helpers.cli import converse, run, spawn
+from tests.helpers.clock import FrozenClock
 from tests.helpers.logs import posts_of, request_log
 from tests.helpers.sandboxes import PristineHomes, Sandboxes, edit_profile, write_seed
 from tests.helpers.signing_client import BRAND, COUPONS, SigningClient
@@ -242,19 +243,6 @@ def test_batches_many_rows_of_a_coupon_are_read_with_the_list_endpoint(
         assert "page_size=50" in listed[0]
     else:
         assert (listed, len(single)) == ([], rows)
-
-
-class FrozenClock:
-    """Time that moves only when a limiter sleeps, shared by the client and the sandbox."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_batches_list_pages_keep_to_the_rate_limit(sandboxes: Sandboxes, tmp_path: Path) -> None:

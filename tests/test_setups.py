@@ -12,7 +12,7 @@ import tomli_w
 
 from tests.helpers.certificates import new_key, self_signed
 from tests.helpers.cli import run
-from tests.helpers.logs import request_log
+from tests.helpers.logs import audit_entries, request_log
 from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
@@ -143,8 +143,7 @@ def test_bundled_stock_points_to_the_exact_bundle_command(sandbox: RunningSandbo
 def test_unknown_bundle_and_journal(sandbox: RunningSandbox, isolated_environment: Path) -> None:
     assert "has no stocks" in run("bundle", "show", BUNDLE_COUPON, "999", expect=4).stderr
     run("bundle", "set-max", BUNDLE_COUPON, BUNDLE, "+1", "--yes", "--out-request-no", "bundle-1")
-    journal = isolated_environment / ".local" / "state" / "wxbudget" / "audit.jsonl"
-    intent = json.loads(journal.read_text().splitlines()[0])
+    intent = audit_entries(isolated_environment)[0]
     assert intent["stock_bundle_id"] == BUNDLE
     assert intent["stock_id"] is None
     # The same number for the same bundle change is a replay: nothing sent twice.

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run
+from tests.helpers.logs import request_log
 from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
 from wxbudget import trust
 from wxbudget.sandbox import RunningSandbox
@@ -30,8 +31,7 @@ def key_path(sandbox: RunningSandbox, name: str) -> Path:
 
 
 def requests_sent(sandbox: RunningSandbox) -> int:
-    log = sandbox.home / "requests.jsonl"
-    return len(log.read_text().splitlines()) if log.exists() else 0
+    return len(request_log(sandbox.home))
 
 
 def refused(sandbox: RunningSandbox, *args: str) -> str:

@@ -3,6 +3,8 @@
 - `cli`: the in-process `run`, the installed script (`SCRIPT`, `script`, `spawn`) and a
   pseudo-terminal (`converse`);
 - `logs`: readers of the sandbox's request log and of the audit journal, and loud waits;
+- `clock`: a clock that moves only when something sleeps on it;
+- `readme`: the README's command examples, found and run as a reader types them;
 - `sandboxes`: prepared sandbox homes copied per test (key generation happens once per session),
   the `Sandboxes` factory behind the `sandboxes` fixture, seeds and profile copies;
 - `signing_client`: a raw APIv3 client that signs like a merchant or a brand and verifies answers;
