@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
+import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,8 +53,9 @@ def run_example(
     """Run one README command line in-process, in the current folder.
 
     Understood: `wxbudget ARGS`, a trailing `# comment`, `> FILE` (stdout written there),
-    `cat FILE | wxbudget ...` (FILE on stdin) and `... | jq .a.b` (stdout becomes that JSON
-    value). `substitutions` replace README placeholders (`1DDE55AD...`) with working values.
+    `cat FILE | wxbudget ...` (FILE on stdin) and `... | jq FILTER` (stdout becomes what jq
+    prints; a plain `.a.b` path is followed here, anything else runs the real jq).
+    `substitutions` replace README placeholders (`1DDE55AD...`) with working values.
     """
     line = example
     for placeholder, value in (substitutions or {}).items():
@@ -76,11 +80,23 @@ def run_example(
     if target is not None:
         Path(target).write_text(result.stdout, encoding="utf-8")
     if jq_path is not None:
-        value = json.loads(result.stdout)
-        for key in filter(None, jq_path.split(".")):
-            value = value[key]
-        result = Result(result.exit_code, json.dumps(value), result.stderr)
+        result = Result(result.exit_code, jq(jq_path, result.stdout), result.stderr)
     return result
+
+
+def jq(program: str, text: str) -> str:
+    """What `jq PROGRAM` prints for `text`."""
+    if re.fullmatch(r"(\.[A-Za-z_][A-Za-z0-9_]*)+", program):
+        value = json.loads(text)
+        for key in program.split(".")[1:]:
+            value = value[key]
+        return json.dumps(value)
+    found = shutil.which("jq")
+    assert found is not None, f"the README's example needs jq for {program!r}: install jq"
+    completed = subprocess.run(
+        [found, program], input=text, capture_output=True, text=True, timeout=60, check=True
+    )
+    return completed.stdout
 
 
 def arguments(example: str, substitutions: Mapping[str, str] | None = None) -> list[str]:
