@@ -215,12 +215,42 @@ def test_base_url_must_be_https_unless_loopback(
         assert refusal(path).endswith(f"base_url {base_url!r} in profile 'p' of {path} {problem}")
 
 
-@pytest.mark.parametrize("timeout", [0, -1, "10", True])
+@pytest.mark.parametrize("timeout", [0, -1, "10", True, 1e308, 601, 0.0009])
 def test_bad_timeout(tmp_path: Path, timeout: object) -> None:
     path = write_config(tmp_path, {"profiles": {"p": profile(timeout=timeout)}})
     assert refusal(path).endswith(
-        f"timeout in profile 'p' of {path} must be a positive number of seconds, e.g. 10"
+        f"timeout in profile 'p' of {path} must be a number of seconds from 0.001 to 600, e.g. 10"
     )
+
+
+@pytest.mark.parametrize("retries", [-1, 11, 99999999999999999999, "3", True])
+def test_bad_max_retries(tmp_path: Path, retries: object) -> None:
+    path = write_config(tmp_path, {"profiles": {"p": profile(max_retries=retries)}})
+    assert refusal(path).endswith(
+        f"max_retries in profile 'p' of {path} must be a whole number from 0 to 10 "
+        "(0 disables retries)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (Flags(timeout=1e308), "--timeout 1e+308 is outside 0.001..600 seconds"),
+        (Flags(timeout=0), "--timeout 0 is outside 0.001..600 seconds"),
+        (Flags(max_retries=10**22), "--max-retries 1000000000... is outside 0..10"),
+        (Flags(max_retries=-1), "--max-retries -1 is outside 0..10"),
+    ],
+)
+def test_flags_out_of_range_are_usage_errors(tmp_path: Path, flags: Flags, message: str) -> None:
+    from dataclasses import replace
+
+    from wxbudget.errors import UsageError
+
+    path = write_config(tmp_path, {"profiles": {"p": profile()}})
+    with pytest.raises(UsageError) as caught:
+        config.resolve(replace(flags, config=path), {})
+    assert message in caught.value.message
+    assert caught.value.exit_code is ExitCode.USAGE
 
 
 def test_no_profile_selected_with_several(tmp_path: Path) -> None:

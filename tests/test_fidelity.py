@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import signal
 import tomllib
 from collections.abc import Iterator
@@ -431,8 +432,9 @@ def test_wechatpayv3_reads_a_stock_and_updates_a_budget(sandbox: RunningSandbox)
     assert json.loads(text)["stock_send_rule"]["max_count"] == 60000
     assert rule(DAILY_STOCK)["max_count"] == 60000
     # A tampered answer is refused by the library's own verification, not only by ours: a
-    # second server on the same home (same keys) signs its answers with a stranger's key.
-    with start_in_background(sandbox.home, faults=["badsig=1:GET"]) as faulty:
+    # second server on a copy of the home (same keys) signs its answers with a stranger's key.
+    copy = shutil.copytree(sandbox.home, sandbox.home.parent / "copy")
+    with start_in_background(copy, faults=["badsig=1:GET"]) as faulty:
         core._gate_way = faulty.base_url
         with pytest.raises(Exception, match="failed to verify the signature"):
             core.request(stock_path + "?brand_id=120344")

@@ -67,8 +67,9 @@ def sandbox_profile(sandbox: RunningSandbox, name: str) -> dict[str, str]:
 
 
 def test_init_with_every_flag_writes_a_private_file_that_resolves_and_works(
-    sandbox: RunningSandbox, tmp_path: Path
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     values = sandbox_profile(sandbox, "sandbox")
     path = tmp_path / "fresh" / "wxbudget" / "config.toml"
     init(
@@ -112,14 +113,18 @@ def test_init_with_every_flag_writes_a_private_file_that_resolves_and_works(
         5,
     )
     assert (settings.max_retries, settings.rate_limit) == (1, 0)
-    assert settings.audit_log == path.parent / "audit.jsonl"
+    # A relative path means where it was typed (the current folder), stored absolute.
+    assert settings.audit_log == tmp_path / "audit.jsonl"
+    assert document(path)["profiles"]["mine"]["audit_log"] == str(tmp_path / "audit.jsonl")
     shown = run("show", "1000000013", "1000000013001", "-p", "mine", "--config", str(path))
     assert "1000000013001" in shown.stdout
 
 
 def test_init_keeps_other_profiles_and_the_default_and_default_moves_it(
-    sandbox: RunningSandbox,
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Typed from the sandbox's folder: relative paths mean that folder (issue 10).
+    monkeypatch.chdir(sandbox.home)
     before = document(sandbox.config_path)
     brand = sandbox_profile(sandbox, "sandbox-brand")
     flags = [
@@ -144,8 +149,10 @@ def test_init_keeps_other_profiles_and_the_default_and_default_moves_it(
     profiles = after["profiles"]
     assert isinstance(profiles, dict)
     assert {name: profiles[name] for name in before["profiles"]} == before["profiles"]
-    # Relative paths are stored as given and read from the config file's folder.
-    assert profiles["mybrand"]["private_key_file"] == "keys/brand_private_key.pem"
+    # A relative path means the folder it was typed in; it is stored absolute.
+    assert profiles["mybrand"]["private_key_file"] == str(
+        sandbox.home / "keys" / "brand_private_key.pem"
+    )
     settings = config.resolve(Flags(config=sandbox.config_path, profile="mybrand"), {})
     assert (settings.kind, settings.identity, settings.serial_no) == (
         "brand",
@@ -216,8 +223,13 @@ def test_missing_keys_without_a_terminal_exit_2_naming_them(
     ],
 )
 def test_a_bad_profile_is_exit_3_and_nothing_is_written(
-    tmp_path: Path, keys: Path, override: dict[str, str], message: str
+    tmp_path: Path,
+    keys: Path,
+    override: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(keys.parent)  # relative paths are typed from here
     path = keys.parent / "config.toml"
     init(path, "good", *partner_flags(keys))
     original = path.read_bytes()
@@ -387,8 +399,9 @@ def _toml_profile(keys: Path) -> str:
 
 @pytest.mark.slow
 def test_init_on_a_terminal_asks_for_what_is_missing_and_re_asks(
-    tmp_path: Path, keys: Path
+    tmp_path: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the relative paths below are typed from here
     path = tmp_path / "config.toml"
     status, output = converse(
         ["profile", "init", "tty", "--config", str(path), "--mchid", "1900000001"],
@@ -401,12 +414,15 @@ def test_init_on_a_terminal_asks_for_what_is_missing_and_re_asks(
             (b"must start with PUB_KEY_ID_", b""),
             (b"wechatpay_public_key_id = ", PUBLIC_KEY_ID.encode() + b"\n"),
             (b"wechatpay_public_key_file = ", b"keys/public.pem\n"),
+            # A partner's default brand: optional, but asked, so the first `show` works.
+            (b"brand_id = ", b"120344\n"),
         ],
     )
     assert status == 0, output
     assert "WeChat Pay public key id" in output  # each key is explained before it is asked
     assert "added profile 'tty'" in output
     stored = document(path)["profiles"]["tty"]
-    assert stored["private_key_file"] == "keys/private.pem"
+    assert stored["private_key_file"] == str(keys / "private.pem")
+    assert stored["brand_id"] == "120344"
     assert stored["wechatpay_public_key_id"] == PUBLIC_KEY_ID
     assert config.resolve(Flags(config=path), {}).serial_no == SERIAL_NO

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import stat
@@ -14,9 +15,9 @@ import tomli_w
 from tests.helpers.cli import run
 from tests.helpers.logs import audit_entries, audit_path, posts_of, read_jsonl, request_log
 from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
-from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config
 from wxbudget.client import Client
+from wxbudget.errors import UsageError
 from wxbudget.sandbox import RunningSandbox, start_in_background
 from wxbudget.transport import backoff_seconds
 
@@ -236,28 +237,21 @@ def test_max_retries_counts_unanswered_attempts_too(
     assert result.stderr.count("> GET http://127.0.0.1:9/") == attempts
 
 
-def test_a_second_server_can_share_the_home(sandbox: RunningSandbox) -> None:
-    second = start_in_background(sandbox.home)
+def test_a_second_server_on_a_served_home_is_refused(sandbox: RunningSandbox) -> None:
+    config_before = sandbox.config_path.read_text()
+    with pytest.raises(UsageError) as caught:
+        start_in_background(sandbox.home)
+    message = caught.value.message
+    assert f"sandbox home {sandbox.home} is already served" in message
+    assert f"pid {os.getpid()}, {sandbox.base_url}" in message
+    assert caught.value.exit_code == 2
+    # The running sandbox's profiles still point at it, and it still answers.
+    assert sandbox.config_path.read_text() == config_before
+    run("show", COUPON, STOCK)
+    # Once it stops, the home can be served again.
+    sandbox.stop()
+    again = start_in_background(sandbox.home)
     try:
-        assert second.base_url != sandbox.base_url
-        # The second start points the profiles at itself; a client of the first is made here.
-        via_second = SigningClient.of(sandbox.home, update_defaults={"current_max_count": 50000})
-        via_first = SigningClient.of(sandbox.home)
-        via_first.base_url = sandbox.base_url
-        assert via_second.base_url == second.base_url
-        target = f"{COUPONS}/{COUPON}/stocks/{STOCK}"
-        written = via_second.update(
-            target + "/update-budget", out_request_no="shared-home-01", target_max_count=54321
-        )
-        # One state: the first server sees the write and knows its out_request_no.
-        shown = via_first.call("GET", target + "?brand_id=120344").json()
-        assert shown["stock_send_rule"]["max_count"] == 54321
-        assert isinstance(written.request.body, bytes)
-        again = via_first.call("POST", target + "/update-budget", written.request.body)
-        assert (again.status_code, again.content) == (200, written.content)
-        via_first.close()
-        via_second.close()
+        run("show", COUPON, STOCK)
     finally:
-        second.stop()
-    writes = [(entry["applied"], entry["replay"]) for entry in posts_of(sandbox.home)]
-    assert writes == [(True, False), (False, True)]
+        again.stop()

@@ -24,6 +24,9 @@ from wxbudget.settings import (
     HEADER_VALUE_RULES,
     KIND_ONLY_KEYS,
     KINDS,
+    MAX_RETRIES_LIMIT,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
     PLATFORM_CERT_PAIR,
     PROFILE_KEYS,
     PUBLIC_KEY_ID_PREFIX,
@@ -214,8 +217,18 @@ def build_settings(
         )
     base_url = check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
     backup_base_url = default_backup_base_url(profile, base_url, where)
-    if flags.timeout is not None and not math.isfinite(flags.timeout):
-        raise UsageError(f"--timeout {flags.timeout} is not a number of seconds; use e.g. 10")
+    if flags.timeout is not None and not (
+        math.isfinite(flags.timeout) and MIN_TIMEOUT_SECONDS <= flags.timeout <= MAX_TIMEOUT_SECONDS
+    ):
+        raise UsageError(
+            f"--timeout {flags.timeout:g} is outside {MIN_TIMEOUT_SECONDS:g}.."
+            f"{MAX_TIMEOUT_SECONDS:g} seconds; use e.g. 10"
+        )
+    if flags.max_retries is not None and not 0 <= flags.max_retries <= MAX_RETRIES_LIMIT:
+        raise UsageError(
+            f"--max-retries {_shown(flags.max_retries)} is outside 0..{MAX_RETRIES_LIMIT}; use "
+            "e.g. 3 (0 disables retries)"
+        )
     timeout = flags.timeout if flags.timeout is not None else profile.get("timeout")
     if timeout is None:
         timeout = DEFAULT_TIMEOUT_SECONDS
@@ -223,15 +236,23 @@ def build_settings(
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
         or not math.isfinite(timeout)
-        or timeout <= 0
+        or not MIN_TIMEOUT_SECONDS <= timeout <= MAX_TIMEOUT_SECONDS
     ):
-        raise ConfigError(f"timeout in {where} must be a positive number of seconds, e.g. 10")
+        raise ConfigError(
+            f"timeout in {where} must be a number of seconds from {MIN_TIMEOUT_SECONDS:g} to "
+            f"{MAX_TIMEOUT_SECONDS:g}, e.g. 10"
+        )
     max_retries = flags.max_retries if flags.max_retries is not None else profile.get("max_retries")
     if max_retries is None:
         max_retries = DEFAULT_MAX_RETRIES
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+    if (
+        isinstance(max_retries, bool)
+        or not isinstance(max_retries, int)
+        or not 0 <= max_retries <= MAX_RETRIES_LIMIT
+    ):
         raise ConfigError(
-            f"max_retries in {where} must be a whole number >= 0 (0 disables retries)"
+            f"max_retries in {where} must be a whole number from 0 to {MAX_RETRIES_LIMIT} "
+            "(0 disables retries)"
         )
     rate_limit = profile.get("rate_limit", DEFAULT_RATE_LIMIT)
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 0:
@@ -300,3 +321,9 @@ def default_audit_log(env: Mapping[str, str]) -> Path:
 
 def _names(profiles: Mapping[str, Any]) -> str:
     return ", ".join(sorted(profiles)) or "none"
+
+
+def _shown(number: int) -> str:
+    """A number as given, shortened when it is absurdly long (one line, always)."""
+    text = str(number)
+    return text if len(text) <= 12 else text[:10] + "..."

@@ -95,6 +95,8 @@ class EarlierChange:
     def describe(self) -> str:
         intent = self.intent
         how = f"interrupted by {self.signal}" if self.signal else "ended without an outcome"
+        if self.signal == OUTPUT_FAILED:
+            how = "its run could not show its result"
         verb = "set-max" if intent.get("update_mode") == UpdateMode.MAX_COUNT.value else "set-daily"
         subject = (
             f"bundle {intent.get('stock_bundle_id')}"
@@ -168,16 +170,25 @@ def settle_earlier(
     return None
 
 
+# The `signal` of an interruption that was no signal: the result could not be written.
+OUTPUT_FAILED = "stdout"
 # Operations this process already marked interrupted (the write path and the CLI both may).
 _MARKED: set[tuple[int, str]] = set()
 
 
 def record_interruption(
-    journal: Journal, identity: str, out_request_no: str, *, forced: bool = False
+    journal: Journal,
+    identity: str,
+    out_request_no: str,
+    *,
+    forced: bool = False,
+    cause: str | None = None,
 ) -> None:
-    """Note that a signal ended the run while this operation was in flight (or not yet told)."""
+    """Note that a signal (or `cause`, e.g. a stdout that failed) ended the run while this
+    operation was in flight or before its outcome reached the operator."""
     intent = journal.find_intent(identity, out_request_no)
-    if intent is None or INTERRUPTS.signal_number is None:
+    cause = cause or (INTERRUPTS.name if INTERRUPTS.received else None)
+    if intent is None or cause is None:
         return
     operation = str(intent.get("operation"))
     if (INTERRUPTS.run, operation) in _MARKED:
@@ -189,7 +200,7 @@ def record_interruption(
             "operation": operation,
             "time": now_text(),
             "out_request_no": out_request_no,
-            "signal": INTERRUPTS.name,
+            "signal": cause,
             "forced": forced,
         }
     )

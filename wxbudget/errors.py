@@ -45,6 +45,12 @@ class UsageError(WxBudgetError):
     exit_code = ExitCode.USAGE
 
 
+class OutputError(WxBudgetError):
+    """stdout is closed or cannot be written (a full disk, /dev/full, a closed descriptor)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(WxBudgetError):
     """The config file, a profile or a key file is wrong."""
 

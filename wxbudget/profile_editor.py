@@ -40,7 +40,7 @@ KEY_MEANINGS = {
     "wechatpay_public_key_file": "path of the WeChat Pay public key PEM (pub_key.pem)",
     "apiv3_key_file": "path of a file holding the 32-character APIv3 key (never the key itself)",
     "platform_cert_dir": "folder for downloaded platform certificates (平台证书)",
-    "brand_id": "brand id (品牌ID)",
+    "brand_id": "brand id (品牌ID); for a partner, the brand it acts for by default",
     "base_url": f"API host, default {DEFAULT_BASE_URL}",
     "backup_base_url": "failover API host",
     "timeout": "seconds to wait for a connection and an answer",
@@ -65,6 +65,28 @@ class Written:
     replaced: bool = False
     dropped_comments: bool = False
     cleared_default: bool = False
+
+
+PATH_KEYS = frozenset(
+    {
+        "private_key_file",
+        "merchant_cert_file",
+        "wechatpay_public_key_file",
+        "apiv3_key_file",
+        "platform_cert_dir",
+        "audit_log",
+    }
+)
+
+
+def typed_path(key: str, value: object) -> Any:
+    """A path as the operator meant it: relative to where it was typed, not to the config
+    file's folder (where a relative path in the file is read from). `~` is kept as typed."""
+    if key not in PATH_KEYS or not isinstance(value, str) or not value:
+        return value
+    if value.startswith("~") or os.path.isabs(value):
+        return value
+    return os.path.abspath(value)
 
 
 def check_new_name(document: Mapping[str, Any], name: str, *, force: bool) -> None:

@@ -23,6 +23,11 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 # Connecting to a healthy host takes milliseconds; a long connect wait only delays failover.
 MAX_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_RETRIES = 3
+# Ranges a person could mean: ten minutes for one answer; ten retries back off for about
+# seventeen minutes (1 + 2 + ... + 512 s). Beyond them a value is a typo, refused in one line.
+MAX_TIMEOUT_SECONDS = 600.0
+MIN_TIMEOUT_SECONDS = 0.001
+MAX_RETRIES_LIMIT = 10
 # WeChat Pay's documented limit per endpoint, shared by every brand of a service provider.
 DEFAULT_RATE_LIMIT = 20
 PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"

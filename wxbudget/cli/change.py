@@ -258,7 +258,7 @@ def _write(
     """Send the change. A signal during it lets the write finish and says how it ended."""
     from wxbudget import earlier as earlier_changes
     from wxbudget import operations, render
-    from wxbudget.errors import WxBudgetError
+    from wxbudget.errors import OutputError, WxBudgetError
     from wxbudget.interrupts import INTERRUPTS, Interrupted
 
     mode = change.mode
@@ -273,13 +273,23 @@ def _write(
                 render.notice(outcome.warning)
             cap = outcome.stock.cap(mode)
             render.notice(f"done: {mode.label} of {change.subject} is now {_number(cap)}")
-            print_stocks(
-                options,
-                outcome.stocks,
-                bundle=change.bundle_id,
-                changed=mode,
-                before=change.current,
-            )
+            try:
+                print_stocks(
+                    options,
+                    outcome.stocks,
+                    bundle=change.bundle_id,
+                    changed=mode,
+                    before=change.current,
+                )
+            except OSError as failed:
+                # A scheduler may retry a failed run: mark the change so a re-run asks first.
+                earlier_changes.record_interruption(
+                    journal, identity, change.out_request_no, cause=earlier_changes.OUTPUT_FAILED
+                )
+                raise OutputError(
+                    f"the change was applied ({_now(outcome, mode)}), but its result could not "
+                    f"be written to stdout: {failed.strerror or failed}"
+                ) from failed
         except WxBudgetError as error:
             if not INTERRUPTS.received:
                 raise

@@ -42,9 +42,17 @@ def start_embedded_sandbox(env: Mapping[str, str], *, missing_config: Path) -> P
     """Start the sandbox in-process on a free loopback port; return its config file."""
     from wxbudget import render
     from wxbudget.sandbox import start_in_background
+    from wxbudget.sandbox.server import HomeInUse
 
     home = embedded_home(env)
-    running = start_in_background(home)
+    try:
+        running = start_in_background(home)
+    except HomeInUse as busy:
+        # `wxbudget sandbox serve` runs on this very home: its profiles point at it; use them.
+        render.notice(
+            f"no config file at {missing_config}: using the sandbox serving {home} ({busy.holder})"
+        )
+        return home / "config.toml"
     atexit.register(running.stop)
     render.notice(
         f"no config file at {missing_config}: using the embedded sandbox ({home}); "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import inspect
 import os
@@ -122,9 +124,8 @@ TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--timeout",
-        help="Seconds to wait for an answer (profile: timeout; default 10)",
+        help="Seconds to wait for an answer, 0.001-600 (profile: timeout; default 10)",
         metavar="S",
-        min=0.001,
         show_default=False,
     ),
 ]
@@ -132,9 +133,8 @@ MaxRetriesOption = Annotated[
     int | None,
     typer.Option(
         "--max-retries",
-        help="Retries after a network error, 429 or 5xx (profile: max_retries; default 3)",
+        help="Retries after a network error, 429 or 5xx, 0-10 (profile: max_retries; default 3)",
         metavar="N",
-        min=0,
         show_default=False,
     ),
 ]
@@ -253,6 +253,13 @@ class WxBudgetGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
+        if sys.stdout is None:
+            # Started with stdout closed (`>&-`): results would go nowhere; nothing is sent.
+            _fail(
+                "stdout is closed: results have nowhere to go; nothing was read or sent (run "
+                "with stdout open, e.g. > /dev/null to discard the results)",
+                2,
+            )
         from wxbudget.interrupts import INTERRUPTS, Interrupted
 
         INTERRUPTS.install(notify=_urgent_notice)
@@ -309,6 +316,13 @@ class WxBudgetGroup(TyperGroup):
         except BrokenPipeError:
             # The reader went away (`| head`); nothing useful can be printed.
             os._exit(0)
+        except OSError as error:
+            if error.errno not in _OUTPUT_ERRORS:
+                raise
+            # A result that cannot be written (/dev/full, a full disk): one line, and no
+            # retried flush at exit (it would fail again, loudly).
+            _discard_stdout()
+            _fail(f"cannot write the result to stdout: {error.strerror or error}", 2)
         except Exception as error:
             from wxbudget.errors import WxBudgetError
 
@@ -326,6 +340,19 @@ class WxBudgetGroup(TyperGroup):
                 1,
             )
         return None
+
+
+# Failures of writing the results: a full device or disk, an I/O error, a bad descriptor.
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG})
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what could not be written is dropped, not flushed again."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the rest of the run
 
 
 def _urgent_notice(line: str) -> None:

@@ -93,10 +93,11 @@ def init(
 ) -> None:
     """Create (or with --force replace) a profile; on a terminal, ask for what is missing.
 
-    Key files are given by path, never by content; paths are stored as typed (~ kept) and read
-    relative to the config file's folder. The profile is checked exactly as every command would
-    check it (keys loaded, private key chmod 600) before the file is written, atomically and
-    0600. Without a terminal every required key must come as a flag.
+    Key files are given by path, never by content. A relative path is taken from the current
+    folder (where it was typed) and stored absolute; a ~ path is stored as typed. The profile
+    is checked exactly as every command would check it (keys loaded, private key chmod 600)
+    before the file is written, atomically and 0600. Without a terminal every required key
+    must come as a flag.
 
     Examples:
 
@@ -131,7 +132,11 @@ def init(
         "rate_limit": rate_limit,
         "audit_log": audit_log,
     }
-    values = {key: value for key, value in given.items() if value is not None}
+    values = {
+        key: profile_editor.typed_path(key, value)
+        for key, value in given.items()
+        if value is not None
+    }
     profile_editor.refuse_key_material(values)
     missing = profile_editor.missing_keys(values)
     if missing and not sys.stdin.isatty():
@@ -142,6 +147,11 @@ def init(
         )
     for key in missing:
         values[key] = _ask(path, key)
+    if sys.stdin.isatty() and values["kind"] == "partner" and "brand_id" not in values:
+        # Optional for a partner, but every stock command needs one (or --brand-id each time).
+        answer = _ask(path, "brand_id", optional=True)
+        if answer:
+            values["brand_id"] = answer
     written = profile_editor.save(
         path, name, values, make_default=default, force=force, env=os.environ
     )
@@ -153,17 +163,22 @@ def init(
         render.notice(f"note: the comments in {written.path} were not kept (the file is rewritten)")
 
 
-def _ask(path: Path, key: str) -> str:
-    """Ask until the answer passes the same check the profile will face."""
+def _ask(path: Path, key: str, *, optional: bool = False) -> str:
+    """Ask until the answer passes the same check the profile will face (empty: optional)."""
     from wxbudget import profile_editor, render
     from wxbudget.errors import WxBudgetError
 
+    meaning = profile_editor.KEY_MEANINGS[key]
+    if optional:
+        meaning += "; optional: press Enter to skip"
     while True:
         try:
-            answer = render.ask(key, profile_editor.KEY_MEANINGS[key])
+            answer = str(profile_editor.typed_path(key, render.ask(key, meaning)))
         except EOFError:
             raise typer.Abort() from None
         if not answer:
+            if optional:
+                return ""
             render.notice(f"{key} is required")
             continue
         try:

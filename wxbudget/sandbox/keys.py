@@ -22,6 +22,8 @@ PROFILE_NAME = "sandbox"
 CONFIG_FILE = "config.toml"
 DATABASE_FILE = "sandbox.db"
 JOURNAL_FILE = "requests.jsonl"
+# Held (flock) by the server serving the home; says which process and address.
+SERVING_FILE = "serving.lock"
 IDENTITY_FILE = "identity.json"
 BRAND_IDENTITY_FILE = "brand.json"
 KEYS_DIR = "keys"
@@ -47,6 +49,7 @@ OWN_NAMES = frozenset(
         DATABASE_FILE + "-wal",
         DATABASE_FILE + "-shm",
         JOURNAL_FILE,
+        SERVING_FILE,
         IDENTITY_FILE,
         BRAND_IDENTITY_FILE,
         KEYS_DIR,

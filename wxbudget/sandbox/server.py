@@ -22,7 +22,7 @@ from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.demo import demo_stocks
 from wxbudget.sandbox.faults import FaultInjector, parse_faults
 from wxbudget.sandbox.home import prepare_home
-from wxbudget.sandbox.keys import DATABASE_FILE, JOURNAL_FILE
+from wxbudget.sandbox.keys import DATABASE_FILE, JOURNAL_FILE, SERVING_FILE, HomeKeys
 from wxbudget.sandbox.profiles import write_config
 from wxbudget.sandbox.replies import (
     MESSAGE_BODY_TOO_LARGE,
@@ -175,9 +175,53 @@ class _DeadlineReader(io.RawIOBase):
         return count
 
 
+class HomeInUse(UsageError):
+    """Another sandbox serves this home: starting a second would point config.toml at itself
+    and, once it stops, at nothing, while the first still runs."""
+
+    def __init__(self, home: Path, holder: str) -> None:
+        super().__init__(
+            f"sandbox home {home} is already served ({holder or 'by another process'}); stop "
+            "that sandbox first, or use another --home"
+        )
+        self.home = home
+        self.holder = holder
+
+
+class HomeLock:
+    """The flock on DIR/serving.lock, held while a server serves DIR."""
+
+    def __init__(self, home: Path) -> None:
+        import fcntl
+        import os
+
+        path = home / SERVING_FILE
+        self.descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(self.descriptor, 200).decode("utf-8", "replace").strip()
+            os.close(self.descriptor)
+            raise HomeInUse(home, holder) from None
+
+    def record(self, base_url: str) -> None:
+        import os
+
+        os.ftruncate(self.descriptor, 0)
+        os.pwrite(self.descriptor, f"pid {os.getpid()}, {base_url}".encode(), 0)
+
+    def release(self) -> None:
+        import os
+
+        if self.descriptor >= 0:
+            os.close(self.descriptor)  # closing drops the flock
+            self.descriptor = -1
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # bursts of concurrent clients must queue, not be refused
+    home_lock: HomeLock | None = None
 
     def __init__(self, port: int, app: SandboxApp) -> None:
         self.app = app
@@ -189,6 +233,11 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}"
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.home_lock is not None:
+            self.home_lock.release()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """A thread per connection, up to MAX_CONNECTIONS; beyond that 503 and close at once,
@@ -253,6 +302,42 @@ def build_server(
         raise UsageError(f"fault limit {fault_limit} is negative")
     seed_stocks = load_seed(seed) if seed is not None else None
     keys = prepare_home(home, platform_cert=platform_cert)
+    lock = HomeLock(home)
+    try:
+        server = _build(home, port, keys, seed_stocks, rate_limit, rate_limit_clock, strict)
+    except BaseException:
+        lock.release()
+        raise
+    server.home_lock = lock
+    lock.record(server.base_url)
+    if fault_specs:
+        server.app.hooks.append(
+            FaultInjector(
+                fault_specs,
+                wechatpay_private_key=keys.wechatpay_private_key,
+                seed=fault_seed,
+                delay_seconds=fault_delay,
+                limit=fault_limit,
+                store=server.app.store,
+            )
+        )
+    try:
+        write_config(home, keys, server.base_url, platform_cert=platform_cert)
+    except BaseException:
+        server.server_close()
+        raise
+    return server
+
+
+def _build(
+    home: Path,
+    port: int,
+    keys: HomeKeys,
+    seed_stocks: list[dict[str, Any]] | None,
+    rate_limit: int,
+    rate_limit_clock: Callable[[], float] | None,
+    strict: bool,
+) -> SandboxServer:
     store = Store(home / DATABASE_FILE)
     if seed_stocks is not None:
         store.upsert_stocks(seed_stocks)
@@ -260,24 +345,7 @@ def build_server(
         store.upsert_stocks(demo_stocks())
     limiter = RateLimiter(rate_limit, rate_limit_clock or time.monotonic)
     app = SandboxApp(keys, store, Journal(home / JOURNAL_FILE), limiter, strict=strict)
-    if fault_specs:
-        app.hooks.append(
-            FaultInjector(
-                fault_specs,
-                wechatpay_private_key=keys.wechatpay_private_key,
-                seed=fault_seed,
-                delay_seconds=fault_delay,
-                limit=fault_limit,
-                store=store,
-            )
-        )
     try:
-        server = SandboxServer(port, app)
+        return SandboxServer(port, app)
     except OSError as error:
         raise UsageError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from error
-    try:
-        write_config(home, keys, server.base_url, platform_cert=platform_cert)
-    except BaseException:
-        server.server_close()
-        raise
-    return server
