@@ -143,7 +143,9 @@ def test_no_lock_files_are_left_behind(sandboxes: Sandboxes, seed: Path, tmp_pat
     run("apply", str(plan), "--yes")
     run("apply", str(plan), "--yes", "--journal", str(journal))
     assert journal.exists()
-    assert not list(tmp_path.rglob("*.lock"))
+    # No batch lock stays: not in the state folder, not next to --journal.
+    assert not list((tmp_path / "home").rglob("*.lock"))
+    assert not list(tmp_path.glob("*.lock"))
 
 
 def test_a_plan_with_every_cap_cell_empty_has_nothing_to_do(
