@@ -73,8 +73,9 @@ APPLY = [
     "wxbudget apply plan.csv --yes --again      # also stack on interrupted earlier changes",
 ]
 HISTORY = [
-    "wxbudget history",
-    "wxbudget history 1000000013 1000000013001 --since 2026-11-01 -o json",
+    "wxbudget history --since 24h",
+    "wxbudget history --result no-outcome",
+    "wxbudget history 1000000013 1000000013001 --since 2026-11-01 --limit 5 -o json",
 ]
 BUNDLE = [
     "wxbudget bundle show 1000000014 712315129419284901",
@@ -317,6 +318,9 @@ def test_readme_history(example: str, readme_sandbox: RunningSandbox) -> None:
     run("set-max", "1000000013", "1000000013001", "+1", "--yes")
     run("set-max", "1000000013", "1000000013002", "+1", "--yes")
     result = run_example(example)
+    if "--result no-outcome" in example:
+        assert "no records match (2 operation(s) in" in result.stderr
+        return
     if "-o json" not in example:
         assert result.stdout.count("applied, exit 0") == 2
         return
@@ -390,6 +394,7 @@ def test_readme_profile(example: str, readme_keys: Path, isolated_environment: P
             (b"private_key_file = ", b"~/keys/apiclient_key.pem\n"),
             (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
             (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
+            (b"brand_id = ", b"120344\n"),  # a partner's default brand (optional)
         ]
         status, output = converse(words, answers)
         assert status == 0, output
