@@ -18,6 +18,8 @@ from wxbudget.cli.options import (
 )
 
 app = typer.Typer(
+    # Plain (click) help: it wraps between words at any width, where rich panels cut words.
+    rich_markup_mode=None,
     cls=WxBudgetGroup,
     name="wxbudget",
     help=(

@@ -9,6 +9,8 @@ from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, open_client, print_stocks
 
 bundle_app = typer.Typer(
+    # Plain (click) help: it wraps between words at any width, where rich panels cut words.
+    rich_markup_mode=None,
     help="Stock bundles (批次组) of progressive-bundle coupons: every stock changes together.",
     no_args_is_help=True,
 )

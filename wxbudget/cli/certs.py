@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from wxbudget.certs import CachedCertificate
 
 certs_app = typer.Typer(
+    # Plain (click) help: it wraps between words at any width, where rich panels cut words.
+    rich_markup_mode=None,
     help="Platform certificates (平台证书) for profiles that verify with them.",
     no_args_is_help=True,
 )

@@ -82,7 +82,7 @@ def history(
 
       wxbudget history --result no-outcome
 
-      wxbudget history 1000000013 1000000013001 --since 2026-11-01 --limit 5 -o json
+      wxbudget history 1000000013 1000000013001 --since 2026-11-01 --limit 5
     """
     from wxbudget import config, render
     from wxbudget.errors import UsageError

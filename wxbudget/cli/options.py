@@ -210,6 +210,9 @@ class WxBudgetGroup(TyperGroup):
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         # The root help only lists commands: their summaries, not the commands themselves.
+        from wxbudget.cli.helptext import keep_words_whole
+
+        keep_words_whole()
         self._listing = True
         try:
             super().format_help(ctx, formatter)
@@ -236,10 +239,14 @@ class WxBudgetGroup(TyperGroup):
             target._add_completion = False  # completion belongs to the root command only
             command = typer.main.get_command(target)
         else:
-            single = typer.Typer(add_completion=False)
+            single = typer.Typer(add_completion=False, rich_markup_mode=None)
             single.command(name, context_settings=settings)(target)
             command = typer.main.get_command(single)
         command.name = name
+        from wxbudget.cli.helptext import keep_words_whole, reflow_command
+
+        keep_words_whole()
+        reflow_command(command)
         self.commands[name] = command
         return command
 

@@ -17,6 +17,8 @@ import typer
 from wxbudget.cli.options import ConfigOption, DebugOption, GlobalOptions, with_global_options
 
 profile_app = typer.Typer(
+    # Plain (click) help: it wraps between words at any width, where rich panels cut words.
+    rich_markup_mode=None,
     help="Create, list, inspect and remove profiles in the config file.",
     no_args_is_help=True,
 )
@@ -101,11 +103,14 @@ def init(
 
     Examples:
 
-      wxbudget profile init prod --default  (on a terminal: asks for each required key)
+      wxbudget profile init prod --default    # on a terminal: asks for each key
 
-      wxbudget profile init ci --mchid 1900000001 --merchant-serial-no 1DDE55AD98ED71D6
-      --private-key-file ~/keys/apiclient_key.pem --wechatpay-public-key-id PUB_KEY_ID_0000000001
-      --wechatpay-public-key-file ~/keys/pub_key.pem
+      \b
+      wxbudget profile init ci --mchid 1900000001 \\
+        --merchant-serial-no 1DDE55AD98ED71D6 \\
+        --private-key-file ~/keys/apiclient_key.pem \\
+        --wechatpay-public-key-id PUB_KEY_ID_0000000001 \\
+        --wechatpay-public-key-file ~/keys/pub_key.pem
     """
     from wxbudget import config, profile_editor, profiles, render
     from wxbudget.errors import UsageError

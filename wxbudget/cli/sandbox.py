@@ -11,6 +11,8 @@ import typer
 from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 
 sandbox_app = typer.Typer(
+    # Plain (click) help: it wraps between words at any width, where rich panels cut words.
+    rich_markup_mode=None,
     help="Run a faithful local emulator of the WeChat Pay product-coupon API.",
     no_args_is_help=True,
 )
@@ -124,11 +126,11 @@ def serve_command(
 
         wxbudget sandbox serve --home ./sb --port 8080
 
-        wxbudget sandbox serve --fault 500=0.2:POST --fault drop=0.1 --fault-seed 7
+        wxbudget sandbox serve --fault 500=0.2:POST --fault-seed 7
 
         wxbudget sandbox serve --platform-cert
 
-        wxbudget sandbox serve --strict     # rehearse against the strictest reading
+        wxbudget sandbox serve --strict     # the strictest reading
     """
     from wxbudget.cli.embedded import embedded_home
     from wxbudget.sandbox import serve

@@ -6,9 +6,12 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from wxbudget.render import table
 from wxbudget.render.console import notice, stderr, stdout
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from wxbudget.batch import Step
 
 
@@ -31,26 +34,36 @@ def _status(status: str) -> str:
     return _STATUS_LABELS.get(status, status)
 
 
-def _steps_table(title: str | None, steps: list[Step]) -> Any:
-    from rich.table import Table
+_STEP_COLUMNS = (
+    table.Column("line", table.NUMBER),
+    table.Column("coupon"),
+    table.Column("stock"),
+    table.Column("cap"),
+    table.Column("before -> after"),
+    table.Column("status"),
+    table.Column("note", table.TEXT),
+)
+
+
+def _steps_table(console: Console, title: str | None, steps: list[Step]) -> None:
     from rich.text import Text
 
-    table = Table(title=title, header_style="bold")
-    for column in ("line", "coupon", "stock", "cap", "before -> after", "status", "note"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for step in steps:
         before = "-" if step.current is None else f"{step.current:,}"
         after = step.target.text if step.to is None else f"{step.to:,}"
-        table.add_row(
-            str(step.row.line),
-            step.row.product_coupon_id,
-            step.row.stock_id or f"bundle {step.row.stock_bundle_id}",
-            step.mode.label,
-            f"{before} -> {after}",
-            Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
-            Text(step.reason or _warnings(step), overflow="fold"),
+        rows.append(
+            (
+                str(step.row.line),
+                step.row.product_coupon_id,
+                step.row.stock_id or f"bundle {step.row.stock_bundle_id}",
+                step.mode.label,
+                f"{before} -> {after}",
+                Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
+                Text(step.reason or _warnings(step)),
+            )
         )
-    return table
+    table.show(console, title, _STEP_COLUMNS, rows)
 
 
 def _warnings(step: Step) -> str:
@@ -84,14 +97,14 @@ def plan_table(steps: Iterable[Step], *, to_stdout: bool) -> None:
         counts[_status(step.status)] += 1
         chunk.append(step)
         if len(chunk) == PLAN_CHUNK_ROWS:
-            console.print(_steps_table(None if printed else "plan (continued below)", chunk))
+            _steps_table(console, None if printed else "plan (continued below)", chunk)
             printed, chunk = True, []
     title = "plan: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     if not printed:
-        console.print(_steps_table(title, chunk))
+        _steps_table(console, title, chunk)
         return
     if chunk:
-        console.print(_steps_table(None, chunk))
+        _steps_table(console, None, chunk)
     console.print(title, markup=False)
 
 
@@ -100,9 +113,9 @@ def batch_summary(steps: list[Step]) -> None:
     title = _counted("result: ", steps)
     notable = [s for s in steps if s.status not in ("applied", "done", "noop")]
     if notable:
-        stdout().print(_steps_table(title, notable))
+        _steps_table(stdout(), title, notable)
     else:
-        stdout().print(title)
+        stdout().print(title, markup=False)
 
 
 class BatchProgress:

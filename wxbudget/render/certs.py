@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from wxbudget.render import table
 from wxbudget.render.console import notice, stdout
 
 
 def certificates_table(rows: list[dict[str, Any]], public_key_id: str | None) -> None:
-    from rich.table import Table
-
-    table = Table(title="platform certificates", header_style="bold")
-    for column in ("serial_no", "valid from", "valid to", "status"):
-        table.add_column(column)
-    for row in rows:
-        status = "valid" if row["valid"] else "expired or not yet valid"
-        table.add_row(row["serial_no"], row["not_before"], row["not_after"], status)
-    stdout().print(table)
+    columns = [table.Column(name) for name in ("serial_no", "valid from", "valid to", "status")]
+    shown = [
+        (
+            row["serial_no"],
+            row["not_before"],
+            row["not_after"],
+            "valid" if row["valid"] else "expired or not yet valid",
+        )
+        for row in rows
+    ]
+    table.show(stdout(), "platform certificates", columns, shown)
     if public_key_id:
         notice(f"answers may also be signed with the WeChat Pay public key {public_key_id}")

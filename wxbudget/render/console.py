@@ -1,7 +1,10 @@
 """The terminal's two streams: results on stdout, everything human on stderr.
 
-rich honours NO_COLOR and drops colour when the stream is not a terminal. Every view of this
-package prints through these two consoles; nothing outside the package imports rich.
+One rule for both: a terminal's own width; otherwise COLUMNS when set, else PIPED_WIDTH (a cron
+log or a pipe gets room instead of 80 columns that would wrap notes a word a line). Styles only
+on a terminal, and none at all under NO_COLOR (no-color.org: no colour, no bold, no italic).
+Every view of this package prints through these two consoles; nothing outside the package
+imports rich.
 """
 
 from __future__ import annotations
@@ -20,22 +23,41 @@ PIPED_WIDTH = 200
 
 @cache
 def stdout() -> Console:
-    import os
-
-    from rich.console import Console
-
-    # Piped output defaults to 80 columns, which would cut ids and counts in wide tables: a file
-    # or a pager gets room instead (COLUMNS still wins when set).
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
-    # emoji=False: ":name:" codes never appear in our output, and their table costs ~4 ms to load.
-    return Console(highlight=False, soft_wrap=False, emoji=False, width=width)
+    return _console(stderr=False)
 
 
 @cache
 def stderr() -> Console:
+    return _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    # The stream is looked up at each write (tests swap it); its kind decides the width once.
+    terminal = _is_terminal(sys.stderr if stderr else sys.stdout)
+    width = None if terminal or os.environ.get("COLUMNS") else PIPED_WIDTH
+    options: dict[str, Any] = {}
+    if os.environ.get("NO_COLOR"):
+        options["color_system"] = None  # rich then writes no style escape at all
+    # emoji=False: ":name:" codes never appear in our output, and their table costs ~4 ms to load.
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=stderr,
+        emoji=False,
+        width=width,
+        **options,
+    )
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def notice(message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget.render import table
 from wxbudget.render.console import stdout
 
 if TYPE_CHECKING:
@@ -14,13 +15,15 @@ if TYPE_CHECKING:
 
 def history_table(operations: list[Operation], path: Path) -> None:
     """One row per write; intents without an outcome are flagged for a safe re-run."""
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"budget changes ({path})", header_style="bold")
-    columns = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no")
-    for column in (*columns, "result", "by"):
-        table.add_column(column, overflow="fold")
+    names = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no")
+    columns = [
+        *(table.Column(name) for name in names),
+        table.Column("result", table.TEXT),
+        table.Column("by"),
+    ]
+    rows = []
     for operation in operations:
         intent, outcome = operation.intent, operation.outcome
         cap = "total" if intent.get("update_mode") == "MAX_COUNT" else "daily"
@@ -39,15 +42,17 @@ def history_table(operations: list[Operation], path: Path) -> None:
         if intent.get("host"):
             profile += f" @{intent.get('host')}"
         subject = intent.get("stock_id") or f"bundle {intent.get('stock_bundle_id')}"
-        table.add_row(
-            str(intent.get("time")),
-            profile,
-            str(intent.get("product_coupon_id")),
-            str(subject),
-            cap,
-            change,
-            str(intent.get("out_request_no")),
-            result,
-            str(intent.get("actor")),
+        rows.append(
+            (
+                str(intent.get("time")),
+                profile,
+                str(intent.get("product_coupon_id")),
+                str(subject),
+                cap,
+                change,
+                str(intent.get("out_request_no")),
+                result,
+                str(intent.get("actor")),
+            )
         )
-    stdout().print(table)
+    table.show(stdout(), f"budget changes ({path})", columns, rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget.render import table
 from wxbudget.render.console import count, notice, stdout
 
 if TYPE_CHECKING:
@@ -15,18 +16,9 @@ def stock_table(
     stock: Stock, *, changed: UpdateMode | None = None, before: int | None = None
 ) -> None:
     """The stock's state and budget; the changed cap is highlighted with its old value."""
-    from rich.table import Table
     from rich.text import Text
 
     from wxbudget.models import UpdateMode
-
-    table = Table(
-        title=f"stock {stock.stock_id} of coupon {stock.product_coupon_id}",
-        show_header=True,
-        header_style="bold",
-    )
-    table.add_column("field")
-    table.add_column("value", justify="right")
 
     def cap_cell(mode: UpdateMode) -> Text:
         value = count(stock.cap(mode))
@@ -49,9 +41,13 @@ def stock_table(
         rows.append(("stock bundle", stock.bundle_id))
     if stock.brand_id is not None:
         rows.append(("brand", stock.brand_id))
-    for name, value in rows:
-        table.add_row(name, value)
-    stdout().print(table)
+    table.show(
+        stdout(),
+        f"stock {stock.stock_id} of coupon {stock.product_coupon_id}",
+        [table.Column("field"), table.Column("value", table.NUMBER)],
+        rows,
+        pairs=True,
+    )
 
 
 def _percent(delta: int, current: int) -> str:
@@ -96,23 +92,20 @@ STOCK_LIST_COLUMNS = (
 
 def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None = None) -> None:
     """Many stocks, one row each; the changed cap column is highlighted."""
-    from rich.table import Table
-
     from wxbudget.models import UpdateMode
 
-    table = Table(title=f"{len(stocks)} stocks of {title}", header_style="bold")
     labels = {UpdateMode.MAX_COUNT: "total cap", UpdateMode.MAX_COUNT_PER_DAY: "daily cap"}
     highlighted = labels[changed] if changed is not None else None
-    for column in STOCK_LIST_COLUMNS:
-        table.add_column(
-            column,
-            justify="right" if "cap" in column or "sent" in column else "left",
-            style="bold green" if column == highlighted else None,
-            overflow="fold",
-            no_wrap="cap" in column or "sent" in column,
+    columns = [
+        table.Column(
+            name,
+            table.NUMBER if "cap" in name or "sent" in name else table.ID,
+            style="bold green" if name == highlighted else None,
         )
-    for stock in stocks:
-        table.add_row(
+        for name in STOCK_LIST_COLUMNS
+    ]
+    rows = [
+        (
             stock.stock_id,
             stock.state,
             count(stock.max_count),
@@ -121,4 +114,6 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
             count(stock.sent_today),
             stock.bundle_id or "",
         )
-    stdout().print(table)
+        for stock in stocks
+    ]
+    table.show(stdout(), f"{len(stocks)} stocks of {title}", columns, rows)

@@ -1,0 +1,130 @@
+"""Tables that never cut an id or a number.
+
+A table is laid out in columns when its ids and numbers fit the width whole (text columns, such
+as a reason, may wrap between words); otherwise it is folded into one block per record, every
+value on a line of its own after its column's name. A plausible but wrong number (`10,000` for
+10,000,000) or an empty id column is worse than a longer listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+ID = "id"  # never wraps: ids, states, names
+NUMBER = "number"  # never wraps, right-aligned
+TEXT = "text"  # may wrap between words (folded within a word only when a word is too long)
+# The narrowest a text column is squeezed to before the table is folded into blocks instead.
+TEXT_MIN_WIDTH = 12
+
+Cell = "str | Text"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = ID
+    style: str | None = None
+
+
+def show(
+    console: Console,
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    *,
+    caption: str | None = None,
+    pairs: bool = False,
+) -> None:
+    """Print `rows` under `columns` on `console`: as a table when it fits, else as blocks.
+
+    `pairs`: a two-column name/value table (one record), folded into `name: value` lines.
+    """
+    if fits(console.width, columns, rows):
+        console.print(_table(title, columns, rows, caption))
+        return
+    _blocks(console, title, columns, rows, caption, pairs=pairs)
+
+
+def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether every id and number fits whole: each column's widest cell (its header included;
+    a text column at most TEXT_MIN_WIDTH), plus a border and a space each side per column."""
+    from rich.cells import cell_len
+
+    needed = 1
+    for index, column in enumerate(columns):
+        widest = max(
+            [cell_len(column.header)] + [_widest_line(row[index], cell_len) for row in rows]
+        )
+        if column.kind == TEXT:
+            widest = min(widest, max(TEXT_MIN_WIDTH, cell_len(column.header)))
+        needed += widest + 3
+    return needed <= width
+
+
+def _widest_line(cell: Any, cell_len: Any) -> int:
+    text = cell.plain if hasattr(cell, "plain") else str(cell)
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _table(
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    caption: str | None,
+) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", caption=caption)
+    for column in columns:
+        table.add_column(
+            column.header,
+            justify="right" if column.kind == NUMBER else "left",
+            no_wrap=column.kind != TEXT,
+            overflow="fold",
+            style=column.style,
+        )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _blocks(
+    console: Console,
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    caption: str | None,
+    *,
+    pairs: bool,
+) -> None:
+    from rich.text import Text
+
+    def line(*parts: Any) -> None:
+        text = Text()
+        for part in parts:
+            text.append(part if isinstance(part, Text) else Text(str(part)))
+        # soft_wrap: a line longer than the width wraps on the terminal, never cropped.
+        console.print(text, soft_wrap=True)
+
+    if title:
+        line(Text(title, style="bold"))
+    for row in rows:
+        if pairs:
+            if str(row[0]):
+                line(f"{row[0]}: ", row[1])
+            else:
+                line("  ", row[1])
+            continue
+        line("")
+        line(Text(f"{columns[0].header} ", style="bold"), row[0])
+        for column, value in zip(columns[1:], row[1:], strict=True):
+            shown = value.plain if hasattr(value, "plain") else str(value)
+            if shown:
+                line(f"  {column.header}: ", value)
+    if caption:
+        line(Text(caption, style="dim"))
