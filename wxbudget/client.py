@@ -7,22 +7,17 @@ Signing, sending, retries, failover and verification are the transport's (`trans
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from wxbudget import signing
 from wxbudget.errors import ConfigError, VerificationError
 from wxbudget.models import Stock
-from wxbudget.ratelimit import RateLimiter
-from wxbudget.settings import Settings
-from wxbudget.transport import Response, Settle, Trace, Transport
+from wxbudget.transport import Response, Settle, Transport
 
 if TYPE_CHECKING:
     from wxbudget.certs import CachedCertificate
-    from wxbudget.interrupts import StopFlag
 
 LIST_PAGE_SIZE = 50
 BRAND_STOCKS_PATH = "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks"
@@ -33,22 +28,6 @@ PARTNER_STOCKS_PATH = (
 
 class Client(Transport):
     """The typed endpoints of the product-coupon API, over one profile's signed transport."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        trace: Trace | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], object] | None = None,
-        rng: random.Random | None = None,
-        limiter: RateLimiter | None = None,
-        stop: StopFlag | None = None,
-    ) -> None:
-        super().__init__(
-            settings, trace=trace, clock=clock, sleep=sleep, rng=rng, limiter=limiter, stop=stop
-        )
-        self.verifier.refresh = self._refresh_certificates
 
     def get_stock(
         self, product_coupon_id: str, stock_id: str, brand_id: str | None
@@ -155,7 +134,7 @@ class Client(Transport):
         self.verifier.certificates = certs.load_cache(folder)
         return listed
 
-    def _refresh_certificates(self) -> None:
+    def refresh_certificates(self) -> None:
         # The refresh is a call of its own: keep the record of the call being verified.
         outer = self.last_call
         try:

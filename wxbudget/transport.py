@@ -131,9 +131,17 @@ class Transport:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
         self.limiter = limiter
         self.verifier = Verifier(settings, clock)
+        self.verifier.refresh = self.refresh_certificates
         self.session = requests.Session()
         self.last_call: CallRecord | None = None
         self.last_write: CallRecord | None = None
+
+    def refresh_certificates(self) -> None:
+        """Download the platform certificates again, when an answer names an unknown serial.
+
+        The endpoint is a typed one: `client.Client` implements it.
+        """
+        raise NotImplementedError
 
     def close(self) -> None:
         self.session.close()
