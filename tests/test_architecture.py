@@ -4,6 +4,7 @@ layers that only point down, and no module over the house limit of 400 lines."""
 from __future__ import annotations
 
 import ast
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 from wxbudget import config
 from wxbudget.config import Flags
 
-PACKAGE = Path(__file__).resolve().parent.parent / "wxbudget"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "wxbudget"
+ARCHITECTURE = ROOT / "ARCHITECTURE.md"
 MAX_LINES = 400
 
 Graph = dict[str, set[str]]
@@ -207,6 +210,57 @@ def test_without_a_config_file_config_reports_it_and_starts_nothing(
     assert "wxbudget profile init" in raised.value.message
     assert threading.active_count() == threads
     assert capsys.readouterr() == ("", "")
+
+
+def imported_libraries(path: Path) -> set[str]:
+    """Every dotted name a module imports, wherever in its body."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def _under(path: Path, owner: str) -> bool:
+    return str(path.relative_to(ROOT)) == owner or (
+        owner.endswith("/") and str(path.relative_to(ROOT)).startswith(owner)
+    )
+
+
+def test_architecture_page_names_real_paths_and_every_module() -> None:
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    named = set(re.findall(r"`(wxbudget/[\w/.]*)`", text))
+    assert {name for name in named if not (ROOT / name).exists()} == set()
+    top_level = {
+        str(path.relative_to(ROOT)) + ("/" if path.is_dir() else "")
+        for path in PACKAGE.iterdir()
+        if path.suffix == ".py" or (path / "__init__.py").exists()
+    }
+    assert top_level - named == set(), "modules the map in ARCHITECTURE.md does not name"
+
+
+def test_each_library_is_imported_only_where_the_architecture_page_says() -> None:
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    table = text.split("| library | imported only in |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip("|").split("|") for line in table.strip().splitlines()[1:]]
+    assert len(rows) >= 6
+    modules = module_names(PACKAGE).values()
+    for libraries, where in rows:
+        owners = re.findall(r"`([^`]+)`", where)
+        for library in (name.strip() for name in libraries.split(",")):
+            importers = [
+                path
+                for path in modules
+                if any(
+                    n == library or n.startswith(library + ".") for n in imported_libraries(path)
+                )
+            ]
+            strays = [str(p) for p in importers if not any(_under(p, o) for o in owners)]
+            assert strays == [], f"{library} imported outside {owners}"
+            idle = [o for o in owners if not any(_under(p, o) for p in importers)]
+            assert idle == [], f"{library} is not imported in {idle}"
 
 
 def test_the_graph_sees_lazy_and_type_only_imports_and_names_a_cycle(tmp_path: Path) -> None:
