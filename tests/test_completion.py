@@ -35,6 +35,9 @@ def complete(shell: str, words: str) -> str:
     [
         ("wxbudget sh", "show"),
         ("wxbudget show 1000000013 --a", "--all"),
+        ("wxbudget ch", "check"),
+        ("wxbudget check 1000000013 --w", "--watch"),
+        ("wxbudget check 1000000013 --min", "--min-remaining-today"),
     ],
 )
 def test_completion_offers_the_new_commands_and_options(

@@ -72,6 +72,13 @@ APPLY = [
     "cat plan.csv | wxbudget apply - --yes -o json",
     "wxbudget apply plan.csv --yes --again      # also stack on interrupted earlier changes",
 ]
+CHECK = {
+    "wxbudget check 1000000013 --min-remaining 1000 --min-remaining-today 10%   "
+    "# cron: exit 9 on alert": 9,
+    "wxbudget check 1000000013 1000000013002 --state SENDING -o json": 0,
+    "wxbudget check 1000000013 --min-remaining 5% --watch 30                   "
+    "# a live table until Ctrl-C": 130,
+}
 HISTORY = [
     "wxbudget history --since 24h",
     "wxbudget history --result no-outcome",
@@ -132,6 +139,7 @@ TABLES: list[Any] = [
     SET_MAX_AND_SET_DAILY,
     LIST,
     APPLY,
+    CHECK,
     HISTORY,
     BUNDLE,
     PROFILE,
@@ -329,6 +337,24 @@ def test_readme_history(example: str, readme_sandbox: RunningSandbox) -> None:
     assert [entry["intent"]["stock_id"] for entry in listed] == (
         ["1000000013001"] if since_november else []
     )
+
+
+@pytest.mark.parametrize(("example", "status"), CHECK.items())
+def test_readme_check(example: str, status: int, readme_sandbox: RunningSandbox) -> None:
+    if "--watch" in example:
+        code, output = converse(
+            arguments(example), [(b"Ctrl-C to stop", b"\x03")], controlling=True
+        )
+        assert code == status, output
+        assert "1 of 5 stocks of coupon 1000000013 below a threshold" in output
+        assert "stopped watching after 1 check;" in output
+        return
+    result = run_example(example, expect=status)
+    if "-o json" in example:
+        assert json.loads(result.stdout)["crossed"] is False
+    else:
+        # 1000000013007: 10 left in all, 5 of its 1,000 left today.
+        assert [row[0] for row in table_rows(result.stdout)] == ["1000000013007"]
 
 
 @pytest.mark.parametrize("example", BUNDLE)

@@ -29,6 +29,11 @@ PARTNER_STOCKS_PATH = (
 class Client(Transport):
     """The typed endpoints of the product-coupon API, over one profile's signed transport."""
 
+    def sibling(self) -> Client:
+        """Another client for another thread (requests sessions are not shared across
+        threads): the same profile, trace, rate limiter and stop flag."""
+        return Client(self.settings, trace=self.trace, limiter=self.limiter, stop=self.stop)
+
     def get_stock(
         self, product_coupon_id: str, stock_id: str, brand_id: str | None
     ) -> tuple[Stock, Response]:

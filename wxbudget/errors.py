@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     VERIFICATION = 6
     NETWORK = 7
     PARTIAL = 8
+    THRESHOLD = 9  # `check`: a stock is below a threshold
     INTERRUPTED = 130
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import termios
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +82,17 @@ def spawn(*args: str, **options: Any) -> Iterator[subprocess.Popen[str]]:
 
 def converse(
     args: list[str],
-    script: list[tuple[bytes, bytes]],
+    script: Sequence[tuple[bytes, bytes | Callable[[], bytes]]],
     *,
     env: Mapping[str, str] | None = None,
+    controlling: bool = False,
 ) -> tuple[int, str]:
-    """Run the installed script on a pseudo-terminal; on each expected text, type its answer.
+    """Run the installed script on a pseudo-terminal; on each expected text, type its answer
+    (an answer may be a function, called then: it can act, then say what to type).
 
-    `env` adds to (or, with an empty value, removes from) the test's environment.
+    `env` adds to (or, with an empty value, removes from) the test's environment. With
+    `controlling`, the pseudo-terminal is the process's controlling terminal (in a session of
+    its own), so typing Ctrl-C (`b"\\x03"`) sends it SIGINT as a real terminal would.
     """
     controller, terminal = pty.openpty()
     environment = os.environ | {"COLUMNS": "200"} | dict(env or {})
@@ -97,6 +103,8 @@ def converse(
         stderr=terminal,
         close_fds=True,
         env={name: value for name, value in environment.items() if value != ""},
+        start_new_session=controlling,
+        preexec_fn=_take_terminal if controlling else None,
     )
     os.close(terminal)
     output = b""
@@ -116,9 +124,15 @@ def converse(
         output += chunk
         while steps and (found := output.find(steps[0][0], position)) >= 0:
             position = found + len(steps[0][0])
-            os.write(controller, steps.pop(0)[1])
+            answer = steps.pop(0)[1]
+            os.write(controller, answer() if callable(answer) else answer)
     os.close(controller)
     return process.wait(timeout=SUBPROCESS_SECONDS), output.decode("utf-8", "replace")
+
+
+def _take_terminal() -> None:
+    """In the child, a session leader by now: make its stdin (the pty) its controlling tty."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def table_rows(text: str) -> list[list[str]]:

@@ -107,6 +107,12 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         {},
         "Apply a plan file: every cap of every row, at the rate limit, exactly once.",
     ),
+    "check": (
+        "wxbudget.cli.check",
+        "check",
+        {},
+        "Alert on stocks below a threshold: exit 9 when any is, 0 when none is (for cron and CI).",
+    ),
     "history": (
         "wxbudget.cli.history",
         "history",

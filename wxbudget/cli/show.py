@@ -82,17 +82,11 @@ def show(
 
 def _show_many(options: GlobalOptions, product_coupon_id: str, stock_ids: list[str] | None) -> None:
     from wxbudget import render
-    from wxbudget.client import Client
     from wxbudget.errors import LocalCheckError
     from wxbudget.reads import read_stocks
 
     with open_client(options, rate_limited=True) as client:
-
-        def worker_client() -> Client:
-            # Each reading thread has its own connection pool; all share the rate limiter.
-            return Client(client.settings, trace=client.trace, limiter=client.limiter)
-
-        reading = read_stocks(client, product_coupon_id, stock_ids, make_client=worker_client)
+        reading = read_stocks(client, product_coupon_id, stock_ids, make_client=client.sibling)
     stocks = list(reading.stocks)
     if options.output is OutputFormat.csv:
         _print_csv(stocks)

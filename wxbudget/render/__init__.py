@@ -9,6 +9,9 @@ the package import each other directly, never through this `__init__`.
 
 from wxbudget.render.batch import BatchProgress, batch_summary, plan_table
 from wxbudget.render.certs import certificates_table
+from wxbudget.render.check import Watch as CheckWatch
+from wxbudget.render.check import alerts as check_alerts
+from wxbudget.render.check import on_terminal
 from wxbudget.render.console import (
     ask,
     confirm,
@@ -27,15 +30,18 @@ from wxbudget.render.stock import plan, stock_table, stocks_table
 
 __all__ = [
     "BatchProgress",
+    "CheckWatch",
     "ask",
     "batch_summary",
     "certificates_table",
+    "check_alerts",
     "confirm",
     "doctor_report",
     "error",
     "history_table",
     "json_result",
     "notice",
+    "on_terminal",
     "plan",
     "plan_table",
     "profile_report",
