@@ -25,7 +25,15 @@ THRESHOLD = int(ExitCode.THRESHOLD)
 def test_a_crossed_threshold_lists_the_stock_and_exits_9(sandbox: RunningSandbox) -> None:
     result = script("check", COUPON, "--min-remaining", "1000", expect=THRESHOLD)
     assert table_rows(result.stdout) == [
-        [ALMOST_GONE, "SENDING", "10", "5", "10 left in all, below 1,000"]
+        [
+            ALMOST_GONE,
+            "SENDING",
+            "10",
+            "5",
+            "[#########-] 99%",
+            "[#########-] 99%",
+            "10 left in all, below 1,000",
+        ]
     ]
     assert "1 of 5 stocks of coupon 1000000013 below a threshold" in result.stdout
 

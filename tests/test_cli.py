@@ -40,6 +40,8 @@ def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
         "per-user cap": "1",
         "sent total": "12,000",
         "sent today": "800",
+        "used (sent / total cap)": "[##--------] 24%",
+        "used today (sent / daily cap)": "[#---------] 16%",
         "remaining total": "38,000",
         "remaining today": "4,200",
         "code mode": "WECHATPAY",
@@ -48,6 +50,7 @@ def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
     unlimited = table_fields(run("show", COUPON, DOCS_STOCK).stdout)
     assert unlimited["daily cap (max_count_per_day)"] == "unlimited"
     assert unlimited["remaining today"] == unlimited["remaining total"] == "10,000,000"
+    assert unlimited["used today (sent / daily cap)"] == "unlimited"  # not an empty bar
 
 
 @BOTH_MODES

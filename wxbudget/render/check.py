@@ -5,36 +5,54 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from wxbudget.render import table
+from wxbudget.render.bars import usage
 from wxbudget.render.console import count, stderr, stdout
 
 if TYPE_CHECKING:
     from wxbudget.thresholds import Verdict
 
 
-def _table(title: str, verdicts: list[Verdict], *, caption: str | None = None) -> Any:
-    from rich.table import Table
+COLUMNS = (
+    ("stock", "id"),
+    ("state", "id"),
+    ("left in all", "number"),
+    ("left today", "number"),
+    ("used", "number"),
+    ("used today", "number"),
+    ("below threshold", "text"),
+)
+
+
+def _rows(verdicts: list[Verdict]) -> list[tuple[Any, ...]]:
     from rich.text import Text
 
-    table = Table(title=title, caption=caption, header_style="bold")
-    for column in ("stock", "state", "left in all", "left today", "below threshold"):
-        numeric = column.startswith("left")
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    rows = []
     for verdict in verdicts:
         stock = verdict.stock
         found = "; ".join(crossing.message for crossing in verdict.crossings)
-        table.add_row(
-            stock.stock_id,
-            stock.state,
-            count(stock.remaining_total),
-            count(stock.remaining_today),
-            Text(found, style="bold red") if found else Text("ok", style="green"),
+        rows.append(
+            (
+                stock.stock_id,
+                stock.state,
+                count(stock.remaining_total),
+                count(stock.remaining_today),
+                usage(stock.sent_total, stock.max_count),
+                usage(stock.sent_today, stock.max_count_per_day),
+                Text(found, style="bold red") if found else Text("ok", style="green"),
+            )
         )
-    return table
+    return rows
+
+
+def _columns() -> list[table.Column]:
+    return [table.Column(header, kind) for header, kind in COLUMNS]
 
 
 def alerts(title: str, verdicts: list[Verdict]) -> None:
     """The stocks that crossed a threshold, one row each, on stdout."""
-    stdout().print(_table(title, [v for v in verdicts if v.crossed]))
+    crossed = [verdict for verdict in verdicts if verdict.crossed]
+    table.show(stdout(), title, _columns(), _rows(crossed))
 
 
 def on_terminal(message: str) -> None:
@@ -59,7 +77,8 @@ class Watch:
         return self
 
     def show(self, title: str, verdicts: list[Verdict], caption: str) -> None:
-        self._live.update(_table(title, verdicts, caption=caption), refresh=True)
+        shown = table.renderable(stdout(), title, _columns(), _rows(verdicts), caption=caption)
+        self._live.update(shown, refresh=True)
 
     def __exit__(
         self,

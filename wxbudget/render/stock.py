@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wxbudget.render import table
+from wxbudget.render.bars import usage
 from wxbudget.render.console import count, notice, stdout
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ def stock_table(
         ("per-user cap", count(stock.max_count_per_user)),
         ("sent total", count(stock.sent_total)),
         ("sent today", count(stock.sent_today)),
+        ("used (sent / total cap)", usage(stock.sent_total, stock.max_count)),
+        ("used today (sent / daily cap)", usage(stock.sent_today, stock.max_count_per_day)),
         ("remaining total", count(stock.remaining_total)),
         ("remaining today", count(stock.remaining_today)),
         ("code mode", stock.coupon_code_mode or "-"),
@@ -86,6 +89,8 @@ STOCK_LIST_COLUMNS = (
     "daily cap",
     "sent total",
     "sent today",
+    "used",
+    "used today",
     "bundle",
 )
 
@@ -99,7 +104,7 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
     columns = [
         table.Column(
             name,
-            table.NUMBER if "cap" in name or "sent" in name else table.ID,
+            table.NUMBER if "cap" in name or "sent" in name or "used" in name else table.ID,
             style="bold green" if name == highlighted else None,
         )
         for name in STOCK_LIST_COLUMNS
@@ -112,6 +117,8 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
             count(stock.max_count_per_day),
             count(stock.sent_total),
             count(stock.sent_today),
+            usage(stock.sent_total, stock.max_count),
+            usage(stock.sent_today, stock.max_count_per_day),
             stock.bundle_id or "",
         )
         for stock in stocks

@@ -47,7 +47,25 @@ def show(
     if fits(console.width, columns, rows):
         console.print(_table(title, columns, rows, caption))
         return
-    _blocks(console, title, columns, rows, caption, pairs=pairs)
+    for line in _blocks(title, columns, rows, caption, pairs=pairs):
+        # soft_wrap: a line longer than the width wraps on the terminal, never cropped.
+        console.print(line, soft_wrap=True)
+
+
+def renderable(
+    console: Console,
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    *,
+    caption: str | None = None,
+) -> Any:
+    """What `show` would print, as one renderable (for a live display that redraws it)."""
+    if fits(console.width, columns, rows):
+        return _table(title, columns, rows, caption)
+    from rich.console import Group
+
+    return Group(*_blocks(title, columns, rows, caption, pairs=False))
 
 
 def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> bool:
@@ -94,22 +112,23 @@ def _table(
 
 
 def _blocks(
-    console: Console,
     title: str | None,
     columns: Sequence[Column],
     rows: Sequence[Sequence[Any]],
     caption: str | None,
     *,
     pairs: bool,
-) -> None:
+) -> list[Any]:
+    """The lines of the folded layout: the title, then each record as a block."""
     from rich.text import Text
+
+    lines: list[Text] = []
 
     def line(*parts: Any) -> None:
         text = Text()
         for part in parts:
             text.append(part if isinstance(part, Text) else Text(str(part)))
-        # soft_wrap: a line longer than the width wraps on the terminal, never cropped.
-        console.print(text, soft_wrap=True)
+        lines.append(text)
 
     if title:
         line(Text(title, style="bold"))
@@ -128,3 +147,4 @@ def _blocks(
                 line(f"  {column.header}: ", value)
     if caption:
         line(Text(caption, style="dim"))
+    return lines
