@@ -295,7 +295,11 @@ def test_wrong_merchant_serial_is_a_credentials_error(
 def test_unreachable_host_exits_7(sandbox: RunningSandbox, tmp_path: Path) -> None:
     config = edited_profile(sandbox, tmp_path, base_url="http://127.0.0.1:9")
     result = run("show", COUPON, DOCS_STOCK, "--config", str(config), expect=7)
-    assert "outcome is unknown" in result.stderr
+    # A connection refused sent nothing: no "outcome unknown" to worry about (issue 10).
+    assert "could not connect (connection refused or host unreachable); nothing was sent" in (
+        result.stderr
+    )
+    assert "outcome is unknown" not in result.stderr
 
 
 def test_verbose_trace_is_redacted(sandbox: RunningSandbox) -> None:

@@ -498,7 +498,15 @@ def key_material(home: Path) -> list[str]:
     ("fault", "limit", "shown"),
     [
         ("500=1:POST", 1, [r"< 500\n", r"retry 1 of 2 in \d+\.\d\d s", r"verification: ok"]),
-        ("drop=1:POST", 1, [r"< no answer: connection", r"reading the current state"]),
+        (
+            "drop=1:POST",
+            1,
+            [
+                r"< no answer: the connection was closed or reset before an answer; the outcome "
+                r"is unknown",
+                r"reading the current state",
+            ],
+        ),
         ("probe=1:POST", None, [r"< verification: probe signature"]),
         ("badsig=1:POST", None, [r"< verification: signature invalid"]),
     ],

@@ -275,8 +275,9 @@ class Transport:
             )
         except requests.RequestException as error:
             record.status = None
-            self._trace(f"< no answer: {_transport_reason(error)}")
-            raise NetworkError(f"{method} {url} failed: {_transport_reason(error)}") from error
+            reason = _transport_reason(error, method)
+            self._trace(f"< no answer: {reason}")
+            raise NetworkError(f"{method} {url} failed: {reason}") from error
         request_id = raw.headers.get("Request-ID")
         content = raw.content
         record.status = raw.status_code
@@ -346,11 +347,33 @@ def redact_header(name: str, value: str) -> str:
     return value
 
 
-def _transport_reason(error: requests.RequestException) -> str:
-    if isinstance(error, requests.ConnectTimeout):
-        return "connection timed out; the outcome is unknown"
+def _transport_reason(error: requests.RequestException, method: str) -> str:
+    """Why no answer came, and what that means: a connection never made sent nothing; once a
+    request went out, a write's outcome is unknown (a read's does not matter)."""
+    unknown = "; the outcome is unknown" if method != "GET" else ""
+    if _never_connected(error):
+        if isinstance(error, requests.ConnectTimeout):
+            return "could not connect (timed out); nothing was sent"
+        return "could not connect (connection refused or host unreachable); nothing was sent"
     if isinstance(error, requests.ReadTimeout):
-        return "no answer before the timeout; the outcome is unknown"
+        return f"no answer before the timeout{unknown}"
     if isinstance(error, requests.ConnectionError):
-        return "connection failed or was reset; the outcome is unknown"
-    return f"{type(error).__name__}; the outcome is unknown"
+        return f"the connection was closed or reset before an answer{unknown}"
+    return f"{type(error).__name__}{unknown}"
+
+
+def _never_connected(error: requests.RequestException) -> bool:
+    """The request never left: the connection itself failed (refused, unreachable, unresolved,
+    or timed out while connecting)."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        reason = getattr(seen, "reason", None)
+        for found in (seen, reason):
+            if isinstance(found, NewConnectionError | NameResolutionError | ConnectionRefusedError):
+                return True
+        seen = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+    return False
