@@ -166,13 +166,23 @@ def test_unknown_profile_fails_the_config_check(sandbox: RunningSandbox) -> None
     assert "pass -p NAME" in config["fix"]
 
 
-def test_a_missing_config_fails_and_never_starts_the_embedded_sandbox(
+def test_on_a_fresh_install_doctor_checks_the_embedded_sandbox(
     isolated_environment: Path,
 ) -> None:
-    config = checks(diagnose_json(expect=CONFIG_EXIT))["config"]
-    assert config["detail"].startswith("no config file at")
-    assert config["fix"] == "create a profile: wxbudget profile init NAME"
-    assert not (isolated_environment / ".local" / "share" / "wxbudget").exists()
+    # No config file anywhere: every command runs on the embedded sandbox, so doctor checks
+    # that setup instead of failing (issue 10).
+    data = diagnose_json("--stock", "1000000013", "1000000013001", expect=0)
+    found = checks(data)
+    home = isolated_environment / ".local" / "share" / "wxbudget" / "sandbox"
+    assert data["config"] == str(home / "config.toml")
+    assert found["config"]["status"] == "warn"
+    assert "every command uses the embedded sandbox" in found["config"]["detail"]
+    assert (
+        found["config"]["fix"] == "for the real API, create a profile: wxbudget profile init NAME"
+    )
+    statuses = {name: check["status"] for name, check in found.items()}
+    for name in ("files", "private-key", "wechatpay-key", "host", "signed-answer"):
+        assert statuses[name] == "pass", found[name]
 
 
 # --- 2. files ---------------------------------------------------------------------------------

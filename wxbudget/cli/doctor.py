@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
+
+if TYPE_CHECKING:
+    from wxbudget.config import Flags
 
 StockOption = Annotated[
     tuple[str, str] | None,
@@ -26,9 +30,10 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
 
     One line per check: pass, warn, fail (with the fix), or skip when a check it depends on
     failed. Without --stock the clock is read from the answer to a GET of a stock that does
-    not exist (error answers carry the server's time too). Nothing is changed, the embedded
-    sandbox is never started, and no key material is printed. Exit 0 when nothing failed
-    (warnings allowed), 3 otherwise.
+    not exist (error answers carry the server's time too). Nothing is changed and no key
+    material is printed. With no config file at all, every other command runs on the embedded
+    sandbox, so doctor checks that setup (starting the sandbox as they do) and says so. Exit 0
+    when nothing failed (warnings allowed), 3 otherwise.
 
     Examples:
 
@@ -45,15 +50,34 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
 
     if stock is not None:
         stock = (parse_id(stock[0], "product coupon id"), parse_id(stock[1], "stock id"))
+    flags, missing = _embedded_or_given(options)
     report = checkup.diagnose(
-        options.flags(),
+        flags,
         os.environ,
         stock=stock,
         trace=render.trace if options.verbose else None,
     )
+    if missing is not None:
+        report = checkup.on_embedded_sandbox(report, missing)
     if options.json:
         render.json_result(report.to_json())
     else:
         render.doctor_report(report)
     if not report.ok:
         raise typer.Exit(int(ExitCode.CONFIG))
+
+
+def _embedded_or_given(options: GlobalOptions) -> tuple[Flags, Path | None]:
+    """The flags to check: as given, or, with no config file at all (none named, none at the
+    default place), the embedded sandbox's, which every other command would use; and the
+    config file that was missing."""
+    from dataclasses import replace
+
+    from wxbudget import config
+    from wxbudget.cli.embedded import start_embedded_sandbox
+
+    flags = options.flags()
+    path, named = config.locate(flags, os.environ)
+    if named or path.exists():
+        return flags, None
+    return replace(flags, config=start_embedded_sandbox(os.environ, missing_config=path)), path

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wxbudget.doctor.files import check_config, check_files
@@ -21,7 +23,16 @@ from wxbudget.doctor.network import check_api, check_hosts, classify_skew
 if TYPE_CHECKING:
     from wxbudget.config import Flags
 
-__all__ = ["CHECK_NAMES", "NTP_FIX", "Check", "Report", "Status", "classify_skew", "diagnose"]
+__all__ = [
+    "CHECK_NAMES",
+    "NTP_FIX",
+    "Check",
+    "Report",
+    "Status",
+    "classify_skew",
+    "diagnose",
+    "on_embedded_sandbox",
+]
 
 
 def diagnose(
@@ -49,3 +60,19 @@ def diagnose(
     checks += hosts
     checks += check_api(profile, hosts[0], stock, clock, trace)
     return Report(path, name, tuple(checks))
+
+
+def on_embedded_sandbox(report: Report, missing_config: Path) -> Report:
+    """A report of the embedded sandbox's profile, checked because there is no config file: the
+    config check says so (a warning: fine for trying wxbudget, not for the real API)."""
+    first = report.checks[0]
+    if first.status is Status.FAIL:
+        return report
+    explained = Check(
+        CONFIG,
+        Status.WARN,
+        f"no config file at {missing_config}: every command uses the embedded sandbox, whose "
+        f"profile '{report.profile}' ({report.config_path}) is what is checked here",
+        "for the real API, create a profile: wxbudget profile init NAME",
+    )
+    return replace(report, checks=(explained, *report.checks[1:]))
