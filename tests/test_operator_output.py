@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import run
+from tests.helpers.cli import run, script
+from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
 from wxbudget.cli import COMMANDS
 
 HELP_COLUMNS = 80
@@ -52,3 +54,55 @@ def test_help_at_80_columns_cuts_no_word_and_no_example(
         example = re.sub(r"\s+", " ", example.strip())
         if example.startswith("wxbudget "):
             assert any(example in line for line in flat), f"{example!r} is cut in:\n{shown}"
+
+
+DEMO_IDS = [f"100000001300{index}" for index in range(1, 8)]
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60, 80])
+def test_no_id_or_number_is_ever_cut_at_any_width(
+    columns: int, monkeypatch: pytest.MonkeyPatch, sandboxes: Sandboxes
+) -> None:
+    sandboxes.start(rate_limit=0)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    listed = run("list", "1000000013").stdout
+    for stock in DEMO_IDS:
+        assert stock in listed, listed
+    for number in ("10,000,000", "50,000", "12,000"):
+        assert re.search(rf"(?<![\d,]){number}(?![\d,])", listed), (number, listed)
+    shown = run("show", "1000000013", "1000000013001").stdout
+    assert "1000000013001" in shown
+    assert re.search(r"(?<![\d,])10,000,000(?![\d,])", shown), shown
+    assert max(len(line) for line in (listed + shown).splitlines()) <= columns
+
+
+@pytest.mark.slow
+def test_piped_stdout_and_stderr_share_one_width(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    sandboxes.start(rate_limit=0)
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+        "1000000013,1000000013002,+1,\n"
+        "1000000013,1000000013004,+1,\n"  # STOPPED: refused, with a long reason
+    )
+    environment = {"COLUMNS": ""}  # piped, no COLUMNS: the piped width for both streams
+    dry = script("apply", str(plan), "--dry-run", env=environment)
+    applied = script("apply", str(plan), "--yes", env=environment, expect=8)
+    stdout_table = [line for line in dry.stdout.splitlines() if "STOPPED" in line]
+    stderr_table = [line for line in applied.stderr.splitlines() if "STOPPED" in line]
+    assert stdout_table
+    assert stderr_table
+    # The same plan row, laid out the same on stdout and on stderr: one width rule.
+    assert stdout_table[0] == stderr_table[0]
+    assert len(stderr_table[0]) > 80  # not wrapped to 80 columns a word at a time
+
+
+def test_a_refused_connection_says_nothing_was_sent(sandboxes: Sandboxes, tmp_path: Path) -> None:
+    sandbox = sandboxes.start(rate_limit=0)
+    config = sandbox_profile_copy(sandbox, tmp_path, base_url="http://127.0.0.1:9")
+    args = ("--config", str(config), "--max-retries", "0")
+    shown = run(*args, "show", "1000000013", "1000000013001", expect=7)
+    assert "could not connect (connection refused or host unreachable); nothing was sent" in (
+        shown.stderr
+    )
+    assert "outcome" not in shown.stderr
