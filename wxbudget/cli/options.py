@@ -268,7 +268,9 @@ class WxBudgetGroup(TyperGroup):
                 2,
             )
         from wxbudget.interrupts import INTERRUPTS, Interrupted
+        from wxbudget.render.console import reset
 
+        reset()
         INTERRUPTS.install(notify=_urgent_notice)
         try:
             result = self._main(argv, prog_name, complete_var, debug, **extra)

@@ -31,6 +31,13 @@ def stderr() -> Console:
     return _console(stderr=True)
 
 
+def reset() -> None:
+    """Forget the consoles: the next output decides the width and styling afresh (each run of
+    the CLI in one process, as tests do, sees its own COLUMNS and NO_COLOR)."""
+    stdout.cache_clear()
+    stderr.cache_clear()
+
+
 def _console(*, stderr: bool) -> Console:
     import os
 
