@@ -44,6 +44,7 @@ def test_show_table_has_every_field(sandbox: RunningSandbox) -> None:
         "used today (sent / daily cap)": "[#---------] 16%",
         "remaining total": "38,000",
         "remaining today": "4,200",
+        "at stake (left x discount)": "¥190,000.00",
         "code mode": "WECHATPAY",
         "brand": "120344",
     }

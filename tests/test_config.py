@@ -12,6 +12,7 @@ import tomli_w
 from wxbudget import config
 from wxbudget.config import Flags
 from wxbudget.errors import ConfigError, ExitCode
+from wxbudget.limits import LIMIT_KEYS
 from wxbudget.settings import PROFILE_KEYS
 
 DATA = Path(__file__).parent / "data"
@@ -284,3 +285,5 @@ def test_example_config_names_every_profile_key_and_loads() -> None:
     document = config.load(example)  # unknown keys or bad TOML would raise
     used = {key for profile in document["profiles"].values() for key in profile}
     assert used == set(PROFILE_KEYS)
+    limits = {key for profile in document["profiles"].values() for key in profile.get("limits", {})}
+    assert limits == set(LIMIT_KEYS)

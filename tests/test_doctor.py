@@ -86,7 +86,7 @@ def test_human_output_is_one_line_per_check_and_never_key_material(
     lines = out.splitlines()
     for name in doctor.CHECK_NAMES:
         assert sum(1 for line in lines if line.split()[1:2] == [name]) == 1, name
-    assert lines[-1] == "ok: 7 pass, 0 warn, 0 fail, 1 skip"
+    assert lines[-1] == "ok: 8 pass, 0 warn, 0 fail, 1 skip"
     private_pem = key_file(sandbox, "merchant_private_key.pem").read_text()
     body_line = private_pem.splitlines()[1]
     assert "BEGIN" not in out

@@ -31,6 +31,15 @@ from wxbudget.sandbox import RunningSandbox
 DATA = Path(__file__).parent / "data"
 # The README abbreviates the serial; this is the golden key's (tests/data), which it starts.
 GOLDEN_SERIAL_NO = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"
+# What `profile init` on a terminal asks for, answered with the README's key files.
+INIT_ANSWERS = [
+    (b"mchid = ", b"1900000001\n"),
+    (b"merchant_serial_no = ", GOLDEN_SERIAL_NO.encode() + b"\n"),
+    (b"private_key_file = ", b"~/keys/apiclient_key.pem\n"),
+    (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
+    (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
+    (b"brand_id = ", b"120344\n"),  # a partner's default brand (optional)
+]
 
 QUICK_START = {
     "python3 -m venv .venv && . .venv/bin/activate && pip install . && wxbudget show 1000000013 "
@@ -61,6 +70,11 @@ SET_MAX_AND_SET_DAILY = {
     "# preview: plan + exact JSON body": 5000,
     "wxbudget set-max   1000000013 1000000013002 60000 --yes --expect-current 50000 -o json": 60000,
 }
+GUARD_RAILS = [
+    "wxbudget set-max 1000000013 1000000013002 +1000 --dry-run      # ...; at stake +¥5,000.00",
+    "wxbudget set-max 1000000013 1000000013002 +200000 --yes --override-limits",
+    "wxbudget profile init prod --limit max_increase=100000 --limit max_exposure_increase=200000",
+]
 LIST = [
     "wxbudget list 1000000013",
     "wxbudget list 1000000013 --state SENDING -o csv > plan.csv   # a ready plan file",
@@ -137,6 +151,7 @@ TABLES: list[Any] = [
     QUICK_START,
     SHOW,
     SET_MAX_AND_SET_DAILY,
+    GUARD_RAILS,
     LIST,
     APPLY,
     CHECK,
@@ -414,15 +429,7 @@ def test_readme_profile(example: str, readme_keys: Path, isolated_environment: P
     config = isolated_environment / ".config" / "wxbudget" / "config.toml"
     words = arguments(example, {"1DDE55AD...": GOLDEN_SERIAL_NO})
     if words[1] == "init" and "--mchid" not in words:  # on a terminal: asks for each key
-        answers = [
-            (b"mchid = ", b"1900000001\n"),
-            (b"merchant_serial_no = ", GOLDEN_SERIAL_NO.encode() + b"\n"),
-            (b"private_key_file = ", b"~/keys/apiclient_key.pem\n"),
-            (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
-            (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
-            (b"brand_id = ", b"120344\n"),  # a partner's default brand (optional)
-        ]
-        status, output = converse(words, answers)
+        status, output = converse(words, INIT_ANSWERS)
         assert status == 0, output
         document = tomllib.loads(config.read_text())
         assert document["default_profile"] == "prod"
@@ -445,6 +452,35 @@ def test_readme_profile(example: str, readme_keys: Path, isolated_environment: P
             assert "PRIVATE KEY" not in result.stdout + result.stderr
         case "remove":
             assert list(profiles) == ["prod"]
+
+
+@pytest.mark.parametrize("example", GUARD_RAILS)
+def test_readme_guard_rails_and_the_money_at_stake(
+    example: str, request: pytest.FixtureRequest, isolated_environment: Path
+) -> None:
+    words = arguments(example)
+    if words[:2] == ["profile", "init"]:  # on a terminal: asks for each required key
+        request.getfixturevalue("readme_keys")
+        status, output = converse(words, INIT_ANSWERS)
+        assert status == 0, output
+        config = isolated_environment / ".config" / "wxbudget" / "config.toml"
+        limits = tomllib.loads(config.read_text())["profiles"]["prod"]["limits"]
+        assert limits == {"max_increase": 100000, "max_exposure_increase": 200000}
+        return
+    sandbox: RunningSandbox = request.getfixturevalue("readme_sandbox")
+    if "--dry-run" in words:
+        assert "at stake +¥5,000.00" in run_example(example).stderr
+        return
+    config = Path(os.environ["WXBUDGET_CONFIG"])
+    document = tomllib.loads(config.read_text())
+    document["profiles"]["sandbox"]["limits"] = {"max_increase": 100000}
+    config.write_text(tomli_w.dumps(document))
+    refused = run(*words[:-1], expect=4)  # without --override-limits
+    assert "max_increase 100,000: it adds 200,000" in refused.stderr
+    run_example(example)
+    assert max_count("1000000013002") == 250_000
+    (post,) = posts_of(sandbox.home)
+    assert post["applied"]
 
 
 @pytest.mark.parametrize("example", DOCTOR)

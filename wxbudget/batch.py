@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from wxbudget import exposure
 from wxbudget.batch_journal import BatchJournal
 from wxbudget.budget import Change, Target
 from wxbudget.client import Client
@@ -22,6 +23,7 @@ from wxbudget.earlier import EarlierChange
 from wxbudget.errors import ExitCode, WxBudgetError
 from wxbudget.interrupts import StopFlag
 from wxbudget.journal import Journal, now_text
+from wxbudget.limits import Limits
 from wxbudget.models import UpdateMode
 from wxbudget.operations import execute
 from wxbudget.plan import PlanRow
@@ -48,6 +50,8 @@ class Step:
     earlier: EarlierChange | None = None  # an interrupted earlier operation on this cap
     # The cap this step aims at when no change is planned (done earlier, or refused).
     aimed: int | None = None
+    # What the audit journal records of this step's write besides the change itself.
+    journal_extra: dict[str, Any] | None = None
 
     @property
     def to(self) -> int | None:
@@ -74,6 +78,18 @@ class Step:
             "warnings": list(self.change.warnings) if self.change else [],
             "out_request_no": self.out_request_no,
             "request_id": self.request_id,
+            **self.money_json(),
+        }
+
+    def money_json(self) -> dict[str, Any]:
+        """The change in the money at stake (yuan, exact), or why it is not known."""
+        if self.change is None:
+            return {"exposure_change_yuan": None, "exposure_note": None}
+        found = exposure.of_change(self.change)
+        return {
+            "exposure_change_yuan": found.yuan_text(),
+            "exposure_per_day": found.per_day,
+            "exposure_note": found.reason,
         }
 
 
@@ -145,7 +161,12 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
         )
         try:
             outcome = execute(
-                client(), options.audit, change, target_text=step.target.text, retry=RETRY_STEP
+                client(),
+                options.audit,
+                change,
+                target_text=step.target.text,
+                retry=RETRY_STEP,
+                extra=step.journal_extra,
             )
         except WxBudgetError as error:
             step.status, step.reason, step.exit_code = "failed", error.line(), int(error.exit_code)
@@ -192,6 +213,41 @@ def is_finished(steps: list[Step], journal: BatchJournal) -> bool:
         if step.status == "failed" and not journal.records.get(step.key, {}).get("final"):
             return False
     return True
+
+
+def within_limits(steps: Iterable[Step], limits: Limits, *, override: bool) -> Iterator[Step]:
+    """Each step, a change beyond the profile's limits refused (listed, never sent); with
+    `override` it goes, and its intent in the audit journal records the limits it passed."""
+    for step in steps:
+        breaches = limits.breaches(step.change) if step.status == "change" and step.change else ()
+        if breaches and override:
+            step.journal_extra = {"limits_overridden": list(breaches)}
+        elif breaches:
+            step.status, step.out_request_no = "refused", None
+            step.reason = (
+                f"beyond the limits of profile '{limits.profile}' ({'; '.join(breaches)}); "
+                "--override-limits sends it"
+            )
+        yield step
+
+
+def changed_rows(steps: Iterable[Step]) -> int:
+    """How many rows of the plan have a change to send (for the max_rows limit)."""
+    return len({step.row.line for step in steps if step.status == "change"})
+
+
+def check_rows_limit(steps: list[Step], limits: Limits, *, override: bool) -> None:
+    """A plan changing more rows than max_rows is refused whole (exit 4) before anything is
+    sent; with `override` every write records that it passed the limit."""
+    breach = limits.rows_breach(changed_rows(steps))
+    if breach is None:
+        return
+    if not override:
+        raise limits.refusal("this plan", (breach,))
+    for step in steps:
+        if step.status == "change":
+            passed = (step.journal_extra or {}).get("limits_overridden", [])
+            step.journal_extra = {"limits_overridden": [*passed, breach]}
 
 
 def steps_json(steps: Iterable[Step]) -> Iterator[str]:

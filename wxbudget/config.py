@@ -16,6 +16,7 @@ from typing import Any
 
 from wxbudget import keyfiles
 from wxbudget.errors import ConfigError, UsageError
+from wxbudget.limits import parse_limits
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
@@ -298,6 +299,7 @@ def build_settings(
         max_retries=max_retries,
         audit_log=audit_log,
         rate_limit=rate_limit,
+        limits=parse_limits(profile.get("limits", {}), name, where),
     )
 
 

@@ -49,6 +49,11 @@ class Stock:
     bundle_id: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
     bundle_index: int = 0  # the stock's place in its bundle (stock_bundle_index)
+    # What one coupon of the stock is: `normal_coupon`, `discount_coupon`, `exchange_coupon`,
+    # `sequential_usage_rule` (legacy) or None when the object names no kind; and, for a
+    # normal_coupon, its discount_amount in fen (None when that is not a whole number).
+    coupon_kind: str | None = None
+    discount_fen: int | None = None
 
     @classmethod
     def from_api(cls, data: Any, *, keep_raw: bool = True) -> Stock:
@@ -76,6 +81,7 @@ class Stock:
                 bundle_id=_id(bundle["stock_bundle_id"]) if isinstance(bundle, dict) else None,
                 raw=data if keep_raw else {},
                 bundle_index=_bundle_index(bundle),
+                **_coupon(data),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise VerificationError(
@@ -95,6 +101,28 @@ class Stock:
         if self.max_count_per_day is None:
             return self.remaining_total
         return max(min(self.max_count_per_day - self.sent_today, self.remaining_total), 0)
+
+
+COUPON_KINDS = ("normal_coupon", "discount_coupon", "exchange_coupon")
+
+
+def _coupon(data: dict[str, Any]) -> dict[str, Any]:
+    """The coupon kind and the discount in fen, from the usage rule (wechatpay-api.md section
+    3: single_usage_rule, or progressive_bundle_usage_rule in a bundle). Money is shown, never
+    acted on, so an odd rule is "not known" here rather than a reason to disbelieve the stock."""
+    for name in ("single_usage_rule", "progressive_bundle_usage_rule"):
+        rule = data.get(name)
+        if not isinstance(rule, dict):
+            continue
+        for kind in COUPON_KINDS:
+            coupon = rule.get(kind)
+            if isinstance(coupon, dict):
+                amount = coupon.get("discount_amount")
+                whole = isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0
+                return {"coupon_kind": kind, "discount_fen": amount if whole else None}
+    if isinstance(data.get("sequential_usage_rule"), dict):
+        return {"coupon_kind": "sequential_usage_rule", "discount_fen": None}
+    return {"coupon_kind": None, "discount_fen": None}
 
 
 def _bundle_index(bundle: Any) -> int:

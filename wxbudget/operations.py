@@ -8,6 +8,7 @@ an intent before the first attempt and an outcome after the last.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,8 +132,12 @@ def execute(
     *,
     target_text: str,
     retry: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Send the planned change once (with retries), journaling intent and outcome.
+
+    `extra` adds to the intent what else the journal must say of this write (the limits it
+    was allowed beyond, the operation it undoes).
 
     Re-sending the change of an interrupted run (same out_request_no, no outcome on record)
     continues that run's operation, so history shows one operation, not a dangling intent.
@@ -164,6 +169,7 @@ def execute(
             "from": change.current,
             "to": change.target,
             "out_request_no": change.out_request_no,
+            **(extra or {}),
         }
     )
     reconciled = False

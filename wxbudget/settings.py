@@ -7,12 +7,13 @@ that `config`, `profiles` and `doctor` apply the very same ones.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wxbudget.errors import ConfigError
+from wxbudget.limits import Limits
 
 if TYPE_CHECKING:
     from wxbudget.signing import PrivateKey, PublicKey
@@ -69,9 +70,11 @@ PROFILE_KEYS = (
     "max_retries",
     "audit_log",
     "rate_limit",
+    "limits",
 )
 NUMBER_KEYS = frozenset({"timeout", "max_retries", "rate_limit"})
-STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS
+TABLE_KEYS = frozenset({"limits"})
+STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS - TABLE_KEYS
 APIV3_KEY_LENGTH = 32
 
 HEADER_VALUE_RULES = (
@@ -120,6 +123,7 @@ class Settings:
     audit_log: Path
     rate_limit: int
     embedded_sandbox: bool = False
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def is_brand(self) -> bool:

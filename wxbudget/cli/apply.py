@@ -11,6 +11,7 @@ import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import open_client
+from wxbudget.cli.write_options import OverrideLimitsOption
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -67,6 +68,7 @@ def apply(
             "place (without it: asked on a terminal, refused otherwise)",
         ),
     ] = False,
+    override_limits: OverrideLimitsOption = False,
     *,
     options: GlobalOptions,
 ) -> None:
@@ -105,6 +107,7 @@ def apply(
             concurrency=concurrency,
             resume=resume,
             again=again,
+            override=override_limits,
         )
 
 
@@ -152,19 +155,17 @@ def _apply(
     concurrency: int,
     resume: bool,
     again: bool,
+    override: bool,
 ) -> None:
     from wxbudget import batch, planning, render
-    from wxbudget.client import Client
     from wxbudget.errors import ExitCode, UsageError
     from wxbudget.interrupts import INTERRUPTS
     from wxbudget.journal import Journal
 
     settings = client.settings
     planning.check_rows(plan, settings)
-
-    def worker_client() -> Client:
-        # Each worker thread has its own session; all share one rate limiter.
-        return Client(settings, trace=client.trace, limiter=client.limiter, stop=INTERRUPTS.stop)
+    # Each worker thread has its own session; all share one rate limiter.
+    worker_client = client.sibling
 
     if not plan.step_count:
         render.notice(
@@ -204,10 +205,12 @@ def _apply(
             stop=INTERRUPTS.stop,
             earlier=planning.Earlier(audit, settings, again=again, record=not dry_run),
         )
+        planned = batch.within_limits(planned, settings.limits, override=override)
         if dry_run:
-            _show_dry_run(options, planned)
+            _show_dry_run(options, planned, settings)
             return
         steps = list(planned)
+        batch.check_rows_limit(steps, settings.limits, override=override)
         _settle_earlier_runs(steps, batch_journal, audit, settings.identity)
         render.plan_table(steps, to_stdout=False)
         _ask_about_stacked(steps, audit)
@@ -244,17 +247,20 @@ def _apply(
     _report(steps, batch_journal, finished)
 
 
-def _show_dry_run(options: GlobalOptions, planned: Iterator[Step]) -> None:
+def _show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Settings) -> None:
     """The plan on stdout, written as it is planned (a plan can have 100,000 rows)."""
     from collections import Counter
 
     from wxbudget import batch, render
 
     counts: Counter[str] = Counter()
+    rows: set[int] = set()
 
     def counted() -> Iterator[Step]:
         for step in planned:
             counts[step.status] += 1
+            if step.status == "change":
+                rows.add(step.row.line)
             yield step
 
     if options.json:
@@ -263,6 +269,12 @@ def _show_dry_run(options: GlobalOptions, planned: Iterator[Step]) -> None:
         render.plan_table(counted(), to_stdout=True)
     if counts["refused"]:
         render.notice(f"{counts['refused']} planned change(s) would be refused (listed)")
+    beyond = settings.limits.rows_breach(len(rows))
+    if beyond is not None:
+        render.notice(
+            f"apply would refuse this plan: beyond the limits of profile '"
+            f"{settings.profile}' ({beyond}); --override-limits sends it"
+        )
 
 
 def _ask_about_stacked(steps: list[Step], audit: Journal) -> None:

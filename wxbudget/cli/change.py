@@ -15,6 +15,7 @@ import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
+from wxbudget.cli.write_options import OverrideLimitsOption
 
 if TYPE_CHECKING:
     from wxbudget.budget import Change
@@ -81,6 +82,7 @@ def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callabl
         expect_current: ExpectCurrentOption = None,
         out_request_no: OutRequestNoOption = None,
         again: AgainOption = False,
+        override_limits: OverrideLimitsOption = False,
         *,
         options: GlobalOptions,
     ) -> None:
@@ -97,6 +99,7 @@ def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callabl
             out_request_no=out_request_no,
             bundle=bundle,
             again=again,
+            override_limits=override_limits,
         )
         _change(options, request)
 
@@ -148,6 +151,7 @@ class ChangeRequest:
     out_request_no: str | None
     bundle: bool = False
     again: bool = False
+    override_limits: bool = False
 
 
 def _change(options: GlobalOptions, request: ChangeRequest) -> None:
@@ -194,6 +198,7 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
             )
             print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
             return
+        passed = _within_limits(client, change, request.override_limits)
         if request.dry_run:
             render.plan(change)
             if earlier is not None:
@@ -206,7 +211,25 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
             earlier_changes.acknowledge(journal, earlier.intent)
         render.plan(change)
         _confirm(request)
-        _write(options, request, client, journal, change)
+        _write(options, request, client, journal, change, passed)
+
+
+def _within_limits(client: Client, change: Change, override: bool) -> dict[str, object] | None:
+    """The profile's limits: a change beyond them is refused (exit 4) before anything is sent,
+    unless `override`; then what the audit journal records of it."""
+    from wxbudget import render
+
+    limits = client.settings.limits
+    breaches = limits.breaches(change)
+    if not breaches:
+        return None
+    if not override:
+        raise limits.refusal(change.subject, breaches)
+    render.notice(
+        f"warning: beyond the limits of profile '{limits.profile}' ({'; '.join(breaches)}): "
+        "--override-limits given, recorded in the audit journal"
+    )
+    return {"limits_overridden": list(breaches)}
 
 
 def _confirm(request: ChangeRequest) -> None:
@@ -254,6 +277,7 @@ def _write(
     client: Client,
     journal: Journal,
     change: Change,
+    extra: dict[str, object] | None = None,
 ) -> None:
     """Send the change. A signal during it lets the write finish and says how it ended."""
     from wxbudget import earlier as earlier_changes
@@ -268,7 +292,9 @@ def _write(
     with INTERRUPTS.writing():
         render.notice(f"out_request_no {change.out_request_no}")
         try:
-            outcome = operations.execute(client, journal, change, target_text=request.target_text)
+            outcome = operations.execute(
+                client, journal, change, target_text=request.target_text, extra=extra
+            )
             if outcome.warning:
                 render.notice(outcome.warning)
             cap = outcome.stock.cap(mode)

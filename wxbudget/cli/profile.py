@@ -85,6 +85,15 @@ def init(
         int | None, _value("--rate-limit", "Requests/second (default 20; 0 = none)", "N")
     ] = None,
     audit_log: Annotated[str | None, _value("--audit-log", "Audit journal file", "PATH")] = None,
+    limit: Annotated[
+        list[str] | None,
+        _value(
+            "--limit",
+            "A guard rail of [limits], repeatable: max_total_cap, max_daily_cap, max_increase, "
+            "max_increase_percent, max_exposure_increase (yuan), max_rows",
+            "KEY=N",
+        ),
+    ] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default_profile")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing profile of that name")
@@ -114,6 +123,7 @@ def init(
     """
     from wxbudget import config, profile_editor, profiles, render
     from wxbudget.errors import UsageError
+    from wxbudget.limits import parse_limit_flags
 
     before = context.find_object(GlobalOptions) or GlobalOptions()
     flags = config.Flags(config=config_file or before.config)
@@ -136,6 +146,7 @@ def init(
         "max_retries": max_retries,
         "rate_limit": rate_limit,
         "audit_log": audit_log,
+        "limits": parse_limit_flags(limit) if limit else None,
     }
     values = {
         key: profile_editor.typed_path(key, value)

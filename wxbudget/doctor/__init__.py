@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wxbudget.doctor.files import check_config, check_files
+from wxbudget.doctor.files import check_config, check_files, check_limits
 from wxbudget.doctor.keys import check_private_key, check_wechatpay_key
 from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
 from wxbudget.doctor.network import check_api, check_hosts, classify_skew
@@ -54,7 +54,7 @@ def diagnose(
         later = (Check(other, Status.SKIP, reason) for other in CHECK_NAMES[1:])
         return Report(path, name, (first, *later))
     private_key, key_check = check_private_key(profile, clock)
-    checks = [first, check_files(profile), key_check]
+    checks = [first, check_limits(profile), check_files(profile), key_check]
     checks.append(check_wechatpay_key(profile, private_key, clock))
     hosts = check_hosts(profile)
     checks += hosts

@@ -14,6 +14,7 @@ from wxbudget import config, keyfiles, trust
 from wxbudget.doctor.model import (
     CONFIG,
     FILES,
+    LIMITS,
     TOML_LINE,
     Check,
     Finding,
@@ -80,6 +81,24 @@ def check_config(
         profile = ProfileUnderTest(path, name, values, settings_flags, settings, None)
     kind = values.get("kind", "partner")
     return Check(CONFIG, Status.PASS, f"{path}: profile {name} ({kind})"), profile, path, name
+
+
+def check_limits(profile: ProfileUnderTest) -> Check:
+    """The profile's own guard rails ([profiles.NAME.limits]); the config check has already
+    refused malformed ones, so this says which are set."""
+    from wxbudget.limits import LIMIT_KEYS, parse_limits
+
+    limits = parse_limits(profile.values.get("limits", {}), profile.name, profile.where)
+    given = limits.set()
+    if not given:
+        return Check(
+            LIMITS,
+            Status.PASS,
+            f"none set (optional: [profiles.{profile.name}.limits] with "
+            f"{', '.join(LIMIT_KEYS)}; see config.example.toml)",
+        )
+    shown = "; ".join(f"{key} {value:,}" for key, value in given.items())
+    return Check(LIMITS, Status.PASS, shown)
 
 
 def _key_loading_messages(path: Path, values: Mapping[str, Any]) -> set[str]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wxbudget.settings import Settings
 
 CONFIG = "config"
+LIMITS = "limits"
 FILES = "files"
 PRIVATE_KEY = "private-key"
 WECHATPAY_KEY = "wechatpay-key"
@@ -32,6 +33,7 @@ CLOCK_SKEW = "clock-skew"
 SIGNED_ANSWER = "signed-answer"
 CHECK_NAMES = (
     CONFIG,
+    LIMITS,
     FILES,
     PRIVATE_KEY,
     WECHATPAY_KEY,

@@ -40,6 +40,7 @@ _STEP_COLUMNS = (
     table.Column("stock"),
     table.Column("cap"),
     table.Column("before -> after"),
+    table.Column("at stake", table.NUMBER),
     table.Column("status"),
     table.Column("note", table.TEXT),
 )
@@ -48,8 +49,11 @@ _STEP_COLUMNS = (
 def _steps_table(console: Console, title: str | None, steps: list[Step]) -> None:
     from rich.text import Text
 
+    from wxbudget import exposure
+
     rows = []
     for step in steps:
+        money = exposure.of_change(step.change).text(signed=True) if step.change else ""
         before = "-" if step.current is None else f"{step.current:,}"
         after = step.target.text if step.to is None else f"{step.to:,}"
         rows.append(
@@ -59,6 +63,7 @@ def _steps_table(console: Console, title: str | None, steps: list[Step]) -> None
                 step.row.stock_id or f"bundle {step.row.stock_bundle_id}",
                 step.mode.label,
                 f"{before} -> {after}",
+                money,
                 Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
                 Text(step.reason or _warnings(step)),
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget import exposure
 from wxbudget.render import table
 from wxbudget.render.bars import usage
 from wxbudget.render.console import count, notice, stdout
@@ -38,6 +39,7 @@ def stock_table(
         ("used today (sent / daily cap)", usage(stock.sent_today, stock.max_count_per_day)),
         ("remaining total", count(stock.remaining_total)),
         ("remaining today", count(stock.remaining_today)),
+        ("at stake (left x discount)", exposure.at_stake(stock).explained()),
         ("code mode", stock.coupon_code_mode or "-"),
     ]
     if stock.bundle_id is not None:
@@ -74,9 +76,10 @@ def plan(change: Change) -> None:
         before, delta_text = "unlimited", ""
     else:
         before, delta_text = f"{change.current:,}", f" ({sign}{delta:,}{percent})"
+    money = exposure.of_change(change).explained(signed=True)
     notice(
         f"{change.subject} (coupon {change.stock.product_coupon_id}, {about}): "
-        f"{change.mode.label} {before} -> {change.target:,}{delta_text}"
+        f"{change.mode.label} {before} -> {change.target:,}{delta_text}; at stake {money}"
     )
     for warning in change.warnings:
         notice(f"warning: {warning}")
@@ -91,6 +94,7 @@ STOCK_LIST_COLUMNS = (
     "sent today",
     "used",
     "used today",
+    "at stake",
     "bundle",
 )
 
@@ -104,7 +108,7 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
     columns = [
         table.Column(
             name,
-            table.NUMBER if "cap" in name or "sent" in name or "used" in name else table.ID,
+            table.NUMBER if name not in ("stock", "state", "bundle") else table.ID,
             style="bold green" if name == highlighted else None,
         )
         for name in STOCK_LIST_COLUMNS
@@ -119,8 +123,21 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
             count(stock.sent_today),
             usage(stock.sent_total, stock.max_count),
             usage(stock.sent_today, stock.max_count_per_day),
+            exposure.at_stake(stock).text(),
             stock.bundle_id or "",
         )
         for stock in stocks
     ]
-    table.show(stdout(), f"{len(stocks)} stocks of {title}", columns, rows)
+    table.show(stdout(), f"{len(stocks)} stocks of {title}", columns, rows, caption=_why_na(stocks))
+
+
+def _why_na(stocks: list[Stock]) -> str | None:
+    """Why "at stake" says n/a, once per reason, under the table."""
+    reasons: dict[str, int] = {}
+    for stock in stocks:
+        reason = exposure.why_not(stock) if exposure.at_stake(stock).fen is None else None
+        if reason is not None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return None
+    return "at stake n/a: " + "; ".join(f"{why} ({n})" for why, n in reasons.items())

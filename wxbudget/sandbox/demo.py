@@ -75,9 +75,13 @@ def _variant(
     send_rule: JsonObject,
     sent: tuple[int, int],
     state: str = "SENDING",
+    coupon: tuple[str, JsonObject] | None = None,
     **extra: Any,
 ) -> JsonObject:
     stock = copy.deepcopy(_DOCS_EXAMPLE)
+    if coupon is not None:
+        # What one coupon is worth (wechatpay-api.md section 3): `show` prints the money at stake.
+        stock["single_usage_rule"][coupon[0]] = coupon[1]
     stock["stock_id"] = stock_id
     stock["product_coupon_id"] = stock_id[:10]
     stock["remark"] = remark
@@ -123,6 +127,7 @@ def demo_stocks() -> list[JsonObject]:
             remark="日限额批次",
             send_rule={"max_count": 50000, "max_count_per_day": 5000, "max_count_per_user": 1},
             sent=(12000, 800),
+            coupon=("normal_coupon", {"threshold": 10000, "discount_amount": 500}),
         ),
         _variant(
             "1000000013003",
@@ -130,6 +135,7 @@ def demo_stocks() -> list[JsonObject]:
             send_rule={"max_count": 20000, "max_count_per_day": 2000, "max_count_per_user": 1},
             sent=(3000, 0),
             state="PAUSED",
+            coupon=("discount_coupon", {"threshold": 10000, "percent_off": 20}),
         ),
         _variant(
             "1000000013004",
@@ -154,12 +160,14 @@ def demo_stocks() -> list[JsonObject]:
             send_rule={"max_count": 10000, "max_count_per_day": 1000, "max_count_per_user": 1},
             sent=(0, 0),
             state="AUDITING",
+            coupon=("exchange_coupon", {"threshold": 10000, "exchange_price": 100}),
         ),
         _variant(
             "1000000013007",
             remark="即将发完批次",
             send_rule={"max_count": 10000, "max_count_per_day": 1000, "max_count_per_user": 1},
             sent=(9990, 995),
+            coupon=("normal_coupon", {"threshold": 5000, "discount_amount": 1000}),
         ),
         *(_bundle_stock(index) for index in range(3)),
     ]
