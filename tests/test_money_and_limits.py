@@ -27,7 +27,11 @@ REJECTED = int(ExitCode.REJECTED)
 
 
 def stake(stock: str) -> str:
-    return table_fields(run("show", COUPON, stock).stdout)["at stake (left x discount)"]
+    """The at-stake row of `show`, and why it is n/a when it is (the caption under it)."""
+    shown = run("show", COUPON, stock).stdout
+    value = table_fields(shown)["at stake (left x discount)"]
+    why = " ".join(shown.split()).partition("at stake n/a: ")[2]
+    return f"{value} ({why})" if why else value
 
 
 def intents(home: Path) -> list[dict[str, Any]]:
@@ -43,9 +47,9 @@ def test_show_adds_the_remaining_exposure_or_says_why_not(sandbox: RunningSandbo
     assert stake(ALMOST_GONE) == "¥100.00"
     assert stake(STOPPED_STOCK) == "¥0.00"  # an ended stock issues no more
     assert stake(PAUSED_STOCK) == (
-        "n/a (discount_coupon: a percent-off coupon is worth a share of each order)"
+        "n/a (discount_coupon: a percent-off coupon is worth a share of each order (1))"
     )
-    assert stake(DOCS_STOCK) == "n/a (no coupon kind in the stock's usage rule)"
+    assert stake(DOCS_STOCK) == "n/a (no coupon kind in the stock's usage rule (1))"
     listed = run("list", COUPON).stdout
     assert "¥190,000.00" in listed
     assert "at stake n/a: no coupon kind in the stock's usage rule (1)" in " ".join(listed.split())

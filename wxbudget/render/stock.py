@@ -39,7 +39,7 @@ def stock_table(
         ("used today (sent / daily cap)", usage(stock.sent_today, stock.max_count_per_day)),
         ("remaining total", count(stock.remaining_total)),
         ("remaining today", count(stock.remaining_today)),
-        ("at stake (left x discount)", exposure.at_stake(stock).explained()),
+        ("at stake (left x discount)", exposure.at_stake(stock).text()),
         ("code mode", stock.coupon_code_mode or "-"),
     ]
     if stock.bundle_id is not None:
@@ -52,6 +52,7 @@ def stock_table(
         [table.Column("field"), table.Column("value", table.NUMBER)],
         rows,
         pairs=True,
+        caption=_why_na([stock]),
     )
 
 

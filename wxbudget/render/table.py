@@ -47,9 +47,12 @@ def show(
     if fits(console.width, columns, rows):
         console.print(_table(title, columns, rows, caption))
         return
-    for line in _blocks(title, columns, rows, caption, pairs=pairs):
+    for line in _blocks(title, columns, rows, pairs=pairs):
         # soft_wrap: a line longer than the width wraps on the terminal, never cropped.
         console.print(line, soft_wrap=True)
+    if caption:
+        # A caption is prose: wrapped between words at the width, like a text column.
+        console.print(_caption(caption))
 
 
 def renderable(
@@ -65,7 +68,14 @@ def renderable(
         return _table(title, columns, rows, caption)
     from rich.console import Group
 
-    return Group(*_blocks(title, columns, rows, caption, pairs=False))
+    lines = _blocks(title, columns, rows, pairs=False)
+    return Group(*lines, _caption(caption)) if caption else Group(*lines)
+
+
+def _caption(caption: str) -> Any:
+    from rich.text import Text
+
+    return Text(caption, style="dim")
 
 
 def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> bool:
@@ -115,7 +125,6 @@ def _blocks(
     title: str | None,
     columns: Sequence[Column],
     rows: Sequence[Sequence[Any]],
-    caption: str | None,
     *,
     pairs: bool,
 ) -> list[Any]:
@@ -145,6 +154,4 @@ def _blocks(
             shown = value.plain if hasattr(value, "plain") else str(value)
             if shown:
                 line(f"  {column.header}: ", value)
-    if caption:
-        line(Text(caption, style="dim"))
     return lines
