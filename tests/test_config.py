@@ -159,6 +159,14 @@ def test_non_string_mchid(tmp_path: Path) -> None:
     assert f"mchid in profile 'p' of {path} must be a non-empty string in quotes" in refusal(path)
 
 
+@pytest.mark.parametrize("key", ["private_key_file", "wechatpay_public_key_file", "audit_log"])
+def test_a_nul_character_in_a_value_is_refused_in_one_line(tmp_path: Path, key: str) -> None:
+    path = write_config(tmp_path, {"profiles": {"p": profile(**{key: "keys/\x00.pem"})}})
+    assert refusal(path).endswith(
+        f"{key} in profile 'p' of {path} contains a NUL character (\\0); remove it"
+    )
+
+
 def test_missing_key_file(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"profiles": {"p": profile(private_key_file="keys/none.pem")}})
     assert "none.pem does not exist" in refusal(path)

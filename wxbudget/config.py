@@ -186,6 +186,9 @@ def build_settings(
             raise ConfigError(
                 f'{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."'
             )
+        if "\0" in profile[key]:
+            # No path (and no id) can hold one; the OS would refuse it later, with no line.
+            raise ConfigError(f"{key} in {where} contains a NUL character (\\0); remove it")
     kind = profile.get("kind", "partner")
     if kind not in KINDS:
         raise ConfigError(f'kind {kind!r} in {where} must be "partner" or "brand"')
