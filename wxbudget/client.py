@@ -128,7 +128,7 @@ class Client(Transport):
             # signature is checked, with the keys it brings as well as the ones already known.
             try:
                 data = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 return signing.Verification.failed("the certificate listing is not JSON")
             listed[:] = certs.decrypt_listing(data, apiv3_key, certs.utc_now(now))
             keys = self.verifier.keys(now) | certs.keys_by_serial(listed, certs.utc_now(now))

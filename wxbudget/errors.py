@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     NETWORK = 7
     PARTIAL = 8
     THRESHOLD = 9  # `check`: a stock is below a threshold
+    PROTOCOL = 10
     INTERRUPTED = 130
 
 
@@ -131,9 +132,30 @@ class ServerError(ApiError):
     exit_code = ExitCode.NETWORK
 
 
-def error_from_response(status: int, body: bytes, request_id: str | None) -> ApiError:
-    """Map a non-2xx response to the error class a caller acts on."""
-    code, api_message, field, issue = _decode_error_body(body)
+class ProtocolError(WxBudgetError):
+    """An answer that cannot be WeChat Pay's: too large, in an unknown encoding, or a body
+    that is not the JSON the API sends. Nothing in it is believed; a write's outcome is
+    unknown until the stock is read again."""
+
+    exit_code = ExitCode.PROTOCOL
+
+
+def error_from_response(status: int, body: bytes, request_id: str | None) -> WxBudgetError:
+    """Map a non-2xx response to the error class a caller acts on.
+
+    429 and 5xx are retried whatever their body (gateways answer them in HTML). Any other
+    answer whose body is not an API error object is a protocol error: it is not WeChat Pay's.
+    """
+    decoded = _decode_error_body(body)
+    retryable = status == 429 or status >= 500
+    if isinstance(decoded, str) and not retryable:
+        return ProtocolError(
+            f"the {status} answer is not a WeChat Pay error body ({decoded}); not believed",
+            request_id=request_id,
+        )
+    code, api_message, field, issue = (
+        ("UNKNOWN", decoded, None, None) if isinstance(decoded, str) else decoded
+    )
     parts = [f"WeChat Pay answered {status} {code}: {api_message}"]
     if field and issue:
         parts.append(f"(field {field}: {issue})")
@@ -141,7 +163,7 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> Api
         parts.append(f"(field {field})" if field else f"({issue})")
     message = " ".join(parts)
     error_class: type[ApiError]
-    if status == 429 or status >= 500:
+    if retryable:
         error_class = ServerError
     elif status in (401, 403) or field == "Wechatpay-Serial":
         # A refused Wechatpay-Serial means the profile's wechatpay_public_key_id is wrong.
@@ -161,18 +183,19 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> Api
     return error
 
 
-def _decode_error_body(body: bytes) -> tuple[str, str, str | None, str | None]:
-    """code, message, detail.field and detail.issue of an error body (wechatpay-api.md 5.3)."""
+def _decode_error_body(body: bytes) -> tuple[str, str, str | None, str | None] | str:
+    """code, message, detail.field and detail.issue of an error body (wechatpay-api.md 5.3),
+    or what is wrong with the body when it is not one."""
     import json
 
     try:
         decoded: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        snippet = body[:120].decode("utf-8", "replace").strip() or "(empty body)"
-        return "UNKNOWN", snippet, None, None
-    if not isinstance(decoded, dict):
-        return "UNKNOWN", str(decoded)[:120], None, None
-    code = str(decoded.get("code") or "UNKNOWN")
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        snippet = body[:120].decode("utf-8", "replace").strip()
+        return f"not JSON: {snippet!r}" if snippet else "empty body"
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("code"), str):
+        return f"not an object with a code: {str(decoded)[:120]!r}"
+    code = decoded["code"] or "UNKNOWN"
     api_message = str(decoded.get("message") or "")
     detail = decoded.get("detail")
     field = issue = None

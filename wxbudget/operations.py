@@ -25,6 +25,7 @@ from wxbudget.errors import (
     ApiError,
     ExitCode,
     NetworkError,
+    ProtocolError,
     RejectedError,
     ServerError,
     StaleCurrentError,
@@ -39,7 +40,7 @@ from wxbudget.transport import Response, serialize_body
 
 INVALID_REQUEST = "INVALID_REQUEST"
 # Failures after which the write may or may not have happened.
-OUTCOME_UNKNOWN = (NetworkError, ServerError, VerificationError)
+OUTCOME_UNKNOWN = (NetworkError, ServerError, VerificationError, ProtocolError)
 
 
 @dataclass(frozen=True)

@@ -164,30 +164,15 @@ class Verification:
         return cls(ok=False, reason=reason)
 
 
-def verify_response(
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    public_keys: Mapping[str, rsa.RSAPublicKey],
-    now: int,
-) -> Verification:
-    """Check a response's `Wechatpay-*` headers and signature against the trusted keys.
-
-    `headers` must look names up case-insensitively (requests' headers do). `public_keys` maps
-    each accepted `Wechatpay-Serial` to its key; `now` is the caller's clock in Unix seconds.
-    """
+def check_response_headers(headers: Mapping[str, str], *, now: int) -> Verification:
+    """Everything about a response's `Wechatpay-*` headers that can be checked without its
+    body: all present, well formed, the timestamp within the allowed skew, not a probe. Done
+    before a body is read, so an answer that cannot verify is never read at all."""
     missing = [name for name in REQUIRED_RESPONSE_HEADERS if not headers.get(name)]
     if missing:
         return Verification.failed(
             f"response is unsigned: header {missing[0]} is missing"
             + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "")
-        )
-    serial = headers[HEADER_SERIAL]
-    key = key_for_serial(public_keys, serial)
-    if key is None:
-        expected = " or ".join(sorted(public_keys)) or "none configured"
-        return Verification.failed(
-            f"{HEADER_SERIAL}: unknown serial {serial} (expected {expected})"
         )
     timestamp_text = headers[HEADER_TIMESTAMP]
     timestamp = parse_unix_seconds(timestamp_text)
@@ -216,8 +201,29 @@ def verify_response(
         )
     if _decoded_signature(signature) is None:
         return Verification.failed(f"{HEADER_SIGNATURE} is not base64")
-    message = response_message(timestamp_text, nonce, body)
-    if not signature_is_valid(key, message, signature):
+    return Verification.passed()
+
+
+def verify_response(
+    headers: Mapping[str, str], body: bytes, *, public_keys: Mapping[str, PublicKey], now: int
+) -> Verification:
+    """Check a response's `Wechatpay-*` headers and signature against the trusted keys.
+
+    `headers` must look names up case-insensitively (requests' headers do). `public_keys` maps
+    each accepted `Wechatpay-Serial` to its key; `now` is the caller's clock in Unix seconds.
+    """
+    serial = headers.get(HEADER_SERIAL) or ""
+    key = key_for_serial(public_keys, serial)
+    if key is None and all(headers.get(name) for name in REQUIRED_RESPONSE_HEADERS):
+        expected = " or ".join(sorted(public_keys)) or "none configured"
+        return Verification.failed(
+            f"{HEADER_SERIAL}: unknown serial {serial} (expected {expected})"
+        )
+    checked = check_response_headers(headers, now=now)  # first of all, names what is missing
+    if not checked.ok or key is None:
+        return checked
+    message = response_message(headers[HEADER_TIMESTAMP], headers[HEADER_NONCE], body)
+    if not signature_is_valid(key, message, headers[HEADER_SIGNATURE]):
         return Verification.failed(
             f"signature invalid ({HEADER_SIGNATURE}): the body or headers were altered, or the "
             f"key for {serial} is wrong"

@@ -1,5 +1,5 @@
-"""Signed APIv3 calls over requests: sign the exact bytes sent, retry, fail over, verify every
-2xx before use, trace. The only importer of requests.
+"""Signed APIv3 calls: sign the exact bytes sent, retry, fail over, verify every 2xx before
+use, trace. One HTTP exchange within its bounds is `exchange.py`'s (the importer of requests).
 
 The typed endpoints (which path, which query, what the answer means) are in `client.py`.
 """
@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import requests
-
 from wxbudget import signing
 from wxbudget.errors import (
+    ApiError,
     NetworkError,
+    ProtocolError,
     ServerError,
     VerificationError,
     WxBudgetError,
     error_from_response,
 )
+from wxbudget.exchange import Exchanges, NoAnswerError
 from wxbudget.ratelimit import RateLimiter
 from wxbudget.settings import Settings
 from wxbudget.verifier import Verifier
@@ -53,10 +54,7 @@ def new_nonce() -> str:
 
 
 def user_agent() -> str:
-    return (
-        f"wxbudget/{__version__} ({platform.system()}; Python {platform.python_version()}) "
-        f"requests/{requests.__version__}"
-    )
+    return f"wxbudget/{__version__} ({platform.system()}; Python {platform.python_version()})"
 
 
 # The test suite pins this to 0 for in-process runs, where retries are counted, not waited
@@ -132,7 +130,7 @@ class Transport:
         self.limiter = limiter
         self.verifier = Verifier(settings, clock)
         self.verifier.refresh = self.refresh_certificates
-        self.session = requests.Session()
+        self.exchanges = Exchanges()
         self.last_call: CallRecord | None = None
         self.last_write: CallRecord | None = None
 
@@ -144,7 +142,7 @@ class Transport:
         raise NotImplementedError
 
     def close(self) -> None:
-        self.session.close()
+        self.exchanges.close()
 
     def call(
         self,
@@ -239,18 +237,15 @@ class Transport:
         nonce = new_nonce()
         message = signing.request_message(method, target, timestamp, nonce, payload)
         signature = signing.sign(self.settings.private_key, message)
-        headers = {
-            "Accept": "application/json",
-            "User-Agent": user_agent(),
-            "Authorization": signing.authorization_header(
-                scheme=signing.BRAND_SCHEME if self.settings.is_brand else signing.PARTNER_SCHEME,
-                identity=self.settings.identity,
-                nonce=nonce,
-                signature=signature,
-                timestamp=timestamp,
-                serial_no=self.settings.serial_no,
-            ),
-        }
+        headers = {"Accept": "application/json", "User-Agent": user_agent()}
+        authorization = signing.authorization_header(
+            scheme=signing.BRAND_SCHEME if self.settings.is_brand else signing.PARTNER_SCHEME,
+            identity=self.settings.identity,
+            nonce=nonce,
+            signature=signature,
+            timestamp=timestamp,
+            serial_no=self.settings.serial_no,
+        )
         # The request's Wechatpay-Serial selects the key WeChat Pay answers with.
         answer_key_id = self.verifier.preferred_serial()
         if answer_key_id:
@@ -263,34 +258,52 @@ class Transport:
         record.verified = False
         record.headers = record.received_at = None
         self._trace(f"attempt {record.attempts}:")
-        self._trace_request(method, url, message, headers)
+
+        def show_headers(sent: Mapping[str, str]) -> None:
+            self._trace_request(method, url, message, sent)
+
+        def check_head(status: int, received: Mapping[str, str]) -> None:
+            """Before the body is read: an unsigned or stale 2xx is not read at all."""
+            record.status = status
+            record.request_id = received.get("Request-ID")
+            record.headers = {name.lower(): value for name, value in received.items()}
+            record.received_at = self.clock()
+            if not 200 <= status < 300:
+                return
+            head = signing.check_response_headers(received, now=int(self.clock()))
+            if not head.ok:
+                self._trace_response(status, received, None)
+                self._trace(f"< verification: {head.reason} (body not read)")
+                raise VerificationError(
+                    f"response failed verification: {head.reason}; its body is not believed",
+                    request_id=record.request_id,
+                )
+
         try:
-            raw = self.session.request(
+            answer = self.exchanges.send(
                 method,
                 url,
-                data=body,
                 headers=headers,
-                timeout=(self.settings.connect_timeout, self.settings.timeout),
-                allow_redirects=False,
+                authorization=authorization,
+                body=body,
+                connect_timeout=self.settings.connect_timeout,
+                read_timeout=self.settings.timeout,
+                show_headers=show_headers,
+                check_head=check_head,
             )
-        except requests.RequestException as error:
+        except NoAnswerError as error:
             record.status = None
-            reason = _transport_reason(error, method)
-            self._trace(f"< no answer: {reason}")
-            raise NetworkError(f"{method} {url} failed: {reason}") from error
-        request_id = raw.headers.get("Request-ID")
-        content = raw.content
-        record.status = raw.status_code
-        record.request_id = request_id
-        record.headers = {name.lower(): value for name, value in raw.headers.items()}
-        record.received_at = self.clock()
-        self._trace_response(raw.status_code, raw.headers, content)
-        if not 200 <= raw.status_code < 300:
-            api_error = error_from_response(raw.status_code, content, request_id)
-            record.code = api_error.code
+            self._trace(f"< no answer: {error.reason}")
+            raise
+        request_id = answer.headers.get("Request-ID")
+        content = answer.body
+        self._trace_response(answer.status, answer.headers, content)
+        if not 200 <= answer.status < 300:
+            api_error = error_from_response(answer.status, content, request_id)
+            record.code = api_error.code if isinstance(api_error, ApiError) else None
             raise api_error
         check = verify or self.verifier.verify
-        verification = check(raw.headers, content, now=int(self.clock()))
+        verification = check(answer.headers, content, now=int(self.clock()))
         record.verified = verification.ok
         self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
         if not verification.ok:
@@ -300,12 +313,12 @@ class Transport:
             )
         try:
             data = json.loads(content.decode("utf-8")) if content else None
-        except (UnicodeDecodeError, ValueError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             record.verified = False
-            raise VerificationError(
-                "signed response body is not JSON; not believed", request_id=request_id
+            raise ProtocolError(
+                "the signed answer's body is not JSON; not believed", request_id=request_id
             ) from error
-        return Response(raw.status_code, content, data, request_id)
+        return Response(answer.status, content, data, request_id)
 
     def _trace(self, line: str) -> None:
         if self.trace is not None:
@@ -321,13 +334,14 @@ class Transport:
         for name, value in headers.items():
             self._trace(f"> {name}: {redact_header(name, value)}")
 
-    def _trace_response(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+    def _trace_response(self, status: int, headers: Mapping[str, str], body: bytes | None) -> None:
         if self.trace is None:
             return
         self._trace(f"< {status}")
         for name, value in headers.items():
             self._trace(f"< {name}: {redact_header(name, value)}")
-        self._trace("< " + body.decode("utf-8", "replace"))
+        if body is not None:
+            self._trace("< " + body.decode("utf-8", "replace"))
 
 
 def redact_header(name: str, value: str) -> str:
@@ -345,35 +359,3 @@ def redact_header(name: str, value: str) -> str:
         )
         return f"{parsed.scheme} {fields}"
     return value
-
-
-def _transport_reason(error: requests.RequestException, method: str) -> str:
-    """Why no answer came, and what that means: a connection never made sent nothing; once a
-    request went out, a write's outcome is unknown (a read's does not matter)."""
-    unknown = "; the outcome is unknown" if method != "GET" else ""
-    if _never_connected(error):
-        if isinstance(error, requests.ConnectTimeout):
-            return "could not connect (timed out); nothing was sent"
-        return "could not connect (connection refused or host unreachable); nothing was sent"
-    if isinstance(error, requests.ReadTimeout):
-        return f"no answer before the timeout{unknown}"
-    if isinstance(error, requests.ConnectionError):
-        return f"the connection was closed or reset before an answer{unknown}"
-    return f"{type(error).__name__}{unknown}"
-
-
-def _never_connected(error: requests.RequestException) -> bool:
-    """The request never left: the connection itself failed (refused, unreachable, unresolved,
-    or timed out while connecting)."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    seen: BaseException | None = error
-    while seen is not None:
-        reason = getattr(seen, "reason", None)
-        for found in (seen, reason):
-            if isinstance(found, NewConnectionError | NameResolutionError | ConnectionRefusedError):
-                return True
-        seen = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-    return False

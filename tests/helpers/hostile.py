@@ -8,11 +8,11 @@ man in the middle) that holds the key, so that defences other than the signature
 
 from __future__ import annotations
 
-import gzip
 import secrets
 import threading
 import time
 import tomllib
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,13 +36,16 @@ class Received:
 @dataclass
 class Answer:
     """What to send back. `chunks` are written one by one (chunked transfer encoding) with
-    `pause` seconds between them; otherwise `body` with its Content-Length."""
+    `pause` seconds between them; otherwise `body` with its Content-Length (`length` claims
+    another). `raw` replaces the whole answer, status line included, written piece by piece."""
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     chunks: Iterable[bytes] | None = None
     pause: float = 0.0
+    length: int | None = None
+    raw: Iterable[bytes] | None = None
 
 
 Respond = Callable[[Received], Answer]
@@ -52,6 +55,7 @@ class HostileServer:
     def __init__(self, respond: Respond) -> None:
         self.respond = respond
         self.received: list[Received] = []
+        self.sent = 0  # body bytes written before the client hung up (or all of them)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,19 +79,29 @@ class HostileServer:
                 answer = server.respond(request)
                 self.close_connection = True
                 try:
+                    if answer.raw is not None:
+                        for piece in answer.raw:
+                            self.wfile.write(piece)
+                            self.wfile.flush()
+                            server.sent += len(piece)
+                            time.sleep(answer.pause)
+                        return
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
                     if answer.chunks is None:
-                        self.send_header("Content-Length", str(len(answer.body)))
+                        length = len(answer.body) if answer.length is None else answer.length
+                        self.send_header("Content-Length", str(length))
                         self.end_headers()
                         self.wfile.write(answer.body)
+                        server.sent += len(answer.body)
                         return
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
                     for chunk in answer.chunks:
                         self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                         self.wfile.flush()
+                        server.sent += len(chunk)
                         time.sleep(answer.pause)
                     self.wfile.write(b"0\r\n\r\n")
                 except OSError:
@@ -156,9 +170,13 @@ def profile_for(sandbox: RunningSandbox, folder: Path, base_url: str, **changes:
     return path
 
 
-def gzip_bomb(expanded: int) -> bytes:
-    """A gzip stream of `expanded` zero bytes (about a thousandth of that on the wire)."""
-    return gzip.compress(b"\0" * expanded, compresslevel=9)
+def gzip_bomb(expanded_mib: int) -> bytes:
+    """A gzip stream of `expanded_mib` MiB of zeros, about a thousandth of that on the wire;
+    made a MiB at a time, so the test itself never holds the expanded size."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1024 * 1024)
+    packed = b"".join(packer.compress(block) for _ in range(expanded_mib))
+    return packed + packer.flush()
 
 
 def repeated(block: bytes, count: int) -> Iterator[bytes]:

@@ -1,0 +1,312 @@
+"""One HTTP exchange with WeChat Pay, within bounds: what is sent is what was signed, and what
+comes back is bounded in size and in time. The only importer of requests.
+
+- The Authorization header is set through a `requests.auth.AuthBase`, so requests never puts a
+  `~/.netrc` password in its place; proxies and CA bundles from the environment still apply.
+- Each exchange has a deadline for the whole of it (connect, headers, body): a server that
+  trickles a byte at a time cannot reset a per-read timeout forever. A watchdog shuts the
+  connection's socket down when the deadline passes.
+- The answer's head is checked (by the caller) before its body is read; the body is streamed
+  with a cap on its size on the wire and decompressed, and decompressed here with zlib, never
+  more than the cap at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import requests.adapters
+import urllib3.exceptions
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from wxbudget.errors import NetworkError, ProtocolError
+
+# Far above any real answer (a page of 50 stocks is ~50 KiB), far below harm.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
+# What we can decode ourselves, each within the cap; nothing else is asked for or accepted.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+CheckHead = Callable[[int, Mapping[str, str]], None]
+ShowHeaders = Callable[[Mapping[str, str]], None]
+
+
+class NoAnswerError(NetworkError):
+    """No complete answer came back; `reason` says why, for the trace."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]  # looked up case-insensitively
+    body: bytes
+
+
+class Exchanges:
+    """A connection pool for one client; `send` makes one bounded exchange."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+        adapter = _WatchedAdapter()
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        authorization: str,
+        body: bytes | None,
+        connect_timeout: float,
+        read_timeout: float,
+        show_headers: ShowHeaders,
+        check_head: CheckHead,
+    ) -> Answer:
+        """Send, and return the answer read in full within the deadline and the caps.
+
+        The deadline is `connect_timeout + read_timeout` from now, for the exchange as a whole;
+        `read_timeout` also bounds each single wait for the server.
+
+        `show_headers` gets the headers exactly as they will be sent (for `-v`); `check_head`
+        may raise to refuse an answer from its status and headers, before its body is read.
+        Raises NetworkError (no complete answer) or ProtocolError (an answer past the caps).
+        """
+        request = requests.Request(
+            method,
+            url,
+            headers={**headers, "Accept-Encoding": ACCEPT_ENCODING},
+            data=body,
+            auth=_Signed(authorization),
+        )
+        prepared = self.session.prepare_request(request)
+        show_headers(prepared.headers)
+        # What requests.Session.request does: proxies, CA bundle and certificates from the
+        # environment. Authentication is not among them, and neither is the signed body.
+        environment = self.session.merge_environment_settings(prepared.url, {}, True, None, None)
+        deadline_seconds = connect_timeout + read_timeout
+        watch = _Watch(deadline_seconds)
+        _current.watch = watch
+        try:
+            raw = self.session.send(
+                prepared,
+                timeout=(connect_timeout, read_timeout),
+                allow_redirects=False,
+                **environment,
+            )
+            try:
+                watch.check()  # a head cut short by the deadline may parse as a whole one
+                check_head(raw.status_code, raw.headers)
+                content = _read_body(raw, watch)
+            except BaseException:
+                raw.close()  # an answer not read to its end cannot share its connection
+                raise
+            return Answer(raw.status_code, raw.headers, content)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            unknown = "; the outcome is unknown" if method != "GET" else ""
+            reason = (
+                f"no complete answer within {deadline_seconds:g} s{unknown}"
+                if watch.expired
+                else transport_reason(error, method)
+            )
+            raise NoAnswerError(f"{method} {url} failed: {reason}", reason=reason) from error
+        finally:
+            watch.cancel()
+            _current.watch = None
+
+
+class _Signed(requests.auth.AuthBase):
+    """The APIv3 Authorization header. Passing auth explicitly is what keeps requests from
+    replacing the header with credentials from `~/.netrc` (it consults netrc only without)."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.header
+        return request
+
+
+def _read_body(raw: requests.Response, watch: _Watch) -> bytes:
+    """The body, streamed: at most MAX_ANSWER_BYTES on the wire and once decompressed."""
+    declared = raw.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise ProtocolError(_too_large(f"declares {int(declared):,} bytes"))
+    decoder = _decoder(raw.headers.get("Content-Encoding"))
+    received = 0
+    decoded = bytearray()
+    while True:
+        watch.check()
+        chunk = raw.raw.read(READ_CHUNK_BYTES, decode_content=False)
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > MAX_ANSWER_BYTES:
+            raise ProtocolError(_too_large(f"sent more than {MAX_ANSWER_BYTES:,} bytes"))
+        if decoder is None:
+            decoded += chunk
+            continue
+        room = MAX_ANSWER_BYTES - len(decoded) + 1
+        try:
+            decoded += decoder.decompress(chunk, room)
+        except zlib.error as error:
+            raise ProtocolError(f"the answer's compressed body is corrupt ({error})") from error
+        if len(decoded) > MAX_ANSWER_BYTES:
+            raise ProtocolError(_too_large(f"expands past {MAX_ANSWER_BYTES:,} bytes"))
+    watch.check()  # a body without a length ends where the deadline cut it: not its end
+    if decoder is not None and not decoder.eof:
+        raise ProtocolError("the answer's compressed body is cut short")
+    raw.raw.release_conn()  # read to its end: the connection can serve the next request
+    return bytes(decoded)
+
+
+def _decoder(encoding: str | None) -> Any:
+    name = (encoding or "identity").strip().lower()
+    if name == "identity":
+        return None
+    if name not in _WBITS:
+        raise ProtocolError(
+            f"the answer is encoded as {encoding!r}, which wxbudget neither asked for nor reads"
+        )
+    return zlib.decompressobj(_WBITS[name])
+
+
+def _too_large(what: str) -> str:
+    return f"the answer {what}, more than any WeChat Pay answer; not read further, not believed"
+
+
+def transport_reason(error: BaseException, method: str) -> str:
+    """Why no answer came, and what that means: a connection never made sent nothing; once a
+    request went out, a write's outcome is unknown (a read's does not matter)."""
+    unknown = "; the outcome is unknown" if method != "GET" else ""
+    if _never_connected(error):
+        if isinstance(error, requests.ConnectTimeout):
+            return "could not connect (timed out); nothing was sent"
+        return "could not connect (connection refused or host unreachable); nothing was sent"
+    if isinstance(error, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+        return f"no answer before the timeout{unknown}"
+    if isinstance(
+        error, requests.ConnectionError | urllib3.exceptions.ProtocolError | ConnectionError
+    ):
+        return f"the connection was closed or reset before an answer{unknown}"
+    return f"{type(error).__name__}{unknown}"
+
+
+def _never_connected(error: BaseException) -> bool:
+    """The request never left: the connection itself failed (refused, unreachable, unresolved,
+    or timed out while connecting)."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        reason = getattr(seen, "reason", None)
+        for found in (seen, reason):
+            if isinstance(found, NewConnectionError | NameResolutionError | ConnectionRefusedError):
+                return True
+        seen = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+    return False
+
+
+class _Watch:
+    """The deadline of this thread's exchange: when it passes, the socket in use is shut
+    down, which ends any read blocked on it (however slowly the server trickles)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def attach(self, connection_socket: socket.socket | None) -> None:
+        with self._lock:
+            self._socket = connection_socket
+            late = self.expired
+        if late:
+            self._cut()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def check(self) -> None:
+        if self.expired:
+            raise TimeoutError("the deadline passed")
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+        self._cut()
+
+    def _cut(self) -> None:
+        with self._lock:
+            target = self._socket
+        if target is not None:
+            with contextlib.suppress(OSError):  # already closed
+                target.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+class _WatchedConnection(HTTPConnection):
+    """Reports its socket to the exchange in flight in this thread, once the request is out."""
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        watch: _Watch | None = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.attach(self.sock)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        watch: _Watch | None = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.attach(self.sock)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections the watchdog can cut (direct or via an HTTP proxy;
+    a SOCKS proxy keeps its own connections, bounded by the per-read timeout only)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
