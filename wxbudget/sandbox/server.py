@@ -9,6 +9,7 @@ import io
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -257,6 +258,13 @@ class SandboxServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.connection_slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (as one does when it refuses an answer unread) is the
+        client's business, not a server error to print."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _answer_busy(connection: socket.socket) -> None:
