@@ -559,8 +559,9 @@ def test_readme_shell_completion(example: str, isolated_environment: Path) -> No
     path = os.pathsep.join([str(Path(SCRIPT).parent), os.environ.get("PATH", "")])
     environment = os.environ | {"PATH": path}
     if example == "wxbudget --install-completion":
-        # Run from bash, so bash is the shell it installs for.
-        bash(example, environment)
+        # Run as bash's child, so bash is the shell it detects and installs for: a lone command
+        # is exec'd by `bash -c` and would see whatever shell started pytest (`sh` when landing).
+        assert "bash completion installed" in bash(f"{example} && echo done", environment)
         rc = (isolated_environment / ".bashrc").read_text()
         installed = isolated_environment / ".bash_completions" / "wxbudget.sh"
         assert f"source '{installed}'" in rc
@@ -587,5 +588,5 @@ def bash(command: str, environment: dict[str, str]) -> str:
         timeout=60,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode == 0, (completed.stdout, completed.stderr)
     return completed.stdout
