@@ -16,16 +16,19 @@ from wxbudget.sandbox import RunningSandbox
 
 STRIPPED_PREFIXES = ("WXBUDGET_",)
 STRIPPED_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CI")
+# The locale decides wxbudget's language: tests speak English unless they ask for Chinese.
+STRIPPED_LOCALE = ("LC_ALL", "LC_MESSAGES", "LANGUAGE")
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Temp home/config/data/state folders; no WXBUDGET_* or proxy variables leak in."""
+    """Temp home/config/data/state folders; no WXBUDGET_*, proxy or locale variables leak in."""
     home = tmp_path / "home"
     home.mkdir()
     for name in list(os.environ):
-        if name.startswith(STRIPPED_PREFIXES) or name.upper() in STRIPPED_NAMES:
+        if name.startswith(STRIPPED_PREFIXES) or name.upper() in STRIPPED_NAMES + STRIPPED_LOCALE:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))

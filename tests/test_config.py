@@ -295,3 +295,4 @@ def test_example_config_names_every_profile_key_and_loads() -> None:
     assert used == set(PROFILE_KEYS)
     limits = {key for profile in document["profiles"].values() for key in profile.get("limits", {})}
     assert limits == set(LIMIT_KEYS)
+    assert set(document) == set(config.TOP_LEVEL_KEYS)

@@ -416,6 +416,10 @@ def test_init_on_a_terminal_asks_for_what_is_missing_and_re_asks(
             (b"wechatpay_public_key_file = ", b"keys/public.pem\n"),
             # A partner's default brand: optional, but asked, so the first `show` works.
             (b"brand_id = ", b"120344\n"),
+            # The language is asked on a terminal too (Enter would follow the environment).
+            (b"language = ", b"fr\n"),
+            (b"must be zh", b""),
+            (b"language = ", b"zh\n"),
         ],
     )
     assert status == 0, output
@@ -424,5 +428,6 @@ def test_init_on_a_terminal_asks_for_what_is_missing_and_re_asks(
     stored = document(path)["profiles"]["tty"]
     assert stored["private_key_file"] == str(keys / "private.pem")
     assert stored["brand_id"] == "120344"
+    assert stored["language"] == "zh"
     assert stored["wechatpay_public_key_id"] == PUBLIC_KEY_ID
     assert config.resolve(Flags(config=path), {}).serial_no == SERIAL_NO

@@ -39,6 +39,7 @@ INIT_ANSWERS = [
     (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
     (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
     (b"brand_id = ", b"120344\n"),  # a partner's default brand (optional)
+    (b"language = ", b"\n"),  # Enter: follow WXBUDGET_LANG and the locale
 ]
 
 QUICK_START = {

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wxbudget import keyfiles
-from wxbudget.errors import ConfigError, UsageError
+from wxbudget import keyfiles, language
+from wxbudget.errors import ConfigError, UsageError, WxBudgetError
 from wxbudget.limits import parse_limits
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
@@ -42,7 +42,7 @@ from wxbudget.settings import (
 
 ENV_CONFIG = "WXBUDGET_CONFIG"
 ENV_PROFILE = "WXBUDGET_PROFILE"
-TOP_LEVEL_KEYS = ("default_profile", "profiles")
+TOP_LEVEL_KEYS = ("default_profile", "language", "profiles")
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -150,6 +150,7 @@ def load(path: Path) -> dict[str, Any]:
         reason = _TOML_LINE.sub("", str(error)).strip(" ()")
         raise ConfigError(f"config file {path}{where}: invalid TOML: {reason}") from error
     _reject_unknown(document, TOP_LEVEL_KEYS, f"top level of {path}")
+    _check_language(document, f"the top level of {path}")
     default_profile = document.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
         raise ConfigError(f'default_profile in {path} must be a string, e.g. "sandbox"')
@@ -160,7 +161,39 @@ def load(path: Path) -> dict[str, Any]:
         if not isinstance(profile, dict):
             raise ConfigError(f"profiles.{name} in {path} must be a table: [profiles.{name}]")
         _reject_unknown(profile, PROFILE_KEYS, f"profile '{name}' of {path}")
+        _check_language(profile, f"profile '{name}' of {path}")
     return document
+
+
+def _check_language(table: dict[str, Any], where: str) -> None:
+    value = table.get("language")
+    if value is not None and value not in language.LANGUAGES:
+        raise ConfigError(f'language {value!r} in {where} must be "zh" (中文) or "en" (English)')
+
+
+def resolve_language(flags: Flags, env: Mapping[str, str] | None = None) -> language.Choice:
+    """The language by `language.choose`'s precedence, with the config file's keys when the
+    file exists and loads; cheap enough to run before --help (no key file is read).
+
+    A config file that does not load leaves the language to the environment: the command that
+    needs the file then reports what is wrong with it.
+    """
+    env = os.environ if env is None else env
+    if language.normalize(env.get(language.ENV_LANG)) is not None:
+        return language.choose(env)
+    path, _ = locate(flags, env)
+    profile_name = profile_language = file_language = None
+    if path.is_file():
+        try:
+            document = load(path)
+            file_language = document.get("language")
+            profile_name, profile = select_profile(path, document, flags, env)
+            profile_language = profile.get("language")
+        except WxBudgetError:
+            pass
+    return language.choose(
+        env, profile=profile_language, profile_name=profile_name, config_file=file_language
+    )
 
 
 def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:

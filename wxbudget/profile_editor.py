@@ -16,6 +16,7 @@ from typing import Any
 
 from wxbudget import config, keyfiles
 from wxbudget.errors import ConfigError, UsageError
+from wxbudget.language import LANGUAGES
 from wxbudget.profiles import default_name, read_document, require_profile
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
@@ -47,6 +48,8 @@ KEY_MEANINGS = {
     "max_retries": "retries after a network error, 429 or 5xx",
     "rate_limit": "requests per second per endpoint (0 = no limit)",
     "audit_log": "path of the audit journal",
+    "language": "the language wxbudget speaks, zh (中文) or en (English); without it "
+    "WXBUDGET_LANG and the locale (LANG) decide",
 }
 # Files that must already exist when a profile is written: a value that is no file here is most
 # likely the key itself pasted where its path belongs.
@@ -135,6 +138,8 @@ def check_value(config_path: Path, key: str, value: str) -> None:
             f"wechatpay_public_key_id '{value}' must start with {PUBLIC_KEY_ID_PREFIX} "
             "(copy it from 商户平台 > 账户中心 > API安全)"
         )
+    if key == "language" and value not in LANGUAGES:
+        raise ConfigError(f"language {value!r} must be zh (中文) or en (English)")
     if key == "private_key_file":
         keyfiles.load_private_key_file(resolve_path(config_path, value))
     elif key == "wechatpay_public_key_file":
@@ -265,8 +270,9 @@ def _read_text(path: Path) -> str:
 
 def _ordered(document: Mapping[str, Any]) -> dict[str, Any]:
     ordered: dict[str, Any] = {}
-    if "default_profile" in document:
-        ordered["default_profile"] = document["default_profile"]
+    for key in ("default_profile", "language"):
+        if key in document:
+            ordered[key] = document[key]
     if document.get("profiles"):
         ordered["profiles"] = document["profiles"]
     return ordered

@@ -71,6 +71,7 @@ PROFILE_KEYS = (
     "audit_log",
     "rate_limit",
     "limits",
+    "language",
 )
 NUMBER_KEYS = frozenset({"timeout", "max_retries", "rate_limit"})
 TABLE_KEYS = frozenset({"limits"})

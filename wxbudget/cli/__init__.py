@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from wxbudget.cli.options import (
@@ -16,13 +18,14 @@ from wxbudget.cli.options import (
     VerboseOption,
     WxBudgetGroup,
 )
+from wxbudget.i18n import _
 
 app = typer.Typer(
     # Plain (click) help: it wraps between words at any width, where rich panels cut words.
     rich_markup_mode=None,
     cls=WxBudgetGroup,
     name="wxbudget",
-    help=(
+    help=_(
         "Change WeChat Pay product-coupon stock budgets (total and daily issuing caps) safely.\n\n"
         "Examples:\n\n"
         "  wxbudget show 1000000013 1000000013001\n\n"
@@ -56,7 +59,7 @@ def root(
     timeout: TimeoutOption = None,
     max_retries: MaxRetriesOption = None,
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
+        False, "--version", callback=_version, is_eager=True, help=_("Print the version and exit")
     ),
 ) -> None:
     ctx.obj = GlobalOptions(
@@ -81,31 +84,31 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         "wxbudget.cli.show",
         "show",
         {},
-        "Show a stock's state and budget: caps, issued counts, what remains.",
+        _("Show a stock's state and budget: caps, issued counts, what remains."),
     ),
     "set-max": (
         "wxbudget.cli.change",
         "set_max",
         _NEGATIVE_TARGETS,
-        "Set a stock's total issuing cap (MAX_COUNT).",
+        _("Set a stock's total issuing cap (MAX_COUNT)."),
     ),
     "set-daily": (
         "wxbudget.cli.change",
         "set_daily",
         _NEGATIVE_TARGETS,
-        "Set a stock's daily issuing cap (MAX_COUNT_PER_DAY).",
+        _("Set a stock's daily issuing cap (MAX_COUNT_PER_DAY)."),
     ),
     "list": (
         "wxbudget.cli.batch",
         "list_stocks",
         {},
-        "List every stock of a product coupon with its caps (all pages).",
+        _("List every stock of a product coupon with its caps (all pages)."),
     ),
     "apply": (
         "wxbudget.cli.apply",
         "apply",
         {},
-        "Apply a plan file: every cap of every row, at the rate limit, exactly once.",
+        _("Apply a plan file: every cap of every row, at the rate limit, exactly once."),
     ),
     "check": (
         "wxbudget.cli.check",
@@ -117,41 +120,45 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         "wxbudget.cli.history",
         "history",
         {},
-        "Show every budget change wxbudget made from this machine, with its outcome.",
+        _("Show every budget change wxbudget made from this machine, with its outcome."),
     ),
     "bundle": (
         "wxbudget.cli.bundle",
         "bundle_app",
         {},
-        "Stock bundles (批次组) of progressive-bundle coupons: every stock changes together.",
+        _("Stock bundles (批次组) of progressive-bundle coupons: every stock changes together."),
     ),
     "doctor": (
         "wxbudget.cli.doctor",
         "doctor",
         {},
-        "Check a profile: config, key files and permissions, keys, hosts, clock, a signed call.",
+        _("Check a profile: config, key files and permissions, keys, hosts, clock, a signed call."),
     ),
     "profile": (
         "wxbudget.cli.profile",
         "profile_app",
         {},
-        "Create, list, inspect and remove profiles in the config file.",
+        _("Create, list, inspect and remove profiles in the config file."),
     ),
     "certs": (
         "wxbudget.cli.certs",
         "certs_app",
         {},
-        "Platform certificates (平台证书) for profiles that verify with them.",
+        _("Platform certificates (平台证书) for profiles that verify with them."),
     ),
     "sandbox": (
         "wxbudget.cli.sandbox",
         "sandbox_app",
         {},
-        "Run a faithful local emulator of the WeChat Pay product-coupon API.",
+        _("Run a faithful local emulator of the WeChat Pay product-coupon API."),
     ),
 }
 WxBudgetGroup.lazy_commands = COMMANDS
 
 
 def main() -> None:
+    from wxbudget.cli.localized import activate_language
+
+    # Before the commands are built: their help and usage errors are shown in this language.
+    activate_language(sys.argv[1:])
     app()

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperGroup
+
+from wxbudget.cli.localized import (
+    LocalizedCommand,
+    LocalizedGroup,
+    localize_help,
+    translate_usage_error,
+    use_localized_classes,
+)
+from wxbudget.i18n import _, localize
 
 if TYPE_CHECKING:
     from wxbudget.config import Flags
@@ -201,12 +209,16 @@ def with_global_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class WxBudgetGroup(TyperGroup):
+class WxBudgetGroup(LocalizedGroup):
     """The root group: lazily built commands, and the error boundary (one stderr line and a
     documented exit code for every failure)."""
 
     lazy_commands: typing.ClassVar[dict[str, tuple[str, str, dict[str, bool], str]]] = {}
     _listing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = localize(self.help) if self.help else self.help
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
         # The root help only lists commands: their summaries, not the commands themselves.
@@ -231,22 +243,22 @@ class WxBudgetGroup(TyperGroup):
 
         module, attribute, settings, summary = self.lazy_commands[name]
         if self._listing:
-            from typer.core import TyperCommand
-
-            return TyperCommand(name=name, help=summary)
+            return LocalizedCommand(name=name, help=localize(summary))
         target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
             target._add_completion = False  # completion belongs to the root command only
+            use_localized_classes(target)
             command = typer.main.get_command(target)
         else:
             single = typer.Typer(add_completion=False, rich_markup_mode=None)
-            single.command(name, context_settings=settings)(target)
+            single.command(name, cls=LocalizedCommand, context_settings=settings)(target)
             command = typer.main.get_command(single)
         command.name = name
         from wxbudget.cli.helptext import keep_words_whole, reflow_command
 
         keep_words_whole()
         reflow_command(command)
+        localize_help(command)
         self.commands[name] = command
         return command
 
@@ -276,7 +288,9 @@ class WxBudgetGroup(TyperGroup):
             result = self._main(argv, prog_name, complete_var, debug, **extra)
         except Interrupted as stopped:
             if not stopped.reported:
-                _print_error(f"interrupted by {stopped}; no budget change was sent")
+                _print_error(
+                    _("interrupted by {signal}; no budget change was sent", signal=str(stopped))
+                )
             if stopped.forced:
                 # Stop at once: do not wait for worker threads still holding a request.
                 sys.stdout.flush()
@@ -310,7 +324,7 @@ class WxBudgetGroup(TyperGroup):
         except Interrupted:
             raise
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail(_("aborted"), 130)
         except typer.TyperException as error:
             # typer's (vendored click's) usage errors: bad option, missing argument, ...
             context = getattr(error, "ctx", None)
@@ -319,9 +333,16 @@ class WxBudgetGroup(TyperGroup):
                 sys.exit(2)
             command = context.command_path if context is not None else "wxbudget"
             message = error.format_message() if hasattr(error, "format_message") else str(error)
-            _fail(f"{message} (see '{command} --help')", getattr(error, "exit_code", 2))
+            _fail(
+                _(
+                    "{message} (see '{command} --help')",
+                    message=translate_usage_error(message),
+                    command=command,
+                ),
+                getattr(error, "exit_code", 2),
+            )
         except KeyboardInterrupt:
-            _fail("interrupted", 130)
+            _fail(_("interrupted"), 130)
         except BrokenPipeError:
             # The reader went away (`| head`); nothing useful can be printed.
             os._exit(0)
@@ -344,8 +365,12 @@ class WxBudgetGroup(TyperGroup):
             if debug:
                 raise
             _fail(
-                f"internal error: {type(error).__name__}: {error} (rerun with --debug for the "
-                "traceback, and please report it)",
+                _(
+                    "internal error: {kind}: {error} (rerun with --debug for the traceback, "
+                    "and please report it)",
+                    kind=type(error).__name__,
+                    error=str(error),
+                ),
                 1,
             )
         return None

@@ -29,6 +29,11 @@ class ProfileKind(StrEnum):
     brand = "brand"
 
 
+class Language(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
 def _value(flag: str, text: str, metavar: str = "TEXT") -> Any:
     return typer.Option(flag, help=text, metavar=metavar, show_default=False)
 
@@ -94,6 +99,14 @@ def init(
             "KEY=N",
         ),
     ] = None,
+    language: Annotated[
+        Language | None,
+        typer.Option(
+            "--language",
+            help="zh (中文) or en (English); default: WXBUDGET_LANG, then the locale (LANG)",
+            show_default=False,
+        ),
+    ] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default_profile")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing profile of that name")
@@ -147,6 +160,7 @@ def init(
         "rate_limit": rate_limit,
         "audit_log": audit_log,
         "limits": parse_limit_flags(limit) if limit else None,
+        "language": language.value if language is not None else None,
     }
     values = {
         key: profile_editor.typed_path(key, value)
@@ -168,6 +182,11 @@ def init(
         answer = _ask(path, "brand_id", optional=True)
         if answer:
             values["brand_id"] = answer
+    if sys.stdin.isatty() and "language" not in values:
+        # Asked on a terminal, as cloud CLIs' configure does; Enter follows the environment.
+        answer = _ask(path, "language", optional=True)
+        if answer:
+            values["language"] = answer
     written = profile_editor.save(
         path, name, values, make_default=default, force=force, env=os.environ
     )

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wxbudget import config
 from wxbudget.doctor.files import check_config, check_files, check_limits
 from wxbudget.doctor.keys import check_private_key, check_wechatpay_key
 from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
@@ -48,18 +49,19 @@ def diagnose(
     `clock` is this machine's clock as the checks see it (tests shift it to provoke skew).
     """
     env = os.environ if env is None else env
+    language = config.resolve_language(flags, env)
     first, profile, path, name = check_config(flags, env)
     if profile is None:
         reason = f"skipped: the {CONFIG} check failed"
         later = (Check(other, Status.SKIP, reason) for other in CHECK_NAMES[1:])
-        return Report(path, name, (first, *later))
+        return Report(path, name, (first, *later), language)
     private_key, key_check = check_private_key(profile, clock)
     checks = [first, check_limits(profile), check_files(profile), key_check]
     checks.append(check_wechatpay_key(profile, private_key, clock))
     hosts = check_hosts(profile)
     checks += hosts
     checks += check_api(profile, hosts[0], stock, clock, trace)
-    return Report(path, name, tuple(checks))
+    return Report(path, name, tuple(checks), language)
 
 
 def on_embedded_sandbox(report: Report, missing_config: Path) -> Report:

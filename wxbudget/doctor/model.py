@@ -20,6 +20,7 @@ from wxbudget.settings import PUBLIC_KEY_ID_PREFIX, resolve_path
 
 if TYPE_CHECKING:
     from wxbudget.config import Flags
+    from wxbudget.language import Choice
     from wxbudget.settings import Settings
 
 CONFIG = "config"
@@ -88,6 +89,8 @@ class Report:
     config_path: Path | None
     profile: str | None
     checks: tuple[Check, ...]
+    # Shown to people only: -o json stays the same whatever the language.
+    language: Choice | None = None
 
     @property
     def ok(self) -> bool:

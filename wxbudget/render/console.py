@@ -15,10 +15,14 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from wxbudget.i18n import _, localize
+
 if TYPE_CHECKING:
     from rich.console import Console
 
 PIPED_WIDTH = 200
+ERROR_PREFIX = _("error: ")
+UNLIMITED = _("unlimited")
 
 
 @cache
@@ -69,7 +73,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def notice(message: str) -> None:
     """A human message on stderr (never markup-interpreted: ids may contain brackets)."""
-    stderr().print(message, markup=False)
+    stderr().print(localize(message), markup=False)
 
 
 def urgent_notice(message: str) -> None:
@@ -79,13 +83,13 @@ def urgent_notice(message: str) -> None:
     import os
 
     with contextlib.suppress(OSError, ValueError):  # stderr closed: nowhere to say it
-        os.write(sys.stderr.fileno(), (message + "\n").encode("utf-8", "replace"))
+        os.write(sys.stderr.fileno(), (localize(message) + "\n").encode("utf-8", "replace"))
 
 
 def error(line: str) -> None:
     from rich.text import Text
 
-    stderr().print(Text("error: ", style="bold red") + Text(line))
+    stderr().print(Text(localize(ERROR_PREFIX), style="bold red") + Text(localize(line)))
 
 
 def trace(line: str) -> None:
@@ -113,17 +117,17 @@ def streamed_result(pieces: Iterable[str]) -> None:
     sys.stdout.flush()
 
 
-def count(value: int | None, *, none: str = "unlimited") -> str:
-    return none if value is None else f"{value:,}"
+def count(value: int | None, *, none: str = UNLIMITED) -> str:
+    return localize(none) if value is None else f"{value:,}"
 
 
 def confirm(question: str) -> bool:
     """Ask on the terminal; only called when stdin is a TTY."""
-    answer = stderr().input(f"{question} [y/N] ", markup=False)
+    answer = stderr().input(localize(_("{question} [y/N] ", question=question)), markup=False)
     return answer.strip().lower() in ("y", "yes")
 
 
 def ask(key: str, meaning: str) -> str:
     """One profile value from the terminal, the key explained first; only called on a TTY."""
-    stderr().print(f"{key}: {meaning}", markup=False)
+    stderr().print(f"{key}: {localize(meaning)}", markup=False)
     return stderr().input(f"  {key} = ", markup=False).strip()
