@@ -17,13 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from wxbudget.cli.localized import (
-    LocalizedCommand,
-    LocalizedGroup,
-    localize_help,
-    translate_usage_error,
-    use_localized_classes,
-)
+from wxbudget.cli import localized
 from wxbudget.i18n import _, localize
 
 if TYPE_CHECKING:
@@ -209,7 +203,7 @@ def with_global_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class WxBudgetGroup(LocalizedGroup):
+class WxBudgetGroup(localized.LocalizedGroup):
     """The root group: lazily built commands, and the error boundary (one stderr line and a
     documented exit code for every failure)."""
 
@@ -243,22 +237,22 @@ class WxBudgetGroup(LocalizedGroup):
 
         module, attribute, settings, summary = self.lazy_commands[name]
         if self._listing:
-            return LocalizedCommand(name=name, help=localize(summary))
+            return localized.LocalizedCommand(name=name, help=localize(summary))
         target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
             target._add_completion = False  # completion belongs to the root command only
-            use_localized_classes(target)
+            localized.use_localized_classes(target)
             command = typer.main.get_command(target)
         else:
             single = typer.Typer(add_completion=False, rich_markup_mode=None)
-            single.command(name, cls=LocalizedCommand, context_settings=settings)(target)
+            single.command(name, cls=localized.LocalizedCommand, context_settings=settings)(target)
             command = typer.main.get_command(single)
         command.name = name
         from wxbudget.cli.helptext import keep_words_whole, reflow_command
 
         keep_words_whole()
         reflow_command(command)
-        localize_help(command)
+        localized.localize_help(command)
         self.commands[name] = command
         return command
 
@@ -333,14 +327,9 @@ class WxBudgetGroup(LocalizedGroup):
                 sys.exit(2)
             command = context.command_path if context is not None else "wxbudget"
             message = error.format_message() if hasattr(error, "format_message") else str(error)
-            _fail(
-                _(
-                    "{message} (see '{command} --help')",
-                    message=translate_usage_error(message),
-                    command=command,
-                ),
-                getattr(error, "exit_code", 2),
-            )
+            message = localized.translate_usage_error(message)
+            see = _("{message} (see '{command} --help')", message=message, command=command)
+            _fail(see, getattr(error, "exit_code", 2))
         except KeyboardInterrupt:
             _fail(_("interrupted"), 130)
         except BrokenPipeError:
