@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.helpers.certificates import self_signed
 from tests.helpers.cli import run
 from tests.helpers.sandboxes import Sandboxes, edit_profile
-from wxbudget import doctor, signing
+from wxbudget import doctor
 from wxbudget.config import Flags
 from wxbudget.doctor import Status
 from wxbudget.sandbox import RunningSandbox
@@ -121,12 +121,11 @@ def test_platform_certificate_profile_reports_the_cache(sandboxes: Sandboxes) ->
     cache = running.home / "platform-certs"
     cache.mkdir(exist_ok=True)
     issued = running.home / "platform" / "platform_cert_0001.pem"
-    shutil.copy(issued, cache / "cert.pem")  # not named by its serial: a stray file
+    shutil.copy(issued, cache / "cert.pem")  # a plain certificate: never a trust anchor
     stray = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
-    assert "cert.pem (not a certificate named by its serial)" in stray["detail"]
+    assert "cert.pem (a plain certificate, not sealed with the APIv3 key)" in stray["detail"]
     (cache / "cert.pem").unlink()
-    number = signing.load_certificate(issued.read_bytes()).serial_number
-    shutil.copy(issued, cache / f"{number:040X}.pem")
+    run(*config, "certs", "download")
     cached = checks(diagnose_json(*config, expect=0))["wechatpay-key"]
     assert cached["status"] == "pass"
     assert "1 platform certificate(s) cached" in cached["detail"]

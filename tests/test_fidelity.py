@@ -377,7 +377,7 @@ def cert_sandbox(
 def test_a_serial_with_a_leading_zero_byte_is_used_as_listed(cert_sandbox: RunningSandbox) -> None:
     # The sandbox's first platform certificate is listed as 00XX...: its number drops the 00.
     rule(DAILY_STOCK)  # downloads the certificates on first use
-    (cached,) = (cert_sandbox.home / "platform-certs").glob("*.pem")
+    (cached,) = (cert_sandbox.home / "platform-certs").glob("*.json")
     assert re.fullmatch(r"00[0-9A-F]{38}", cached.stem)
     listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
     assert [entry["serial_no"] for entry in listed] == [cached.stem]

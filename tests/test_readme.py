@@ -501,7 +501,7 @@ def test_readme_certs(example: str, readme_sandbox: RunningSandbox) -> None:
     if "list" in example:
         run("certs", "download", "-p", "legacy")
     result = run_example(example)
-    cached = list((readme_sandbox.home / "platform-certs").glob("*.pem"))
+    cached = list((readme_sandbox.home / "platform-certs").glob("*.json"))
     assert len(cached) == 1
     if "-o json" in example:
         (listed,) = json.loads(result.stdout)["certificates"]

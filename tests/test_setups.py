@@ -15,7 +15,7 @@ from tests.helpers.cli import run
 from tests.helpers.logs import audit_entries, request_log
 from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
-from wxbudget import config
+from wxbudget import config, signing
 from wxbudget.client import Client
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
@@ -192,7 +192,7 @@ def test_platform_certificates_are_downloaded_on_first_use(cert_sandbox: Running
     assert json.loads(run("certs", "list", "-o", "json").stdout)["certificates"] == []
     shown = json.loads(run("show", COUPON, DAILY_STOCK, "-o", "json").stdout)
     assert shown["stock_id"] == DAILY_STOCK
-    cached = list(cache_folder(cert_sandbox).glob("*.pem"))
+    cached = list(cache_folder(cert_sandbox).glob("*.json"))
     assert len(cached) == 1
     listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
     assert [c["serial_no"] for c in listed] == [cached[0].stem]
@@ -208,12 +208,12 @@ def test_rotated_certificate_is_fetched_on_unknown_serial(
     cert_sandbox: RunningSandbox, sandboxes: Sandboxes
 ) -> None:
     run("certs", "download")
-    first = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
+    first = {path.stem for path in cache_folder(cert_sandbox).glob("*.json")}
     sandboxes.stop("sandbox")
     new_serial = rotate_platform_certificate(cert_sandbox.home)
     sandboxes.start(platform_cert=True)
     run("set-max", COUPON, DAILY_STOCK, "+3", "--yes")
-    now = {path.stem for path in cache_folder(cert_sandbox).glob("*.pem")}
+    now = {path.stem for path in cache_folder(cert_sandbox).glob("*.json")}
     assert new_serial in now
     assert first <= now
 
@@ -235,7 +235,16 @@ def test_expired_cached_certificates_are_not_trusted(cert_sandbox: RunningSandbo
     folder.mkdir()
     old = datetime.now(UTC) - timedelta(days=400)
     expired = self_signed(serial=0xABCDEF, not_before=old, not_after=old + timedelta(days=30))
-    (folder / "ABCDEF.pem").write_bytes(expired)
+    # As a download of long ago cached it: sealed with this profile's APIv3 key.
+    apiv3_key = (cert_sandbox.home / "keys" / "apiv3_key.txt").read_bytes().strip()
+    sealed = {
+        "algorithm": signing.AEAD_ALGORITHM,
+        "nonce": "0123456789ab",
+        "associated_data": signing.CERTIFICATE_ASSOCIATED_DATA,
+        "ciphertext": signing.aead_encrypt(apiv3_key, "0123456789ab", "certificate", expired),
+    }
+    entry = {"serial_no": "ABCDEF", "encrypt_certificate": sealed}
+    (folder / "ABCDEF.json").write_text(json.dumps(entry))
     listed = json.loads(run("certs", "list", "-o", "json").stdout)["certificates"]
     assert [(c["serial_no"], c["valid"]) for c in listed] == [("ABCDEF", False)]
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
@@ -289,7 +298,7 @@ def test_certificate_serials_with_leading_zeros_verify(cert_sandbox: RunningSand
     pem = self_signed(key, serial=0x0A1B2C3D)
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
     verifier = Verifier(settings, lambda: float(now()))
-    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), pem, "0A1B2C3D")]
+    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), "0A1B2C3D", {})]
     body, timestamp, nonce = b'{"ok":true}', str(now()), "N" * 32
     headers = {
         "Wechatpay-Timestamp": timestamp,

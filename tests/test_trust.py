@@ -126,7 +126,7 @@ def test_a_certificate_folder_others_can_write_is_refused(cert_sandbox: RunningS
 
 def test_a_cached_certificate_others_can_rewrite_is_refused(cert_sandbox: RunningSandbox) -> None:
     run("certs", "download")
-    (cached,) = (cert_sandbox.home / "platform-certs").glob("*.pem")
+    (cached,) = (cert_sandbox.home / "platform-certs").glob("*.json")
     cached.chmod(0o666)
     line = refused(cert_sandbox)
     assert f"cached platform certificate {cached} can be rewritten by group or others" in line

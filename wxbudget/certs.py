@@ -2,11 +2,19 @@
 
 Merchants registered before the WeChat Pay public key existed verify answers with platform
 certificates, downloaded from `GET /v3/certificates` and each encrypted with the APIv3 key.
-The cache is a folder of `<serial>.pem` files (public certificates, not secrets).
+
+The cache is a folder of `<serial>.json` files, each the listing entry exactly as WeChat Pay
+sent it: the AEAD_AES_256_GCM ciphertext with its nonce and associated data. A cached
+certificate is decrypted with the APIv3 key every time it is loaded, so only a certificate that
+came through a download is believed: a planted file (a `.pem`, or a `.json` sealed with any
+other key) is never a trust anchor. Plain `.pem` files, what earlier versions cached, are
+ignored and replaced by the next download, which happens by itself on the first answer that
+needs them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -18,62 +26,127 @@ from wxbudget import signing
 from wxbudget.errors import ConfigError, VerificationError
 
 CERTIFICATES_PATH = "/v3/certificates"
+CACHE_SUFFIX = ".json"
+# What wxbudget cached before the cache was sealed: never believed, replaced by a download.
+LEGACY_SUFFIX = ".pem"
 
 
 @dataclass(frozen=True)
 class CachedCertificate:
-    """A platform certificate and its serial exactly as `/v3/certificates` listed it: the
-    string WeChat Pay compares (a parsed certificate's number drops leading zeros)."""
+    """A platform certificate, its serial exactly as `/v3/certificates` listed it (the string
+    WeChat Pay compares; a parsed certificate's number drops leading zeros) and the listing
+    entry it was decrypted from (what the cache stores)."""
 
     certificate: signing.Certificate
-    pem: bytes
     serial_no: str
+    entry: dict[str, Any]
     path: Path | None = None
 
     def valid_at(self, now: datetime) -> bool:
         return self.certificate.not_before <= now <= self.certificate.not_after
 
 
-def load_cache(folder: Path) -> list[CachedCertificate]:
-    """Every certificate in the cache folder that parses, newest expiry last.
+@dataclass(frozen=True)
+class CacheContents:
+    """What a cache folder holds: the certificates that decrypt with this APIv3 key, and the
+    files that are not believed, each with the reason (for doctor)."""
 
-    Each one becomes a trust anchor, so the folder and its files must pass the trust rule:
-    whoever can plant a certificate here could make a forged answer verify.
+    certificates: list[CachedCertificate]
+    ignored: list[tuple[Path, str]]
+
+
+def cached_files(folder: Path) -> list[Path]:
+    """The files of the cache folder that look like certificates, sealed or legacy."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"*{CACHE_SUFFIX}")) + sorted(folder.glob(f"*{LEGACY_SUFFIX}"))
+
+
+def read_cache(folder: Path, apiv3_key: bytes | None) -> CacheContents:
+    """Every cached certificate that decrypts with `apiv3_key`, newest expiry last.
+
+    Each one becomes a trust anchor, so the folder and its files must also pass the trust rule
+    (exit 3 otherwise): whoever can replace them could at least withdraw a certificate.
     """
     from wxbudget import trust
     from wxbudget.keyfiles import require_trusted_if_present
 
     found: list[CachedCertificate] = []
+    ignored: list[tuple[Path, str]] = []
     require_trusted_if_present(folder, "platform_cert_dir", secret=False)
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.pem")):
+    for path in cached_files(folder):
+        if path.suffix == LEGACY_SUFFIX:
+            ignored.append((path, "a plain certificate, not sealed with the APIv3 key"))
+            continue
         try:
-            pem = trust.read_trusted(path, "cached platform certificate", secret=False)
-            certificate = signing.load_certificate(pem)
-        except (OSError, ValueError):
-            continue  # a stray or half-written file is not a certificate we trust
-        # The file is named by the listing's serial: a name that is not this certificate's
-        # serial marks a stray file, not a certificate that came through a download.
-        if signing.same_serial(path.stem, certificate.serial_no):
-            found.append(CachedCertificate(certificate, pem, path.stem, path))
-    return sorted(found, key=lambda cached: cached.certificate.not_after)
+            raw = trust.read_trusted(path, "cached platform certificate", secret=False)
+        except OSError:
+            continue  # vanished or unreadable: nothing to believe
+        if apiv3_key is None:
+            ignored.append((path, "no APIv3 key to open it"))
+            continue
+        try:
+            cached = _open_entry(json.loads(raw), apiv3_key, path)
+        except (ValueError, KeyError, TypeError, RecursionError, VerificationError) as error:
+            ignored.append((path, f"not believed: {error}"))
+            continue
+        found.append(cached)
+    found.sort(key=lambda cached: cached.certificate.not_after)
+    return CacheContents(found, ignored)
+
+
+def load_cache(folder: Path, apiv3_key: bytes | None) -> list[CachedCertificate]:
+    """The certificates `read_cache` believes."""
+    return read_cache(folder, apiv3_key).certificates
+
+
+def _open_entry(entry: Any, apiv3_key: bytes, path: Path) -> CachedCertificate:
+    """Decrypt one cached listing entry; a file not named by the serial inside it is stray."""
+    cached = _decrypt_entry(entry, apiv3_key)
+    if path.stem != cached.serial_no:
+        raise VerificationError(f"it is named {path.stem} but holds {cached.serial_no}")
+    return CachedCertificate(cached.certificate, cached.serial_no, cached.entry, path)
+
+
+def _decrypt_entry(entry: Any, apiv3_key: bytes) -> CachedCertificate:
+    """A listing entry's certificate; ValueError when it does not decrypt with this key,
+    KeyError/TypeError when malformed, VerificationError when the serials disagree."""
+    sealed = entry["encrypt_certificate"]
+    pem = signing.aead_decrypt(
+        apiv3_key, str(sealed["nonce"]), str(sealed["associated_data"]), str(sealed["ciphertext"])
+    )
+    certificate = signing.load_certificate(pem)
+    listed = entry.get("serial_no")
+    if not isinstance(listed, str) or not signing.same_serial(certificate.serial_no, listed):
+        raise VerificationError(
+            f"platform certificate serial {certificate.serial_no} does not match its "
+            f"listing entry {listed}; not believed"
+        )
+    # Kept as WeChat Pay sent it, minus anything that is not part of the sealed entry.
+    kept = {key: entry[key] for key in _ENTRY_KEYS if key in entry}
+    return CachedCertificate(certificate, listed, kept)
+
+
+_ENTRY_KEYS = ("serial_no", "effective_time", "expire_time", "encrypt_certificate")
 
 
 def save_cache(folder: Path, certificates: list[CachedCertificate]) -> list[Path]:
-    """Write each certificate as `<serial>.pem`, atomically; the folder is created 0700."""
+    """Write each listing entry as `<serial>.json`, atomically, in a folder created 0700; the
+    legacy `<serial>.pem` of the same certificate is removed."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = []
     for cached in certificates:
-        target = folder / f"{cached.serial_no}.pem"
+        target = folder / f"{cached.serial_no}{CACHE_SUFFIX}"
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".cert-", suffix=".tmp")
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(cached.pem)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(cached.entry, handle, ensure_ascii=False, indent=2)
+                handle.write("\n")
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        (folder / f"{cached.serial_no}{LEGACY_SUFFIX}").unlink(missing_ok=True)
         written.append(target)
     return written
 
@@ -90,28 +163,15 @@ def decrypt_listing(data: Any, apiv3_key: bytes, now: datetime) -> list[CachedCe
     found = []
     for entry in entries:
         try:
-            sealed = entry["encrypt_certificate"]
-            pem = signing.aead_decrypt(
-                apiv3_key,
-                str(sealed["nonce"]),
-                str(sealed["associated_data"]),
-                str(sealed["ciphertext"]),
-            )
-            certificate = signing.load_certificate(pem)
-        except (KeyError, TypeError) as error:
+            cached = _decrypt_entry(entry, apiv3_key)
+        except (KeyError, TypeError, AttributeError) as error:
             raise VerificationError(f"a certificate entry is malformed ({error})") from error
         except ValueError as error:
+            serial = entry.get("serial_no") if isinstance(entry, dict) else None
             raise ConfigError(
-                f"cannot decrypt platform certificate {entry.get('serial_no')}: {error}; "
+                f"cannot decrypt platform certificate {serial}: {error}; "
                 "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)"
             ) from error
-        listed = entry.get("serial_no")
-        if not isinstance(listed, str) or not signing.same_serial(certificate.serial_no, listed):
-            raise VerificationError(
-                f"platform certificate serial {certificate.serial_no} does not match its "
-                f"listing entry {listed}; not believed"
-            )
-        cached = CachedCertificate(certificate, pem, listed)
         if cached.valid_at(now):
             found.append(cached)
     return found

@@ -136,7 +136,7 @@ class Client(Transport):
 
         self.call("GET", certs.CERTIFICATES_PATH, endpoint="certificates", verify=verify)
         certs.save_cache(folder, listed)
-        self.verifier.certificates = certs.load_cache(folder)
+        self.verifier.certificates = certs.load_cache(folder, apiv3_key)
         return listed
 
     def refresh_certificates(self) -> None:

@@ -30,7 +30,7 @@ class Verifier:
         if settings.platform_cert_dir is not None:
             from wxbudget import certs
 
-            self.certificates = certs.load_cache(settings.platform_cert_dir)
+            self.certificates = certs.load_cache(settings.platform_cert_dir, cache_key(settings))
         self.refresh: Callable[[], object] | None = None
         self.refreshed = False
 
@@ -70,3 +70,16 @@ class Verifier:
                 )
             result = signing.verify_response(headers, body, public_keys=self.keys(now), now=now)
         return result
+
+
+def cache_key(settings: Settings) -> bytes | None:
+    """The APIv3 key that opens the certificate cache, read only when there is a cache to open
+    (a profile whose cache is still empty starts without touching the key file)."""
+    from wxbudget import certs
+
+    folder = settings.platform_cert_dir
+    if folder is None or not any(
+        p.suffix == certs.CACHE_SUFFIX for p in certs.cached_files(folder)
+    ):
+        return None
+    return settings.read_apiv3_key()

@@ -47,9 +47,10 @@ def list_certificates(*, options: GlobalOptions) -> None:
 
     Example: wxbudget certs list -o json
     """
-    from wxbudget import certs
+    from wxbudget import certs, render
     from wxbudget.cli.embedded import resolve_settings
     from wxbudget.errors import ConfigError
+    from wxbudget.verifier import cache_key
 
     settings = resolve_settings(options.flags())
     if settings.platform_cert_dir is None:
@@ -57,7 +58,12 @@ def list_certificates(*, options: GlobalOptions) -> None:
             f"profile '{settings.profile}' has no platform_cert_dir: it verifies with the WeChat "
             f"Pay public key {settings.wechatpay_public_key_id} only"
         )
-    _show(options, certs.load_cache(settings.platform_cert_dir), settings.wechatpay_public_key_id)
+    contents = certs.read_cache(settings.platform_cert_dir, cache_key(settings))
+    for path, reason in contents.ignored:
+        render.notice(
+            f"ignored {path} ({reason}); run: wxbudget certs download -p {settings.profile}"
+        )
+    _show(options, contents.certificates, settings.wechatpay_public_key_id)
 
 
 def _show(

@@ -203,32 +203,30 @@ def _platform_findings(
     findings = []
     key_path = profile.file("apiv3_key_file")
     secret = read_bytes_or_none(key_path)
+    apiv3_key = None if secret is None else secret.strip()
     if secret is None:
         findings.append(Finding(Status.SKIP, f"cannot read apiv3_key_file {key_path}"))
-    elif len(secret.strip()) != APIV3_KEY_LENGTH:
+    elif apiv3_key is not None and len(apiv3_key) != APIV3_KEY_LENGTH:
         findings.append(
             Finding(
                 Status.FAIL,
-                f"apiv3_key_file {key_path} holds {len(secret.strip())} bytes; the APIv3 key is "
+                f"apiv3_key_file {key_path} holds {len(apiv3_key)} bytes; the APIv3 key is "
                 f"{APIV3_KEY_LENGTH} characters",
                 f"put the APIv3 key ({KEY_SOURCE} > APIv3密钥) alone in {key_path}",
             )
         )
+        apiv3_key = None
     now = datetime.fromtimestamp(clock(), UTC)
     download = f"download them: wxbudget certs download -p {profile.name}"
-    # The certificates a command would trust: the cache as certs.load_cache reads it.
+    # The certificates a command would trust: the cache as certs.read_cache opens it.
     try:
-        cached = certs.load_cache(folder)
+        contents = certs.read_cache(folder, apiv3_key)
     except UntrustedFileError as error:
         return [*findings, Finding(Status.FAIL, error.message, error.fix)]
     except ConfigError as error:
         return [*findings, Finding(Status.FAIL, error.message)]
-    trusted = {entry.path for entry in cached}
-    unusable = [
-        f"{path.name} (not a certificate named by its serial)"
-        for path in (sorted(folder.glob("*.pem")) if folder.is_dir() else [])
-        if path not in trusted
-    ]
+    cached = contents.certificates
+    unusable = [f"{path.name} ({reason})" for path, reason in contents.ignored]
     unusable += [
         f"{entry.path.name if entry.path else entry.serial_no} (outside its validity dates)"
         for entry in cached
