@@ -8,17 +8,28 @@ request is in flight, and the answer only comes once the CLI has said it got the
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
+import termios
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import SCRIPT, converse, run
-from tests.helpers.logs import applied_counts, audit_entries, posts_of, request_log, wait_for_log
-from tests.helpers.sandboxes import Sandboxes, edit_profile, write_seed
+from tests.helpers.logs import (
+    WAIT_SECONDS,
+    applied_counts,
+    audit_entries,
+    posts_of,
+    request_log,
+)
+from tests.helpers.sandboxes import Sandboxes, write_seed
 from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
@@ -212,30 +223,9 @@ def test_on_a_terminal_the_re_run_asks_before_stacking(holding: RunningSandbox) 
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_apply_reads_state_stops_at_once(sandboxes: Sandboxes, tmp_path: Path) -> None:
-    seed = tmp_path / "seed.json"
-    ids = write_seed(seed, {f"{5000000001 + c}": 3 for c in range(100)})
-    running = sandboxes.start(seed=seed, rate_limit=0)
-    edit_profile(running, rate_limit=5)  # 300 single reads: a minute of reading
-    plan = tmp_path / "plan.csv"
-    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
-    plan.write_text("\n".join(lines + [f"{c},{s},+1," for c, s in ids]) + "\n")
-    process = start("apply", str(plan), "--yes", "--concurrency", "8")
-    wait_for_log(running.home, lambda log: len(log) >= 5, process)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "interrupted by SIGINT; no budget change was sent" in stderr
-    log = request_log(running.home)
-    # It stopped reading at once: nowhere near the 300 reads of the plan, nothing written.
-    assert len(log) < 60, len(log)
-    assert not [entry for entry in log if entry["method"] == "POST"]
-    assert not list((tmp_path / "home").rglob("*.lock"))
-
-
-@pytest.mark.slow
-def test_sigterm_mid_batch_finishes_the_writes_in_flight_and_the_re_run_completes(
-    sandboxes: Sandboxes, tmp_path: Path, isolated_environment: Path
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_mid_batch_finishes_the_writes_in_flight_and_the_re_run_completes(
+    sandboxes: Sandboxes, tmp_path: Path, isolated_environment: Path, sent: int
 ) -> None:
     seed = tmp_path / "seed.json"
     ids = write_seed(seed, {"3000000005": 12})
@@ -244,12 +234,15 @@ def test_sigterm_mid_batch_finishes_the_writes_in_flight_and_the_re_run_complete
     lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
     plan.write_text("\n".join(lines + [f"{c},{s},+7," for c, s in ids]) + "\n")
     process = start("apply", str(plan), "--yes", "--concurrency", "3")
-    stderr = interrupt_mid_write(running, process, signal.SIGTERM, answers=3)
-    assert process.returncode == 143, stderr
-    assert "interrupted by SIGTERM: 3 change(s) applied" in stderr
+    stderr = interrupt_mid_write(running, process, sent, answers=3)
+    assert process.returncode == EXIT_CODES[sent], stderr
+    assert f"interrupted by {signal.Signals(sent).name}: 3 change(s) applied" in stderr
     assert "apply --resume" in stderr
-    # Not started steps are neither counted as progress nor sent.
-    assert "[4/" not in stderr
+    # Not started steps are neither counted as progress nor sent: the plain progress lines
+    # count the three writes that finished, each applied.
+    progress = [line for line in stderr.splitlines() if line.startswith("[")]
+    assert [line.split()[0] for line in progress] == ["[1/12]", "[2/12]", "[3/12]"], stderr
+    assert all(line.endswith(": applied") for line in progress), progress
     assert len(posts_of(running.home)) == 3
     entries = audit_entries(isolated_environment)
     assert len([e for e in entries if e["type"] == "outcome"]) == 3
@@ -268,3 +261,168 @@ def test_interrupt_exit_codes_are_documented() -> None:
     assert "| 130 |" in readme
     assert "| 143 |" in readme
     assert os.path.basename(SCRIPT) == "wxbudget"
+
+
+# The moments of a set-max besides the write itself (covered above): reading the current state
+# before anything is sent; reading the stock after a write whose answer was lost (still the
+# write); an attempt answered with an error that, once a signal came, is not retried.
+MOMENTS = ["reading", "settling-a-lost-answer", "failed-attempt"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_signal_at_any_moment_then_the_same_command_moves_the_stock_exactly_once(
+    sandboxes: Sandboxes, moment: str, sent: int
+) -> None:
+    faults = {"settling-a-lost-answer": ["drop=1:POST"], "failed-attempt": ["500=1:POST"]}
+    running = sandboxes.start(rate_limit=0, faults=faults.get(moment, []), fault_limit=1)
+    if moment == "reading":
+        hold = running.hold_answers("GET")
+    elif moment == "settling-a-lost-answer":
+        hold = running.hold_answers("GET", skip=1)  # the read after the dropped answer
+    else:
+        hold = running.hold_answers("POST")  # the 500 answer
+    command = ["set-max", COUPON, STOCK, "+100", "--yes"]
+    process = start(*command, "--timeout", "600")
+    hold.wait_held()
+    process.send_signal(sent)
+    name = signal.Signals(sent).name
+    if moment == "reading":
+        # Nothing is being written: it stops at once, without waiting for the held answer.
+        stderr = process.communicate(timeout=60)[1]
+        hold.release()
+    else:
+        stderr = read_until(process, f"{name}: finishing the write in flight")
+        hold.release()
+        stderr += process.communicate(timeout=60)[1]
+    assert process.returncode == EXIT_CODES[sent], stderr
+    if moment == "reading":
+        assert f"interrupted by {name}; no budget change was sent" in stderr
+        assert posts_of(running.home) == []
+    elif moment == "settling-a-lost-answer":
+        assert "interrupted: the change was applied, total cap now 50,100" in stderr
+    else:
+        assert "not retried: interrupted" in stderr
+        assert "interrupted: the change was not applied; to apply it, run: wxbudget set-max" in (
+            stderr
+        )
+    assert caps_of(COUPON, STOCK) == (50_100 if moment == "settling-a-lost-answer" else 50_000)
+    # The natural re-run: the stock moves exactly once in all, or the operator is told why not.
+    if moment == "settling-a-lost-answer":
+        refused = run(*command, expect=5)
+        assert f"interrupted by {name}" in refused.stderr
+        assert "--again" in refused.stderr
+    else:
+        run(*command)
+    assert caps_of(COUPON, STOCK) == 50_100
+    assert list(applied_counts(running.home).values()) == [1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_signal_while_apply_reads_state_stops_without_waiting_for_the_reads(
+    sandboxes: Sandboxes, tmp_path: Path, sent: int
+) -> None:
+    seed = tmp_path / "seed.json"
+    ids = write_seed(seed, {f"{5000000001 + c}": 3 for c in range(100)})
+    running = sandboxes.start(seed=seed, rate_limit=0)
+    # Every read is answered only once the test says so: the CLI must stop without them.
+    hold = running.hold_answers("GET", limit=None)
+    plan = tmp_path / "plan.csv"
+    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
+    plan.write_text("\n".join(lines + [f"{c},{s},+1," for c, s in ids]) + "\n")
+    process = start("apply", str(plan), "--yes", "--concurrency", "4", "--timeout", "600")
+    try:
+        hold.wait_held(4)
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=60)
+        assert hold.held < 300  # ended while its reads were still unanswered
+    finally:
+        hold.release()
+    name = signal.Signals(sent).name
+    assert process.returncode == EXIT_CODES[sent], stderr
+    assert f"interrupted by {name}; no budget change was sent" in stderr
+    assert not [entry for entry in request_log(running.home) if entry["method"] == "POST"]
+    assert not list((tmp_path / "home").rglob("*.lock"))
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_result_is_printed_says_the_writes_were_made(
+    sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed.json"
+    ids = write_seed(seed, {"3000000006": 40})
+    running = sandboxes.start(seed=seed, rate_limit=0)
+    plan = tmp_path / "plan.csv"
+    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
+    plan.write_text("\n".join(lines + [f"{c},{s},20000," for c, s in ids]) + "\n")
+    # stdout is a one-page pipe nobody reads yet: the JSON result, which starts only after the
+    # last write finished, is four times that, so once it started the CLI is stuck printing it.
+    reading, writing = os.pipe()
+    fcntl.fcntl(writing, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen(
+        [SCRIPT, "apply", str(plan), "--yes", "-o", "json"],
+        stdin=subprocess.DEVNULL,
+        stdout=writing,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(writing)
+    with os.fdopen(reading, "rb") as stdout:
+        wait_until(lambda: pending_bytes(stdout.fileno()) > 0, process)
+        process.send_signal(signal.SIGINT)
+        printed = stdout.read()
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, stderr
+    assert "no budget change was sent" not in stderr
+    assert "interrupted by SIGINT after the budget change(s) above were sent" in stderr
+    assert printed.startswith(b"[")
+    assert len(printed) < 40 * 300  # the result was cut short
+    assert len(applied_counts(running.home)) == 40
+
+
+def pending_bytes(descriptor: int) -> int:
+    """Bytes waiting in a pipe."""
+    return struct.unpack("i", fcntl.ioctl(descriptor, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Poll `condition`; fail (never pass) when the process ends first or it takes too long."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"gave up waiting (exit {process.poll()}): {process.communicate()[1][-1500:]}")
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_an_interrupted_set_daily_holds_back_a_plan_that_would_stack_on_it(
+    holding: RunningSandbox, tmp_path: Path
+) -> None:
+    process = start("set-daily", COUPON, STOCK, "+100", "--yes")
+    stderr = interrupt_mid_write(holding, process, signal.SIGTERM)
+    assert process.returncode == 143, stderr
+    assert "interrupted: the change was applied, daily cap now 5,100" in stderr
+
+    def daily() -> int:
+        shown = json.loads(run("show", COUPON, STOCK, "-o", "json").stdout)
+        return int(shown["stock_send_rule"]["max_count_per_day"])
+
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        f"product_coupon_id,stock_id,max_count,max_count_per_day\n{COUPON},{STOCK},+1,+100\n"
+    )
+    # The plan's +100 on the daily cap would stack on the interrupted one: refused, named; the
+    # total cap (another cap, nothing interrupted on it) goes ahead.
+    result = run("apply", str(plan), "--yes", "-o", "json", expect=8)
+    steps = {step["update_mode"]: step for step in json.loads(result.stdout)}
+    assert steps["MAX_COUNT"]["outcome"] == "applied", steps
+    assert steps["MAX_COUNT_PER_DAY"]["outcome"] == "refused", steps
+    assert "interrupted by SIGTERM" in steps["MAX_COUNT_PER_DAY"]["reason"]
+    assert "--again" in steps["MAX_COUNT_PER_DAY"]["reason"]
+    assert daily() == 5_100
+    assert caps_of(COUPON, STOCK) == 50_001
+    assert set(applied_counts(holding.home).values()) == {1}
+    assert len(posts_of(holding.home)) == 2

@@ -87,6 +87,8 @@ class Interrupts:
         self.count = 0
         self.run = 0  # which install: tells one in-process run from the next
         self._writing = 0
+        # Whether this run has entered a write: after one, "nothing was sent" is not true.
+        self.wrote = False
         self._notify: Callable[[str], None] | None = None
         self._previous: dict[int, object] = {}
 
@@ -97,6 +99,7 @@ class Interrupts:
         self.count = 0
         self.run += 1
         self._writing = 0
+        self.wrote = False
         self._notify = notify
         if threading.current_thread() is not threading.main_thread():
             return
@@ -124,10 +127,24 @@ class Interrupts:
     def writing(self) -> Iterator[None]:
         """While inside, a first signal is noted (and `stop` set) instead of stopping at once."""
         self._writing += 1
+        self.wrote = True
         try:
             yield
         finally:
             self._writing -= 1
+
+    def stopped_line(self, name: str) -> str:
+        """What a signal that ended the run outside a write left behind."""
+        from wxbudget.i18n import _
+
+        if not self.wrote:
+            return _("interrupted by {signal}; no budget change was sent", signal=name)
+        # After the writes (e.g. while the result was printed): they stand, and are recorded.
+        return _(
+            "interrupted by {signal} after the budget change(s) above were sent; their outcomes "
+            "are recorded (see 'wxbudget history')",
+            signal=name,
+        )
 
     def raise_if_received(self) -> None:
         """After a write: end the command the way the signal asked."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ from wxbudget.journal import Journal
 from wxbudget.models import Stock
 from wxbudget.operations import fetch_bundle
 from wxbudget.plan import Plan, PlanRow
+from wxbudget.readpool import ReadPool
 from wxbudget.settings import Settings
 
 # A coupon with more planned rows than this is read with the list endpoint (50 per page).
@@ -99,14 +100,14 @@ def plan_stream(
     """
     settings = client.settings
     clients = ThreadClients(client, make_client)
-    pool = ThreadPoolExecutor(workers)
+    pool = ReadPool(workers)
     reader = _Reader(plan, settings, clients, pool, stop, workers * READS_AHEAD_PER_WORKER)
     try:
         for row, found in reader:
             yield from _plan_row(row, found, plan, journal, settings, earlier)
     except BaseException:
-        # Interrupted (or failed): drop the queued reads instead of waiting for them.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Interrupted (or failed): drop the queued reads, abandon those in flight.
+        pool.shutdown(wait=False)
         raise
     pool.shutdown()
     clients.__exit__()
@@ -120,7 +121,7 @@ class _Reader:
         plan: Plan,
         settings: Settings,
         clients: ThreadClients,
-        pool: ThreadPoolExecutor,
+        pool: ReadPool,
         stop: StopFlag | None,
         window: int,
     ) -> None:

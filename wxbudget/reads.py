@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from wxbudget.client import Client
 from wxbudget.errors import LocalCheckError, RejectedError, WxBudgetError
 from wxbudget.models import Stock
+from wxbudget.readpool import ReadPool
 
 # More named stocks than this are read with the list endpoint (one call per 50 stocks) rather
 # than one GET each; the same threshold as batches use to read a plan's coupons.
@@ -94,7 +94,7 @@ def _get_each(
             idle.put(worker_client)
 
     try:
-        with ThreadPoolExecutor(len(made)) as pool:
+        with ReadPool(len(made)) as pool:
             return list(pool.map(read, stock_ids))
     finally:
         for worker_client in made:

@@ -282,9 +282,7 @@ class WxBudgetGroup(localized.LocalizedGroup):
             result = self._main(argv, prog_name, complete_var, debug, **extra)
         except Interrupted as stopped:
             if not stopped.reported:
-                _print_error(
-                    _("interrupted by {signal}; no budget change was sent", signal=str(stopped))
-                )
+                _print_error(INTERRUPTS.stopped_line(str(stopped)))
             if stopped.forced:
                 # Stop at once: do not wait for worker threads still holding a request.
                 sys.stdout.flush()
