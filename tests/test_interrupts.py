@@ -393,7 +393,9 @@ def wait_until(condition: Callable[[], bool], process: subprocess.Popen[str]) ->
     while not condition():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"gave up waiting (exit {process.poll()}): {process.communicate()[1][-1500:]}")
+            pytest.fail(
+                f"gave up waiting (exit {process.poll()}): {process.communicate()[1][-1500:]}"
+            )
         time.sleep(0.02)
 
 

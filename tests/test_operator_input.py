@@ -182,3 +182,32 @@ def test_a_second_sandbox_on_one_home_is_refused_naming_the_first(
     finally:
         first.terminate()
         first.communicate(timeout=60)
+
+
+@pytest.mark.parametrize("cell", ['"5,0000"', " 100 ", "１００", "+١٠%", "5__0000", '",50000"'])
+def test_a_sloppy_plan_cell_is_exit_2_naming_it_and_nothing_is_read(
+    sandbox: RunningSandbox, tmp_path: Path, cell: str
+) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+        f"{COUPON},1000000013001,+1,\n{COUPON},{STOCK},{cell},\n",
+        encoding="utf-8",
+    )
+    result = run("apply", str(plan), "--yes", expect=2)
+    line = one_error_line(result.stderr)
+    assert "line 3, column max_count: TARGET" in line
+    assert repr(cell.strip('"')) in line
+    assert request_log(sandbox.home) == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("timeout", 1e308), ("max_retries", 10**19)])
+def test_an_absurd_number_in_a_profile_is_one_line_exit_3(
+    sandbox: RunningSandbox, key: str, value: object
+) -> None:
+    from tests.helpers.sandboxes import edit_profile
+
+    edit_profile(sandbox, "sandbox", **{key: value})
+    result = run("show", COUPON, STOCK, expect=3)
+    assert f"{key} in profile 'sandbox' of" in one_error_line(result.stderr)
+    assert request_log(sandbox.home) == []

@@ -106,3 +106,23 @@ def test_a_refused_connection_says_nothing_was_sent(sandboxes: Sandboxes, tmp_pa
         shown.stderr
     )
     assert "outcome" not in shown.stderr
+
+
+def test_a_small_change_is_never_shown_as_zero_percent(sandboxes: Sandboxes) -> None:
+    from tests.helpers.logs import posts_of
+
+    sandbox = sandboxes.start(rate_limit=0)
+    args = ["set-max", "1000000013", "1000000013001"]  # total cap 10,000,000
+    assert "10,000,000 -> 10,000,001 (+1, +<0.1%)" in run(*args, "+1", "--dry-run").stderr
+    assert "10,000,000 -> 9,999,999 (-1, -<0.1%)" in run(*args, "-1", "--dry-run").stderr
+    assert "(+50,000, +0.5%)" in run(*args, "+50000", "--dry-run").stderr
+    assert posts_of(sandbox.home) == []
+
+
+def test_plus_and_minus_a_percentage_move_a_cap_by_the_same_amount(sandboxes: Sandboxes) -> None:
+    sandboxes.start(rate_limit=0)
+    args = ["set-max", "1000000013", "1000000013001"]
+    run(*args, "10010", "--yes")
+    # 5% of 10,010 is 500.5: the change rounds half away from zero, either way.
+    assert "10,010 -> 10,511 (+501, +5.0%)" in run(*args, "+5%", "--dry-run").stderr
+    assert "10,010 -> 9,509 (-501, -5.0%)" in run(*args, "-5%", "--dry-run").stderr
