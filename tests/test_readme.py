@@ -21,6 +21,7 @@ import pytest
 import tomli_w
 
 from tests.helpers.cli import SCRIPT, converse, run, script, spawn, table_fields, table_rows
+from tests.helpers.hostile import Answer, HostileServer
 from tests.helpers.logs import posts_of, request_log
 from tests.helpers.readme import README, arguments, readme_examples, run_example
 from tests.helpers.sandboxes import PristineHomes, Sandboxes
@@ -75,6 +76,11 @@ GUARD_RAILS = [
     "wxbudget set-max 1000000013 1000000013002 +1000 --dry-run      # ...; at stake +¥5,000.00",
     "wxbudget set-max 1000000013 1000000013002 +200000 --yes --override-limits",
     "wxbudget profile init prod --limit max_increase=100000 --limit max_exposure_increase=200000",
+]
+NOTIFICATIONS = [
+    "wxbudget set-max 1000000013 1000000013002 +500 --yes --notify "
+    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY",
+    "wxbudget apply plan.csv --yes        # the profile's notify_url is told how the batch ended",
 ]
 LIST = [
     "wxbudget list 1000000013",
@@ -153,6 +159,7 @@ TABLES: list[Any] = [
     SHOW,
     SET_MAX_AND_SET_DAILY,
     GUARD_RAILS,
+    NOTIFICATIONS,
     LIST,
     APPLY,
     CHECK,
@@ -482,6 +489,35 @@ def test_readme_guard_rails_and_the_money_at_stake(
     assert max_count("1000000013002") == 250_000
     (post,) = posts_of(sandbox.home)
     assert post["applied"]
+
+
+@pytest.mark.parametrize("example", NOTIFICATIONS)
+def test_readme_telling_the_team_notifications(
+    example: str, readme_sandbox: RunningSandbox
+) -> None:
+    receiver = HostileServer(lambda request: Answer(body=b'{"errcode":0,"errmsg":"ok"}'))
+    robot = "https://qyapi.weixin.qq.com"
+    try:
+        if example.startswith("wxbudget apply"):
+            Path("plan.csv").write_text(
+                "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+                "1000000013,1000000013002,+100,\n"
+            )
+            config = Path(os.environ["WXBUDGET_CONFIG"])
+            document = tomllib.loads(config.read_text())
+            document["profiles"]["sandbox"]["notify_url"] = receiver.base_url + "/hook"
+            config.write_text(tomli_w.dumps(document))
+        result = run_example(example, substitutions={robot: receiver.base_url})
+    finally:
+        receiver.stop()
+    assert "warning" not in result.stderr
+    (request,) = receiver.received
+    told = json.loads(request.body)
+    if example.startswith("wxbudget apply"):
+        assert (told["result"], told["counts"]) == ("applied", {"applied": 1})
+        return
+    assert request.target == "/cgi-bin/webhook/send?key=KEY"
+    assert "total cap 50,000 -> 50,500, applied" in told["markdown"]["content"]
 
 
 @pytest.mark.parametrize("example", DOCTOR)

@@ -36,6 +36,7 @@ from wxbudget.settings import (
     STRING_KEYS,
     Settings,
     check_base_url,
+    check_notify_url,
     default_backup_base_url,
     resolve_path,
 )
@@ -336,6 +337,7 @@ def build_settings(
         audit_log=audit_log,
         rate_limit=rate_limit,
         limits=parse_limits(profile.get("limits", {}), name, where),
+        notify_url=check_notify_url(profile.get("notify_url"), "notify_url", where),
     )
 
 

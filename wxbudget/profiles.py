@@ -150,6 +150,10 @@ def describe(path: Path, name: str | None, env: Mapping[str, str]) -> ProfileRep
         else value
         for key, value in profile.items()
     }
+    if isinstance(values.get("notify_url"), str):
+        from wxbudget.notify import shown_url
+
+        values["notify_url"] = shown_url(values["notify_url"])  # its key is a secret
     files = [
         _inspect(key, resolve_path(path, profile[key]))
         for key in KEY_FILE_KEYS

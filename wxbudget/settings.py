@@ -70,6 +70,7 @@ PROFILE_KEYS = (
     "max_retries",
     "audit_log",
     "rate_limit",
+    "notify_url",
     "limits",
     "language",
 )
@@ -125,6 +126,7 @@ class Settings:
     rate_limit: int
     embedded_sandbox: bool = False
     limits: Limits = field(default_factory=Limits)
+    notify_url: str | None = None  # where write commands post their summary
 
     @property
     def is_brand(self) -> bool:
@@ -185,6 +187,30 @@ def check_base_url(value: str, key: str, where: str) -> str:
             f"{key} '{value}' in {where} uses plain http to a non-loopback host; use https://"
         )
     return value.rstrip("/")
+
+
+def check_notify_url(value: object, key: str, where: str) -> str | None:
+    """Where summaries are posted: https, or plain http to loopback only, like base_url; kept
+    exactly as written (a webhook's path and query are its own). A message about it never
+    shows its query: a WeCom robot's key is in it."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} in {where} must be a URL string")
+    from wxbudget.notify import shown_url
+
+    parts = urlsplit(value)
+    shown = shown_url(value) if parts.hostname else "(no host)"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            f"{key} {shown} in {where} must be an https:// URL, e.g. "
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{key} {shown} in {where} uses plain http to a non-loopback host; use https://"
+        )
+    return value
 
 
 def default_backup_base_url(profile: dict[str, Any], base_url: str, where: str) -> str | None:

@@ -4,6 +4,7 @@ exactly once, resumable after any interruption."""
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +12,7 @@ import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import open_client
-from wxbudget.cli.write_options import OverrideLimitsOption
+from wxbudget.cli.write_options import NotifyOption, OverrideLimitsOption
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -69,6 +70,7 @@ def apply(
         ),
     ] = False,
     override_limits: OverrideLimitsOption = False,
+    notify: NotifyOption = None,
     *,
     options: GlobalOptions,
 ) -> None:
@@ -91,10 +93,12 @@ def apply(
 
       wxbudget apply --resume --yes
     """
+    from wxbudget.cli import notifying
     from wxbudget.errors import UsageError
 
     if plan_file is None and not resume:
         raise UsageError("missing PLAN: give a plan CSV file (or - for stdin), or --resume")
+    notifying.check_flag(notify)
     with open_client(options, rate_limited=True) as client:
         plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings)
         _apply(
@@ -108,6 +112,7 @@ def apply(
             resume=resume,
             again=again,
             override=override_limits,
+            notify=notifying.target(notify, client.settings),
         )
 
 
@@ -156,8 +161,10 @@ def _apply(
     resume: bool,
     again: bool,
     override: bool,
+    notify: str | None = None,
 ) -> None:
     from wxbudget import batch, planning, render
+    from wxbudget.cli import notifying
     from wxbudget.errors import ExitCode, UsageError
     from wxbudget.interrupts import INTERRUPTS
     from wxbudget.journal import Journal
@@ -244,7 +251,8 @@ def _apply(
         if finished and batch.is_finished(steps, batch_journal):
             batch_journal.record_finished()
     _summary(options, steps)
-    _report(steps, batch_journal, finished)
+    report = partial(_report, steps, batch_journal, finished)
+    notifying.around_report(notify, settings, f"apply {plan.source}", steps, report)
 
 
 def _show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Settings) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
-from wxbudget.cli.write_options import OverrideLimitsOption
+from wxbudget.cli.write_options import NotifyOption, OverrideLimitsOption
 
 if TYPE_CHECKING:
     from wxbudget.budget import Change
@@ -83,6 +84,7 @@ def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callabl
         out_request_no: OutRequestNoOption = None,
         again: AgainOption = False,
         override_limits: OverrideLimitsOption = False,
+        notify: NotifyOption = None,
         *,
         options: GlobalOptions,
     ) -> None:
@@ -100,6 +102,7 @@ def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callabl
             bundle=bundle,
             again=again,
             override_limits=override_limits,
+            notify=notify,
         )
         _change(options, request)
 
@@ -152,14 +155,17 @@ class ChangeRequest:
     bundle: bool = False
     again: bool = False
     override_limits: bool = False
+    notify: str | None = None
 
 
 def _change(options: GlobalOptions, request: ChangeRequest) -> None:
     from wxbudget import budget, operations, render
     from wxbudget import earlier as earlier_changes
+    from wxbudget.cli import notifying
     from wxbudget.journal import Journal
     from wxbudget.transport import serialize_body
 
+    notifying.check_flag(request.notify)
     mode = request.mode
     # Everything checkable without the network is checked before the first request.
     target = budget.parse_target(request.target_text)
@@ -211,7 +217,9 @@ def _change(options: GlobalOptions, request: ChangeRequest) -> None:
             earlier_changes.acknowledge(journal, earlier.intent)
         render.plan(change)
         _confirm(request)
-        _write(options, request, client, journal, change, passed)
+        url = notifying.target(request.notify, client.settings)
+        write = partial(_write, options, request, client, journal, change, passed)
+        notifying.around_write(url, client.settings, change, write)
 
 
 def _within_limits(client: Client, change: Change, override: bool) -> dict[str, object] | None:
@@ -278,7 +286,7 @@ def _write(
     journal: Journal,
     change: Change,
     extra: dict[str, object] | None = None,
-) -> None:
+) -> Outcome:
     """Send the change. A signal during it lets the write finish and says how it ended."""
     from wxbudget import earlier as earlier_changes
     from wxbudget import operations, render
@@ -338,6 +346,7 @@ def _write(
         earlier_changes.record_interruption(journal, identity, change.out_request_no)
         render.notice(f"interrupted: the change was applied, {_now(outcome, mode)}")
         raise typer.Exit(INTERRUPTS.exit_code)
+    return outcome
 
 
 def _number(value: int | None) -> str:

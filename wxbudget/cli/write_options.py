@@ -6,6 +6,16 @@ from typing import Annotated
 
 import typer
 
+NotifyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="After the write, post a summary here: a WeCom group robot's webhook URL, or any "
+        "URL (a JSON document); overrides the profile's notify_url",
+        show_default=False,
+    ),
+]
 OverrideLimitsOption = Annotated[
     bool,
     typer.Option(
