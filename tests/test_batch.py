@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers.cli import converse, run, spawn
 from tests.helpers.clock import FrozenClock
-from tests.helpers.logs import applied_counts, audit_entries, request_log
+from tests.helpers.logs import applied_counts, audit_entries, posts_of, request_log
 from tests.helpers.sandboxes import SANDBOX_MODES, Sandboxes, is_strict, write_seed
 from wxbudget.batch_journal import BatchJournal
 from wxbudget.plan import parse_plan
@@ -69,7 +69,7 @@ def test_list_csv_is_a_ready_plan(seeded: RunningSandbox, tmp_path: Path) -> Non
     # Applying an unedited export changes nothing and sends nothing.
     result = run("apply", str(plan), "--yes")
     assert "nothing to do" in result.stderr
-    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    assert not posts_of(seeded.home)
 
 
 def test_csv_output_is_only_for_commands_that_list_stocks(seeded: RunningSandbox) -> None:
@@ -97,7 +97,7 @@ def test_dry_run_shows_the_plan_and_sends_nothing(seeded: RunningSandbox, tmp_pa
         ("MAX_COUNT_PER_DAY", 1000, 900, "change"),
         ("MAX_COUNT", 10000, 10000, "noop"),
     ]
-    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    assert not posts_of(seeded.home)
 
 
 @SEEDED_BOTH_MODES
@@ -125,7 +125,7 @@ def test_caps_outside_the_create_limits_are_sent_with_a_warning(
     expected = ((10000, 1000), (10000, 1000)) if strict else ((0, 1000), (10000, 100000001))
     assert caps("3000000002", "30000000020002") == expected[0]
     assert caps("3000000002", "30000000020003") == expected[1]
-    assert len([e for e in request_log(seeded.home) if e["method"] == "POST"]) == 3
+    assert len(posts_of(seeded.home)) == 3
 
 
 @SEEDED_BOTH_MODES
@@ -138,14 +138,14 @@ def test_refused_rows_are_listed_and_the_rest_applied(
     )
     dry = run("apply", str(plan), "--dry-run")  # a dry run shows refusals and stops: exit 0
     assert "2 planned change(s) would be refused" in dry.stderr
-    assert not [e for e in request_log(seeded.home) if e["method"] == "POST"]
+    assert not posts_of(seeded.home)
     result = run("apply", str(plan), "--yes", "-o", "json", expect=8)
     steps = json.loads(result.stdout)
     assert [step["outcome"] for step in steps] == ["applied", "refused", "refused"]
     assert "NOT_FOUND" in steps[1]["reason"]
     assert "-10000 is below the 0 coupons already issued" in steps[2]["reason"]
     assert caps("3000000002", "30000000020001")[0] == 10500
-    assert len([e for e in request_log(seeded.home) if e["method"] == "POST"]) == 1
+    assert len(posts_of(seeded.home)) == 1
 
 
 @SEEDED_BOTH_MODES

@@ -19,10 +19,6 @@ DOCS_STOCK = "1000000013001"  # SENDING, total 10,000,000, no daily cap
 DAILY_STOCK = "1000000013002"  # SENDING, total 50,000, daily 5,000, sent 12,000 / 800
 
 
-def posts(sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    return posts_of(sandbox.home)
-
-
 def show_json(stock: str = DOCS_STOCK, coupon: str = COUPON) -> dict[str, Any]:
     result = run("show", coupon, stock, "-o", "json")
     data: dict[str, Any] = json.loads(result.stdout)
@@ -85,7 +81,7 @@ def test_set_max_relative_applies_and_is_visible(sandbox: RunningSandbox) -> Non
     assert "10,000,000 -> 10,000,500" in result.stderr
     assert re.search(r"out_request_no wxb-\d{14}-[0-9a-f]{16}", result.stderr)
     assert show_json()["stock_send_rule"]["max_count"] == 10_000_500
-    assert [entry["applied"] for entry in posts(sandbox)] == [True]
+    assert [entry["applied"] for entry in posts_of(sandbox.home)] == [True]
 
 
 @BOTH_MODES
@@ -105,7 +101,7 @@ def test_set_daily_percent(sandbox: RunningSandbox) -> None:
 def test_without_tty_or_yes_nothing_is_sent(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DOCS_STOCK, "+1", expect=2)
     assert "pass --yes" in result.stderr
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 @BOTH_MODES
@@ -121,14 +117,14 @@ def test_dry_run_prints_the_exact_body_and_sends_nothing(sandbox: RunningSandbox
         "brand_id": "120344",
     }
     assert result.stdout.strip().startswith('{"out_request_no":"dry-run-1"')
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 @BOTH_MODES
 def test_expect_current_mismatch_exits_5(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DOCS_STOCK, "+1", "--yes", "--expect-current", "5", expect=5)
     assert "not 5" in result.stderr
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
     run("set-max", COUPON, DOCS_STOCK, "+1", "--yes", "--expect-current", "10000000")
 
 
@@ -171,7 +167,7 @@ def test_local_checks_refuse_before_any_write(
     result = run(command, COUPON, stock, target, "--yes", expect=4)
     assert reason in result.stderr
     assert result.stderr.count("\n") == 1
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 @pytest.mark.parametrize(
@@ -189,21 +185,21 @@ def test_a_cap_equal_to_what_was_issued_is_allowed(
 ) -> None:
     run(command, COUPON, DAILY_STOCK, target, "--yes")
     assert show_json(DAILY_STOCK)["stock_send_rule"][field] == int(target)
-    assert [entry["applied"] for entry in posts(sandbox)] == [True]
+    assert [entry["applied"] for entry in posts_of(sandbox.home)] == [True]
 
 
 @BOTH_MODES
 def test_bundled_stock_is_refused_naming_the_bundle(sandbox: RunningSandbox) -> None:
     result = run("set-max", "1000000014", "1000000014001", "+1", "--yes", expect=4)
     assert "stock bundle 712315129419284901" in result.stderr
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 @BOTH_MODES
 def test_target_equal_to_current_does_nothing(sandbox: RunningSandbox) -> None:
     result = run("set-max", COUPON, DAILY_STOCK, "50000", "--yes")
     assert "nothing to do" in result.stderr
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 def test_unknown_stock_shows_api_error_and_request_id(sandbox: RunningSandbox) -> None:
@@ -227,7 +223,7 @@ def test_same_out_request_no_for_a_different_change_is_refused(sandbox: RunningS
     assert "out_request_no cron-run-0001 was already used" in result.stderr
     assert "MAX_COUNT 60000 (50000 -> 60000)" in result.stderr
     assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 60000
-    assert [entry["applied"] for entry in posts(sandbox)] == [True]
+    assert [entry["applied"] for entry in posts_of(sandbox.home)] == [True]
 
 
 def test_server_refuses_a_reused_number_the_journal_does_not_know(
@@ -241,7 +237,7 @@ def test_server_refuses_a_reused_number_the_journal_does_not_know(
     )
     assert "相同单号但请求数据不一致" in result.stderr
     assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 60000
-    assert [entry["applied"] for entry in posts(sandbox)] == [True, False]
+    assert [entry["applied"] for entry in posts_of(sandbox.home)] == [True, False]
 
 
 def test_relative_re_run_with_the_same_number_does_not_apply_twice(
@@ -252,7 +248,7 @@ def test_relative_re_run_with_the_same_number_does_not_apply_twice(
     again = run(*args)
     assert "already 50,500: nothing to do" in again.stderr
     assert show_json(DAILY_STOCK)["stock_send_rule"]["max_count"] == 50500
-    assert len(posts(sandbox)) == 1
+    assert len(posts_of(sandbox.home)) == 1
 
 
 def edited_profile(sandbox: RunningSandbox, tmp_path: Path, **changes: str) -> Path:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers.certificates import self_signed
+from tests.helpers.certificates import new_key, self_signed
 from tests.helpers.cli import run
 from tests.helpers.sandboxes import Sandboxes, edit_profile
 from wxbudget import doctor
@@ -245,7 +245,7 @@ def certificate(key: rsa.RSAPrivateKey, serial_no: str, *, days_left: float) -> 
 
 def test_merchant_certificate_for_another_key_fails(sandbox: RunningSandbox) -> None:
     serial = profile_value(sandbox, "merchant_serial_no")
-    someone_else = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    someone_else = new_key()
     key_file(sandbox, "merchant_cert.pem").write_bytes(
         certificate(someone_else, serial, days_left=365)
     )

@@ -359,6 +359,12 @@ def test_the_intent_is_synced_before_the_write_is_sent_and_the_outcome_after(
     assert synced == [("intent", 0), ("outcome", 1)]
 
 
+def test_every_journal_a_command_writes_is_synced_with_os_fsync(tmp_path: Path) -> None:
+    # What fsync buys (the line survives a power cut) cannot be staged in a test: the test above
+    # proves where the sync happens, and this one that the sync the commands get is os.fsync.
+    assert Journal(tmp_path / "audit.jsonl").sync is os.fsync
+
+
 # The journal's outcome line describes the write's own last answer.
 
 

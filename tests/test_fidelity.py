@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers.certificates import new_key
 from tests.helpers.cli import run, spawn
-from tests.helpers.logs import request_log
+from tests.helpers.logs import posts_of, request_log
 from tests.helpers.sandboxes import (
     BOTH_MODES,
     SANDBOX_MODES,
@@ -48,10 +49,6 @@ BUNDLE_COUPON = "1000000014"
 BUNDLE = "712315129419284901"  # three stocks, total 30,000 and daily 3,000 each
 GENERIC = "传入参数不符合业务规则"
 UPDATE_PATH = "/v3/marketing/partner/product-coupon/product-coupons/{}/stocks/{}/update-budget"
-
-
-def posts(home: Path) -> list[dict[str, Any]]:
-    return [entry for entry in request_log(home) if entry["method"] == "POST"]
 
 
 def rule(stock: str, coupon: str = COUPON) -> dict[str, int]:
@@ -107,7 +104,7 @@ def test_the_php_sample_request_is_applied_by_default_and_refused_by_strict(
                 f"/current_max_count{other}",
                 f"/target_max_count{other}",
             )
-            assert [entry["applied"] for entry in posts(sample_sandbox.home)] == [False]
+            assert [entry["applied"] for entry in posts_of(sample_sandbox.home)] == [False]
         else:
             # Client.call verifies the answer's signature before returning it.
             answer = client.call("POST", path, body=body)
@@ -115,7 +112,7 @@ def test_the_php_sample_request_is_applied_by_default_and_refused_by_strict(
             assert client.last_call is not None
             assert client.last_call.verified
             assert answer.data["stock_send_rule"]["max_count"] == 1
-            assert [entry["applied"] for entry in posts(sample_sandbox.home)] == [True]
+            assert [entry["applied"] for entry in posts_of(sample_sandbox.home)] == [True]
     finally:
         client.close()
 
@@ -137,7 +134,7 @@ def test_a_cap_changed_underneath_exits_5_with_both_values(racing: RunningSandbo
     assert f"400 INVALID_REQUEST: {GENERIC}" in lines[-1]
     assert "Request-ID" in lines[-1]
     assert rule(DAILY_STOCK)["max_count"] == 50001
-    assert [entry["applied"] for entry in posts(racing.home)] == [False]
+    assert [entry["applied"] for entry in posts_of(racing.home)] == [False]
     history = json.loads(run("history", "-o", "json").stdout)
     outcomes = [(entry["outcome"]["result"], entry["outcome"]["exit_code"]) for entry in history]
     assert outcomes == [("conflict", 5)]
@@ -167,7 +164,7 @@ def test_a_refusal_with_the_cap_unchanged_exits_4_with_wechat_pays_message(
         assert rule(DAILY_STOCK)["max_count_per_day"] == 5000
     else:
         assert rule(DAILY_STOCK)["max_count_per_day"] == 700
-    assert len(posts(sandbox.home)) == 1
+    assert len(posts_of(sandbox.home)) == 1
 
 
 # --- rules no page states: warned about, sent, and WeChat Pay decides -------------------------
@@ -195,7 +192,7 @@ def test_undocumented_rules_are_warnings_and_the_answer_decides(
     result = run(command, COUPON, stock, target, "--yes", expect=4 if sandbox.strict else 0)
     assert f"warning: stock {stock}" in result.stderr or "warning: target" in result.stderr
     assert warning in result.stderr
-    assert len(posts(sandbox.home)) == 1
+    assert len(posts_of(sandbox.home)) == 1
     if sandbox.strict:
         assert "WeChat Pay answered 400" in result.stderr
         assert rule(stock).get(field) == before
@@ -263,7 +260,7 @@ WELL_FORMED = {
 
 @functools.cache
 def answer_key() -> rsa.RSAPublicKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return new_key().public_key()
 
 
 @settings(max_examples=300, deadline=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_path
+from tests.helpers.logs import audit_path, read_jsonl
 from tests.helpers.sandboxes import Sandboxes
 from wxbudget.sandbox import RunningSandbox
 
@@ -87,7 +87,7 @@ def test_history_filters_limit_and_profile_column(
     # Relative --since counts back from now: shift the journal's times two days into the past.
     journal = audit_path(isolated_environment)
     past = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
-    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    entries = read_jsonl(journal)
     journal.write_text("".join(json.dumps(entry | {"time": past}) + "\n" for entry in entries))
     assert listed("--since", "24h") == []
     assert len(listed("--since", "7d")) == 3

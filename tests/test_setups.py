@@ -12,7 +12,7 @@ import tomli_w
 
 from tests.helpers.certificates import new_key, self_signed
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_entries, request_log
+from tests.helpers.logs import audit_entries, posts_of, request_log
 from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
 from wxbudget import config, signing
@@ -105,7 +105,7 @@ def test_bundle_show_and_set_max_change_every_stock(sandbox: RunningSandbox) -> 
     assert "stock bundle 712315129419284901 (coupon 1000000014, 3 stocks)" in result.stderr
     again = json.loads(run("bundle", "show", BUNDLE_COUPON, BUNDLE, "-o", "json").stdout)
     assert {s["stock_send_rule"]["max_count"] for s in again["stock_list"]} == {31000}
-    posts = [e for e in request_log(sandbox.home) if e["method"] == "POST"]
+    posts = posts_of(sandbox.home)
     assert [e["path"].rsplit("/", 2)[-2] for e in posts] == [BUNDLE]
 
 
@@ -151,7 +151,7 @@ def test_unknown_bundle_and_journal(sandbox: RunningSandbox, isolated_environmen
         "bundle", "set-max", BUNDLE_COUPON, BUNDLE, "+1", "--yes", "--out-request-no", "bundle-1"
     )
     assert "nothing to do" in again.stderr
-    assert len([e for e in request_log(sandbox.home) if e["method"] == "POST"]) == 1
+    assert len(posts_of(sandbox.home)) == 1
 
 
 @BOTH_MODES

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,10 +18,6 @@ from wxbudget.sandbox import RunningSandbox
 COUPON = "1000000013"
 DAILY_STOCK = "1000000013002"  # SENDING, total 50,000, daily 5,000
 PLAN = f"product_coupon_id,stock_id,max_count,max_count_per_day\n{COUPON},{DAILY_STOCK},+10,\n"
-
-
-def posts(sandbox: RunningSandbox) -> list[dict[str, Any]]:
-    return posts_of(sandbox.home)
 
 
 def total_cap() -> int:
@@ -55,7 +50,7 @@ def test_a_symlinked_audit_journal_is_refused_and_nothing_is_sent(
     assert "is a symbolic link" in one_error_line(result.stderr)
     assert str(journal) in result.stderr
     assert victim.read_text() == "precious\n"
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
     assert total_cap() == 50000
     # history reads it back: refused the same way.
     assert "symbolic link" in run("history", expect=3).stderr
@@ -86,7 +81,7 @@ def test_a_planted_batch_lock_link_is_refused_and_its_target_kept(
     assert "batch lock" in one_error_line(result.stderr)
     assert "symbolic link" in result.stderr
     assert victim.read_text() == "precious\n"
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 @pytest.mark.parametrize("mode", [0o666, 0o620, 0o602])
@@ -101,7 +96,7 @@ def test_a_journal_others_can_write_is_refused_untouched(
     assert f"mode {mode:04o}" in one_error_line(result.stderr)
     assert f"chmod go-w {journal}" in result.stderr
     assert journal.read_text() == ""
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 def test_a_journal_folder_others_can_write_is_refused(
@@ -112,7 +107,7 @@ def test_a_journal_folder_others_can_write_is_refused(
     folder.chmod(0o777)
     result = run("set-max", COUPON, DAILY_STOCK, "+1", "--yes", expect=3)
     assert f"chmod go-w {folder}" in one_error_line(result.stderr)
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
     assert list(folder.iterdir()) == []
 
 
@@ -138,7 +133,7 @@ def test_a_journal_of_another_user_is_refused(
     os.chown(journal, 4242, -1)
     result = run("set-max", COUPON, DAILY_STOCK, "+1", "--yes", expect=3)
     assert "another user (uid 4242)" in one_error_line(result.stderr)
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 def test_an_audit_log_that_is_not_a_regular_file_is_refused(
@@ -159,7 +154,7 @@ def test_an_audit_log_that_is_not_a_regular_file_is_refused(
         assert kind in one_error_line(result.stderr)
         history = run("--config", str(edited), "history", expect=3)
         assert "is not a regular file" in one_error_line(history.stderr)
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 def test_a_planted_intent_cannot_choose_the_cap_sent(
@@ -189,7 +184,7 @@ def test_a_planted_intent_cannot_choose_the_cap_sent(
     line = one_error_line(result.stderr)
     assert "50000 -> 99999999" in line  # the recorded change
     assert "+1 from 50000" in line  # and the command's own
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
     assert total_cap() == 50000
 
 
@@ -216,7 +211,7 @@ def test_a_recorded_change_of_the_wrong_types_is_not_replayed(
     journal.chmod(0o600)
     args = ("set-max", COUPON, DAILY_STOCK, "+1", "--out-request-no", "ops-ticket-43", "--yes")
     run(*args, expect=5)
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
 
 
 def test_a_genuine_replay_is_shown_and_still_works(sandbox: RunningSandbox) -> None:
@@ -251,5 +246,5 @@ def test_a_forged_batch_step_is_refused_not_sent(sandbox: RunningSandbox, tmp_pa
     result = run("apply", str(plan_file), "--yes", "--journal", str(journal), expect=8)
     assert "50000 -> 99999999" in result.stderr
     assert "does not give" in result.stderr
-    assert posts(sandbox) == []
+    assert posts_of(sandbox.home) == []
     assert total_cap() == 50000
