@@ -150,6 +150,8 @@ def load(path: Path) -> dict[str, Any]:
         where = f" line {match.group(1)}" if match else ""
         reason = _TOML_LINE.sub("", str(error)).strip(" ()")
         raise ConfigError(f"config file {path}{where}: invalid TOML: {reason}") from error
+    # Before anything below can quote a value: a key pasted into the file is never echoed.
+    keyfiles.refuse_key_material(document, f"the top level of {path}", path.parent)
     _reject_unknown(document, TOP_LEVEL_KEYS, f"top level of {path}")
     _check_language(document, f"the top level of {path}")
     default_profile = document.get("default_profile")
@@ -161,6 +163,7 @@ def load(path: Path) -> dict[str, Any]:
     for name, profile in profiles.items():
         if not isinstance(profile, dict):
             raise ConfigError(f"profiles.{name} in {path} must be a table: [profiles.{name}]")
+        keyfiles.refuse_key_material(profile, f"profile '{name}' of {path}", path.parent)
         _reject_unknown(profile, PROFILE_KEYS, f"profile '{name}' of {path}")
         _check_language(profile, f"profile '{name}' of {path}")
     return document

@@ -3,6 +3,7 @@ file's permissions checked. Profiles hold key paths, never keys."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,37 @@ from wxbudget.errors import ConfigError
 
 if TYPE_CHECKING:
     from wxbudget.signing import PrivateKey, PublicKey
+
+# What only key material looks like where a path belongs: PEM armour, several lines, or a PEM
+# body without its armour (DER in base64 starts "MII" for any RSA key or certificate).
+KEY_MATERIAL_MARKERS = ("-----BEGIN", "\n")
+_PEM_BODY = re.compile(r"MII[A-Za-z0-9+/=]{100,}")
+# The APIv3 key is 32 letters and digits (商户平台 > API安全 > APIv3密钥).
+_APIV3_KEY = re.compile(r"[A-Za-z0-9]{32}")
+
+
+def looks_like_key_material(key: str, value: str, folder: Path | None = None) -> bool:
+    """Whether a profile value is a key itself rather than a path or an id. Such a value is
+    never printed: not in an error line, not in JSON. `folder` is where a relative path is
+    read from: a 32-character value naming a file there is a file name after all."""
+    if any(marker in value for marker in KEY_MATERIAL_MARKERS):
+        return True
+    stripped = value.strip()
+    if _PEM_BODY.fullmatch(stripped):
+        return True
+    if key == "apiv3_key_file" and _APIV3_KEY.fullmatch(stripped):
+        return folder is None or not (folder / stripped).exists()
+    return False
+
+
+def refuse_key_material(table: dict[str, object], where: str, folder: Path) -> None:
+    """Refuse (exit 3) a table holding key material, naming the key, never the value."""
+    for key, value in table.items():
+        if isinstance(value, str) and looks_like_key_material(key, value, folder):
+            raise ConfigError(
+                f"{key} in {where} holds key material instead of a path (not shown); move the "
+                f"key into a file only you can read (chmod 600) and set {key} to its path"
+            )
 
 
 def load_private_key_file(path: Path) -> PrivateKey:

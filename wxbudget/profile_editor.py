@@ -55,7 +55,6 @@ KEY_MEANINGS = {
 # likely the key itself pasted where its path belongs.
 MUST_EXIST_KEYS = ("merchant_cert_file", "apiv3_key_file")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_KEY_MATERIAL_MARKERS = ("-----BEGIN", "\n")
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def check_new_name(document: Mapping[str, Any], name: str, *, force: bool) -> No
 def refuse_key_material(values: Mapping[str, Any]) -> None:
     """Keys belong in files the profile points at, never in the config or in shell history."""
     for key, value in values.items():
-        if isinstance(value, str) and any(marker in value for marker in _KEY_MATERIAL_MARKERS):
+        if isinstance(value, str) and keyfiles.looks_like_key_material(key, value, Path.cwd()):
             raise UsageError(
                 f"the value for {flag(key)} looks like key material; pass the path of the file "
                 "that holds it"

@@ -162,12 +162,13 @@ def init(
         "limits": parse_limit_flags(limit) if limit else None,
         "language": language.value if language is not None else None,
     }
+    # As typed, before a relative path is made absolute: a key is refused whatever it looks like.
+    profile_editor.refuse_key_material({k: v for k, v in given.items() if v is not None})
     values = {
         key: profile_editor.typed_path(key, value)
         for key, value in given.items()
         if value is not None
     }
-    profile_editor.refuse_key_material(values)
     missing = profile_editor.missing_keys(values)
     if missing and not sys.stdin.isatty():
         raise UsageError(
@@ -208,9 +209,15 @@ def _ask(path: Path, key: str, *, optional: bool = False) -> str:
         meaning += "; optional: press Enter to skip"
     while True:
         try:
-            answer = str(profile_editor.typed_path(key, render.ask(key, meaning)))
+            typed = render.ask(key, meaning)
         except EOFError:
             raise typer.Abort() from None
+        try:
+            profile_editor.refuse_key_material({key: typed})
+        except WxBudgetError as error:
+            render.notice(f"{error.line()}; try again")
+            continue
+        answer = str(profile_editor.typed_path(key, typed))
         if not answer:
             if optional:
                 return ""
