@@ -105,6 +105,13 @@ HISTORY = [
     "wxbudget history --result no-outcome",
     "wxbudget history 1000000013 1000000013001 --since 2026-11-01 --limit 5 -o json",
 ]
+UNDO_NUMBER = "wxb-20261129093923-6790398b53f89da2"
+UNDO = [
+    f"wxbudget undo {UNDO_NUMBER} --dry-run    # the way back, previewed",
+    f"wxbudget undo {UNDO_NUMBER} --yes",
+    "wxbudget undo --batch 3f2a9c1d0b7e4a55 --yes                     # every applied row of a "
+    "batch",
+]
 BUNDLE = [
     "wxbudget bundle show 1000000014 712315129419284901",
     "wxbudget bundle show 1000000014 712315129419284901 -o csv > plan.csv   # edit, then "
@@ -164,6 +171,7 @@ TABLES: list[Any] = [
     APPLY,
     CHECK,
     HISTORY,
+    UNDO,
     BUNDLE,
     PROFILE,
     DOCTOR,
@@ -489,6 +497,25 @@ def test_readme_guard_rails_and_the_money_at_stake(
     assert max_count("1000000013002") == 250_000
     (post,) = posts_of(sandbox.home)
     assert post["applied"]
+
+
+@pytest.mark.parametrize("example", UNDO)
+def test_readme_undo(example: str, readme_sandbox: RunningSandbox) -> None:
+    if "--batch" in example:
+        Path("plan.csv").write_text(
+            "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+            "1000000013,1000000013002,+100,\n1000000013,1000000013001,+5,\n"
+        )
+        applied = run("apply", "plan.csv", "--yes")
+        batch = json.loads(run("history", "-o", "json").stdout)[-1]["intent"]["batch"]
+        assert f"wxbudget undo --batch {batch}" in applied.stderr
+        run_example(example, substitutions={"3f2a9c1d0b7e4a55": batch})
+        assert (max_count("1000000013002"), max_count("1000000013001")) == (50000, 10_000_000)
+        return
+    run("set-max", "1000000013", "1000000013002", "+1000", "--yes", "--out-request-no", UNDO_NUMBER)
+    result = run_example(example)
+    assert "total cap of stock 1000000013002 50,000 -> 51,000: back to 50,000" in result.stderr
+    assert max_count("1000000013002") == (51000 if "--dry-run" in example else 50000)
 
 
 @pytest.mark.parametrize("example", NOTIFICATIONS)

@@ -131,6 +131,7 @@ class ApplyOptions:
     audit: Journal
     on_step_done: Callable[[Step], None]
     stop: StopFlag
+    batch_id: str | None = None  # recorded with every write of the batch
 
 
 def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions) -> bool:
@@ -166,7 +167,7 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
                 change,
                 target_text=step.target.text,
                 retry=RETRY_STEP,
-                extra=step.journal_extra,
+                extra={**(step.journal_extra or {}), "batch": options.batch_id},
             )
         except WxBudgetError as error:
             step.status, step.reason, step.exit_code = "failed", error.line(), int(error.exit_code)
@@ -221,7 +222,7 @@ def within_limits(steps: Iterable[Step], limits: Limits, *, override: bool) -> I
     for step in steps:
         breaches = limits.breaches(step.change) if step.status == "change" and step.change else ()
         if breaches and override:
-            step.journal_extra = {"limits_overridden": list(breaches)}
+            step.journal_extra = {**(step.journal_extra or {}), "limits_overridden": [*breaches]}
         elif breaches:
             step.status, step.out_request_no = "refused", None
             step.reason = (
@@ -246,8 +247,9 @@ def check_rows_limit(steps: list[Step], limits: Limits, *, override: bool) -> No
         raise limits.refusal("this plan", (breach,))
     for step in steps:
         if step.status == "change":
-            passed = (step.journal_extra or {}).get("limits_overridden", [])
-            step.journal_extra = {"limits_overridden": [*passed, breach]}
+            extra = step.journal_extra or {}
+            passed = extra.get("limits_overridden", [])
+            step.journal_extra = {**extra, "limits_overridden": [*passed, breach]}
 
 
 def steps_json(steps: Iterable[Step]) -> Iterator[str]:

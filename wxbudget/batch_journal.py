@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wxbudget.errors import UsageError
-from wxbudget.journal import MAX_LINE_BYTES, Journal, now_text
+from wxbudget.journal import MAX_LINE_BYTES, Journal, new_operation_id, now_text
 from wxbudget.plan import Plan
 from wxbudget.settings import Settings
 from wxbudget.statefiles import open_state_file
@@ -120,9 +120,13 @@ class BatchJournal:
         with self._lock:
             self.records.setdefault(entry["key"], {}).update(entry)
 
-    def record_plan(self, plan: Plan, settings: Settings) -> None:
-        """Keep the plan itself (so `apply --resume` can finish without the file) and whose
-        account it runs against; this opens a batch."""
+    def record_plan(
+        self, plan: Plan, settings: Settings, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Keep the plan itself (so `apply --resume` can finish without the file), whose
+        account it runs against and the batch's id (every write of the batch carries it into
+        the audit journal, so `history` and `undo --batch` can name the batch); this opens a
+        batch. `extra`: what else the batch is (the batch an undo reverts)."""
         if PLAN_KEY not in self.records:
             self.write(
                 {
@@ -132,9 +136,17 @@ class BatchJournal:
                     "source": plan.source,
                     "digest": plan.digest,
                     "account": account_of(settings),
+                    "batch": new_operation_id()[:16],
                     "csv": plan.text,
+                    **(extra or {}),
                 }
             )
+
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the open batch (None for one opened before batches had ids)."""
+        found = self.records.get(PLAN_KEY, {}).get("batch")
+        return found if isinstance(found, str) else None
 
     def record_finished(self) -> None:
         """Close the batch: the next run of this plan is a new batch."""

@@ -116,6 +116,12 @@ COMMANDS: dict[str, tuple[str, str, dict[str, bool], str]] = {
         {},
         "Alert on stocks below a threshold: exit 9 when any is, 0 when none is (for cron and CI).",
     ),
+    "undo": (
+        "wxbudget.cli.undo",
+        "undo",
+        {},
+        _('Take a change back: set the cap to its recorded "from", if it is still at its "to".'),
+    ),
     "history": (
         "wxbudget.cli.history",
         "history",

@@ -4,9 +4,10 @@ exactly once, resumable after any interruption."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
     from wxbudget.journal import Journal
     from wxbudget.plan import Plan
     from wxbudget.settings import Settings
+
+
+@dataclass(frozen=True)
+class BatchKind:
+    """What a batch is besides its plan: a plain `apply` (the default), or `undo --batch`."""
+
+    command: str | None = None  # as notifications name it; default "apply SOURCE"
+    record: dict[str, Any] | None = None  # what the batch journal's plan record also says
+    # Turns the planned steps into what will be sent (an undo refuses caps changed since).
+    adjust: Callable[[Iterator[Step]], Iterator[Step]] | None = None
 
 
 @with_global_options
@@ -101,7 +112,7 @@ def apply(
     notifying.check_flag(notify)
     with open_client(options, rate_limited=True) as client:
         plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings)
-        _apply(
+        apply_plan(
             options,
             client,
             plan,
@@ -139,6 +150,11 @@ def _locate_batch(
     batch_journal = BatchJournal(found)
     batch_journal.load()
     header = batch_journal.records.get(PLAN_KEY)
+    if header is not None and header.get("undoes_batch"):
+        raise UsageError(
+            f"the latest unfinished batch ({found}) undoes batch {header['undoes_batch']}: "
+            f"finish it with 'wxbudget undo --batch {header['undoes_batch']}'"
+        )
     if header is None or not isinstance(header.get("csv"), str):
         if batch_journal.finished is not None:
             raise UsageError(
@@ -149,7 +165,7 @@ def _locate_batch(
     return parse_plan(header["csv"].encode("utf-8"), str(header.get("source"))), batch_journal
 
 
-def _apply(
+def apply_plan(
     options: GlobalOptions,
     client: Client,
     plan: Plan,
@@ -162,9 +178,10 @@ def _apply(
     again: bool,
     override: bool,
     notify: str | None = None,
+    kind: BatchKind | None = None,
 ) -> None:
     from wxbudget import batch, planning, render
-    from wxbudget.cli import notifying
+    from wxbudget.cli import apply_report, notifying
     from wxbudget.errors import ExitCode, UsageError
     from wxbudget.interrupts import INTERRUPTS
     from wxbudget.journal import Journal
@@ -212,9 +229,12 @@ def _apply(
             stop=INTERRUPTS.stop,
             earlier=planning.Earlier(audit, settings, again=again, record=not dry_run),
         )
+        kind = kind or BatchKind()
+        if kind.adjust is not None:
+            planned = kind.adjust(planned)
         planned = batch.within_limits(planned, settings.limits, override=override)
         if dry_run:
-            _show_dry_run(options, planned, settings)
+            apply_report.show_dry_run(options, planned, settings)
             return
         steps = list(planned)
         batch.check_rows_limit(steps, settings.limits, override=override)
@@ -231,8 +251,8 @@ def _apply(
             render.notice(
                 "nothing to do: every planned cap is in place" + (" or refused" if refused else "")
             )
-            _summary(options, steps)
-            batch_journal.record_plan(plan, settings)
+            apply_report.summary(options, steps)
+            batch_journal.record_plan(plan, settings, kind.record)
             batch_journal.record_finished()
             if refused:
                 raise typer.Exit(int(ExitCode.PARTIAL))
@@ -246,43 +266,21 @@ def _apply(
             if not render.confirm(f"Apply {len(changes)} change(s)?"):
                 render.notice("cancelled: nothing was sent")
                 raise typer.Exit(2)
-        batch_journal.record_plan(plan, settings)
+        batch_journal.record_plan(plan, settings, kind.record)
         finished = _run_steps(steps, batch_journal, audit, concurrency, worker_client)
         if finished and batch.is_finished(steps, batch_journal):
             batch_journal.record_finished()
-    _summary(options, steps)
-    report = partial(_report, steps, batch_journal, finished)
-    notifying.around_report(notify, settings, f"apply {plan.source}", steps, report)
-
-
-def _show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Settings) -> None:
-    """The plan on stdout, written as it is planned (a plan can have 100,000 rows)."""
-    from collections import Counter
-
-    from wxbudget import batch, render
-
-    counts: Counter[str] = Counter()
-    rows: set[int] = set()
-
-    def counted() -> Iterator[Step]:
-        for step in planned:
-            counts[step.status] += 1
-            if step.status == "change":
-                rows.add(step.row.line)
-            yield step
-
-    if options.json:
-        render.streamed_result(batch.steps_json(counted()))
-    else:
-        render.plan_table(counted(), to_stdout=True)
-    if counts["refused"]:
-        render.notice(f"{counts['refused']} planned change(s) would be refused (listed)")
-    beyond = settings.limits.rows_breach(len(rows))
-    if beyond is not None:
-        render.notice(
-            f"apply would refuse this plan: beyond the limits of profile '"
-            f"{settings.profile}' ({beyond}); --override-limits sends it"
-        )
+    apply_report.summary(options, steps)
+    if (
+        kind.command is None
+        and batch_journal.batch_id
+        and any(s.status == "applied" for s in steps)
+    ):
+        number = batch_journal.batch_id
+        render.notice(f"batch {number}: to take it back, run: wxbudget undo --batch {number}")
+    report = partial(apply_report.report, steps, batch_journal, finished)
+    command = kind.command or f"apply {plan.source}"
+    notifying.around_report(notify, settings, command, steps, report)
 
 
 def _ask_about_stacked(steps: list[Step], audit: Journal) -> None:
@@ -322,6 +320,7 @@ def _run_steps(
                     audit=audit,
                     on_step_done=progress.advance,
                     stop=INTERRUPTS.stop,
+                    batch_id=batch_journal.batch_id,
                 ),
             )
         except Interrupted as stopped:
@@ -331,36 +330,6 @@ def _run_steps(
             )
             stopped.reported = True
             raise
-
-
-def _report(steps: list[Step], batch_journal: BatchJournal, finished: bool) -> None:
-    from wxbudget import render
-    from wxbudget.errors import ExitCode
-    from wxbudget.interrupts import INTERRUPTS
-
-    if not finished:
-        applied = sum(1 for step in steps if step.status == "applied")
-        waiting = sum(1 for step in steps if step.status in ("change", "not-started"))
-        render.notice(
-            f"interrupted by {INTERRUPTS.name}: {applied} change(s) applied (the writes in "
-            f"flight finished and are recorded), {waiting} not started; finish with "
-            f"'wxbudget apply --resume' ({batch_journal.path})"
-        )
-        raise typer.Exit(INTERRUPTS.exit_code or int(ExitCode.INTERRUPTED))
-    failed = [step for step in steps if step.status == "failed"]
-    refused = [step for step in steps if step.status == "refused"]
-    if failed:
-        render.notice(
-            f"{len(failed)} change(s) failed (listed): re-run the same plan (or apply --resume) "
-            "to retry them with their recorded out_request_no"
-        )
-    elif refused:
-        render.notice(
-            f"{len(refused)} change(s) refused (listed) were not sent; the batch is finished, so "
-            "a re-run of this plan is a new batch"
-        )
-    if failed or refused:
-        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 def _settle_earlier_runs(
@@ -379,12 +348,3 @@ def _settle_earlier_runs(
             settle_interrupted(audit, intent)
         if step.reason == CONFIRMED_EARLIER:
             batch_journal.write({"type": "result", "key": step.key, "result": "applied"})
-
-
-def _summary(options: GlobalOptions, steps: list[Step]) -> None:
-    from wxbudget import batch, render
-
-    if options.json:
-        render.streamed_result(batch.steps_json(steps))
-    else:
-        render.batch_summary(steps)

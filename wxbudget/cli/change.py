@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
-from wxbudget.cli.write_options import NotifyOption, OverrideLimitsOption
+from wxbudget.cli.write_options import (
+    AgainOption,
+    DryRunOption,
+    ExpectCurrentOption,
+    NotifyOption,
+    OutRequestNoOption,
+    OverrideLimitsOption,
+    TargetArgument,
+    YesOption,
+)
 
 if TYPE_CHECKING:
     from wxbudget.budget import Change
@@ -29,45 +38,6 @@ if TYPE_CHECKING:
 
 # Resolved by with_global_options from this module's names.
 __all__ = ["BundleId", "ProductCouponId", "StockId", "change_command", "set_daily", "set_max"]
-
-TargetArgument = Annotated[
-    str,
-    typer.Argument(
-        help="New cap: absolute (20000) or relative to the current cap (+500, -500, +10%, -10%)",
-        show_default=False,
-    ),
-]
-YesOption = Annotated[
-    bool, typer.Option("--yes", "-y", help="Change without asking (for cron and CI)")
-]
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Print the plan and the exact JSON body; send nothing")
-]
-ExpectCurrentOption = Annotated[
-    int | None,
-    typer.Option(
-        "--expect-current",
-        help="Refuse (exit 5) unless the current cap is exactly N",
-        metavar="N",
-        show_default=False,
-    ),
-]
-AgainOption = Annotated[
-    bool,
-    typer.Option(
-        "--again",
-        help="Apply a relative change even though an interrupted earlier change of this cap "
-        "is in place (without it: asked on a terminal, refused with exit 5 otherwise)",
-    ),
-]
-OutRequestNoOption = Annotated[
-    str | None,
-    typer.Option(
-        "--out-request-no",
-        help="Use this request number (6-40 of 0-9A-Za-z_-) instead of a generated one",
-        show_default=False,
-    ),
-]
 
 
 def change_command(mode_name: str, doc: str, *, bundle: bool = False) -> Callable[..., None]:
@@ -156,70 +126,91 @@ class ChangeRequest:
     again: bool = False
     override_limits: bool = False
     notify: str | None = None
+    # An undo: what its intent records besides the change (the operation it reverts), how
+    # notifications and a finishing hint name it, and its check of the planned change.
+    extra: dict[str, object] | None = None
+    command: str | None = None
+    finish: str | None = None
+    check: Callable[[Change], None] | None = None
 
 
 def _change(options: GlobalOptions, request: ChangeRequest) -> None:
-    from wxbudget import budget, operations, render
-    from wxbudget import earlier as earlier_changes
+    from wxbudget import budget
     from wxbudget.cli import notifying
     from wxbudget.journal import Journal
-    from wxbudget.transport import serialize_body
 
     notifying.check_flag(request.notify)
-    mode = request.mode
     # Everything checkable without the network is checked before the first request.
-    target = budget.parse_target(request.target_text)
+    budget.parse_target(request.target_text)
     number = (
         budget.check_out_request_no(request.out_request_no)
         if request.out_request_no is not None
         else budget.new_out_request_no()
     )
+    request = replace(request, out_request_no=number)
     with open_client(options) as client:
-        journal = Journal(client.settings.audit_log)
-        change = operations.plan(
-            client,
-            request.product_coupon_id,
-            request.stock_id,
-            mode,
-            target,
-            out_request_no=number,
-            expect_current=request.expect_current,
-            journal=journal,
-            bundle=request.bundle,
+        change_with(options, request, client, Journal(client.settings.audit_log))
+
+
+def change_with(
+    options: GlobalOptions, request: ChangeRequest, client: Client, journal: Journal
+) -> None:
+    """Plan, preview, confirm and send one change (its out_request_no drawn) with a client."""
+    from wxbudget import budget, operations, render
+    from wxbudget import earlier as earlier_changes
+    from wxbudget.cli import notifying
+    from wxbudget.transport import serialize_body
+
+    mode = request.mode
+    number = str(request.out_request_no)
+    target = budget.parse_target(request.target_text)
+    change = operations.plan(
+        client,
+        request.product_coupon_id,
+        request.stock_id,
+        mode,
+        target,
+        out_request_no=number,
+        expect_current=request.expect_current,
+        journal=journal,
+        bundle=request.bundle,
+    )
+    if request.check is not None:
+        request.check(change)
+    recorded = journal.find_intent(client.settings.identity, number)
+    if recorded is not None:
+        render.notice(
+            f"out_request_no {number} is recorded ({recorded.get('time')}) as {mode.label} "
+            f"{recorded.get('from')} -> {recorded.get('to')}: replaying that change"
         )
-        recorded = journal.find_intent(client.settings.identity, number)
-        if recorded is not None:
-            render.notice(
-                f"out_request_no {number} is recorded ({recorded.get('time')}) as {mode.label} "
-                f"{recorded.get('from')} -> {recorded.get('to')}: replaying that change"
-            )
-        earlier = earlier_changes.settle_earlier(
-            journal, client.settings, change, record=not request.dry_run
-        )
-        if change.is_noop:
-            if earlier is not None and not request.dry_run:
-                earlier_changes.acknowledge(journal, earlier.intent)
-            render.notice(
-                f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
-            )
-            print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
-            return
-        passed = _within_limits(client, change, request.override_limits)
-        if request.dry_run:
-            render.plan(change)
-            if earlier is not None:
-                render.notice(f"note: {earlier.describe()}")
-            render.notice("dry run: nothing sent; the request body would be:")
-            render.raw_result(serialize_body(change.body()).decode("utf-8"))
-            return
-        if earlier is not None:
-            _confirm_stacking(request, change, earlier, target.is_relative)
+    earlier = earlier_changes.settle_earlier(
+        journal, client.settings, change, record=not request.dry_run
+    )
+    if change.is_noop:
+        if earlier is not None and not request.dry_run:
             earlier_changes.acknowledge(journal, earlier.intent)
+        render.notice(
+            f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
+        )
+        print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
+        return
+    passed = _within_limits(client, change, request.override_limits)
+    if request.dry_run:
         render.plan(change)
-        _confirm(request)
-        url = notifying.target(request.notify, client.settings)
-        write = partial(_write, options, request, client, journal, change, passed)
-        notifying.around_write(url, client.settings, change, write)
+        if earlier is not None:
+            render.notice(f"note: {earlier.describe()}")
+        render.notice("dry run: nothing sent; the request body would be:")
+        render.raw_result(serialize_body(change.body()).decode("utf-8"))
+        return
+    if earlier is not None:
+        _confirm_stacking(request, change, earlier, target.is_relative)
+        earlier_changes.acknowledge(journal, earlier.intent)
+    render.plan(change)
+    _confirm(request)
+    url = notifying.target(request.notify, client.settings)
+    extra = {**(request.extra or {}), **(passed or {})} or None
+    write = partial(_write, options, request, client, journal, change, extra)
+    notifying.around_write(url, client.settings, change, write, command=request.command)
 
 
 def _within_limits(client: Client, change: Change, override: bool) -> dict[str, object] | None:
@@ -371,6 +362,8 @@ def _finish_command(options: GlobalOptions, request: ChangeRequest, number: str)
     """The command that finishes this very change safely: same target, same out_request_no."""
     import shlex
 
+    if request.finish is not None:
+        return request.finish
     group = "bundle " if request.bundle else ""
     verb = "set-max" if request.mode.value == "MAX_COUNT" else "set-daily"
     words = ["wxbudget"]

@@ -17,9 +17,10 @@ def history_table(operations: list[Operation], path: Path) -> None:
     """One row per write; intents without an outcome are flagged for a safe re-run."""
     from rich.text import Text
 
-    names = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no")
+    names = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no", "operation")
     columns = [
         *(table.Column(name) for name in names),
+        table.Column("batch"),
         table.Column("result", table.TEXT),
         table.Column("by"),
     ]
@@ -28,6 +29,8 @@ def history_table(operations: list[Operation], path: Path) -> None:
         intent, outcome = operation.intent, operation.outcome
         cap = "total" if intent.get("update_mode") == "MAX_COUNT" else "daily"
         change = f"{intent.get('from')} -> {intent.get('to')} ({intent.get('target')})"
+        if intent.get("undoes_out_request_no"):
+            change += f", undoes {intent.get('undoes_out_request_no')}"
         if outcome is None:
             result = Text("NO OUTCOME (interrupted?)", style="bold yellow")
         else:
@@ -51,6 +54,8 @@ def history_table(operations: list[Operation], path: Path) -> None:
                 cap,
                 change,
                 str(intent.get("out_request_no")),
+                str(intent.get("operation")),
+                str(intent.get("batch") or ""),
                 result,
                 str(intent.get("actor")),
             )

@@ -1,0 +1,85 @@
+"""What `apply` (and `undo --batch`) print of a batch: the dry run's plan, the summary, and
+how the batch ended (its exit code)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from wxbudget.batch import Step
+    from wxbudget.batch_journal import BatchJournal
+    from wxbudget.cli.options import GlobalOptions
+    from wxbudget.settings import Settings
+
+
+def show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Settings) -> None:
+    """The plan on stdout, written as it is planned (a plan can have 100,000 rows)."""
+    from collections import Counter
+
+    from wxbudget import batch, render
+
+    counts: Counter[str] = Counter()
+    rows: set[int] = set()
+
+    def counted() -> Iterator[Step]:
+        for step in planned:
+            counts[step.status] += 1
+            if step.status == "change":
+                rows.add(step.row.line)
+            yield step
+
+    if options.json:
+        render.streamed_result(batch.steps_json(counted()))
+    else:
+        render.plan_table(counted(), to_stdout=True)
+    if counts["refused"]:
+        render.notice(f"{counts['refused']} planned change(s) would be refused (listed)")
+    beyond = settings.limits.rows_breach(len(rows))
+    if beyond is not None:
+        render.notice(
+            f"apply would refuse this plan: beyond the limits of profile '"
+            f"{settings.profile}' ({beyond}); --override-limits sends it"
+        )
+
+
+def report(steps: list[Step], batch_journal: BatchJournal, finished: bool) -> None:
+    from wxbudget import render
+    from wxbudget.errors import ExitCode
+    from wxbudget.interrupts import INTERRUPTS
+
+    if not finished:
+        applied = sum(1 for step in steps if step.status == "applied")
+        waiting = sum(1 for step in steps if step.status in ("change", "not-started"))
+        render.notice(
+            f"interrupted by {INTERRUPTS.name}: {applied} change(s) applied (the writes in "
+            f"flight finished and are recorded), {waiting} not started; finish with "
+            f"'wxbudget apply --resume' ({batch_journal.path})"
+        )
+        raise typer.Exit(INTERRUPTS.exit_code or int(ExitCode.INTERRUPTED))
+    failed = [step for step in steps if step.status == "failed"]
+    refused = [step for step in steps if step.status == "refused"]
+    if failed:
+        render.notice(
+            f"{len(failed)} change(s) failed (listed): re-run the same plan (or apply --resume) "
+            "to retry them with their recorded out_request_no"
+        )
+    elif refused:
+        render.notice(
+            f"{len(refused)} change(s) refused (listed) were not sent; the batch is finished, so "
+            "a re-run of this plan is a new batch"
+        )
+    if failed or refused:
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def summary(options: GlobalOptions, steps: list[Step]) -> None:
+    from wxbudget import batch, render
+
+    if options.json:
+        render.streamed_result(batch.steps_json(steps))
+    else:
+        render.batch_summary(steps)
