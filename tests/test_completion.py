@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -43,4 +44,20 @@ def complete(shell: str, words: str) -> str:
 def test_completion_offers_the_new_commands_and_options(
     shell: str, words: str, offered: str
 ) -> None:
-    assert offered in complete(shell, words)
+    assert offered in candidates(shell, complete(shell, words))
+
+
+def candidates(shell: str, output: str) -> list[str]:
+    """The words a shell would offer, read from each shell's own format (not a substring)."""
+    if shell == "zsh":  # _arguments '*: :(("word":"help" ...))'
+        return re.findall(r'"((?:[^"\\]|\\.)*)":"', output)
+    if shell == "fish":  # word<TAB>help, one a line
+        return [line.split("\t")[0] for line in output.splitlines()]
+    return output.splitlines()  # bash: one word a line
+
+
+def test_each_shell_offers_the_exact_words() -> None:
+    words = "wxbudget check 1000000013 --min"
+    expected = ["--min-remaining", "--min-remaining-today"]
+    for shell in ("bash", "zsh", "fish"):
+        assert candidates(shell, complete(shell, words)) == expected, shell

@@ -61,6 +61,10 @@ def test_brand_profile_lists_and_applies(sandbox: RunningSandbox, tmp_path: Path
     )
     steps = json.loads(run("-p", "sandbox-brand", "apply", str(plan), "--yes", "-o", "json").stdout)
     assert [step["outcome"] for step in steps] == ["applied", "applied"]
+    # Every read and write of the brand profile, the list included, went to the brand API.
+    paths = [entry["path"] for entry in request_log(sandbox.home)]
+    assert [path for path in paths if not path.startswith("/brand/marketing/")] == []
+    assert len(posts_of(sandbox.home)) == 2
 
 
 def test_brand_plan_for_another_brand_is_refused(sandbox: RunningSandbox, tmp_path: Path) -> None:
