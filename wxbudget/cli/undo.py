@@ -39,6 +39,7 @@ def undo(
             help="The change to take back: its out_request_no (or operation id), as "
             "'wxbudget history' shows it",
             show_default=False,
+            autocompletion=lambda incomplete: _undoable(incomplete, batches=False),
         ),
     ] = None,
     batch: Annotated[
@@ -50,6 +51,7 @@ def undo(
             "'wxbudget history' and at the end of 'apply'); re-run it to finish an interrupted "
             "undo",
             show_default=False,
+            autocompletion=lambda incomplete: _undoable(incomplete, batches=True),
         ),
     ] = None,
     yes: YesOption = False,
@@ -226,3 +228,39 @@ def _undo_batch(
                 command=f"undo --batch {batch}", record={"undoes_batch": batch}, adjust=adjust
             ),
         )
+
+
+# Completion offers this many of the latest candidates, newest first.
+MAX_COMPLETIONS = 20
+
+
+def _undoable(incomplete: str, *, batches: bool) -> list[tuple[str, str]]:
+    """Shell completion: the latest changes (or batches) of the audit journal that can still
+    be undone, each with what it did. Never fails: a journal it cannot read offers nothing."""
+    try:
+        from wxbudget import config
+        from wxbudget import undo as undoing
+        from wxbudget.journal import Journal
+
+        operations = list(Journal(config.audit_log_path(config.Flags())).operations())
+        undos = undoing.undos_of(operations)
+        found: dict[str, str] = {}
+        for operation in reversed(operations):
+            intent, outcome = operation.intent, operation.outcome
+            done = any(
+                u.outcome and u.outcome.get("result") == "applied"
+                for u in undos.get(str(intent.get("operation")), [])
+            )
+            if intent.get("undoes") or done or not outcome or outcome.get("result") != "applied":
+                continue
+            name = intent.get("batch") if batches else intent.get("out_request_no")
+            if isinstance(name, str) and name.startswith(incomplete) and name not in found:
+                subject = intent.get("stock_id") or f"bundle {intent.get('stock_bundle_id')}"
+                found[name] = f"{intent.get('time')} {subject} {intent.get('from')} -> " + str(
+                    intent.get("to")
+                )
+            if len(found) >= MAX_COMPLETIONS:
+                break
+        return list(found.items())
+    except Exception:  # completion must never print an error into the shell
+        return []
