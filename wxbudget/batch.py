@@ -15,12 +15,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from wxbudget import exposure
+from wxbudget import exposure, i18n
 from wxbudget.batch_journal import BatchJournal
 from wxbudget.budget import Change, Target
 from wxbudget.client import Client
 from wxbudget.earlier import EarlierChange
 from wxbudget.errors import ExitCode, WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.interrupts import StopFlag
 from wxbudget.journal import Journal, now_text
 from wxbudget.limits import Limits
@@ -28,9 +29,9 @@ from wxbudget.models import UpdateMode
 from wxbudget.operations import execute
 from wxbudget.plan import PlanRow
 
-CONFIRMED_EARLIER = "applied in an earlier run (confirmed by the stock)"
+CONFIRMED_EARLIER = _("applied in an earlier run (confirmed by the stock)")
 # How a failed step is retried safely: its recorded out_request_no goes with the resumed plan.
-RETRY_STEP = "re-run the same plan (or 'wxbudget apply --resume')"
+RETRY_STEP = _("re-run the same plan (or 'wxbudget apply --resume')")
 
 
 @dataclass(slots=True)
@@ -225,9 +226,10 @@ def within_limits(steps: Iterable[Step], limits: Limits, *, override: bool) -> I
             step.journal_extra = {**(step.journal_extra or {}), "limits_overridden": [*breaches]}
         elif breaches:
             step.status, step.out_request_no = "refused", None
-            step.reason = (
-                f"beyond the limits of profile '{limits.profile}' ({'; '.join(breaches)}); "
-                "--override-limits sends it"
+            step.reason = _(
+                "beyond the limits of profile '{profile}' ({breaches}); --override-limits sends it",
+                profile=limits.profile,
+                breaches=i18n.join("; ", breaches),
             )
         yield step
 

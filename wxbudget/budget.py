@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from wxbudget.errors import LocalCheckError, StaleCurrentError, UsageError
-from wxbudget.models import EXPIRED_STATES, Stock, UpdateMode
+from wxbudget.i18n import _
+from wxbudget.models import EXPIRED_STATES, Stock, UpdateMode, state_name
 
 # The create-stock limits (wechatpay-api.md section 3); never stated for update-budget, so a
 # target outside them is a warning, not a refusal.
@@ -30,7 +31,7 @@ OUT_REQUEST_NO_PATTERN = re.compile(r"[0-9A-Za-z_-]{6,40}")
 # groups of three; a fraction only in a percentage.
 _NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)"
 _TARGET = re.compile(rf"(?P<sign>[+-]?)(?P<number>{_NUMBER})(?P<fraction>\.[0-9]+)?(?P<percent>%?)")
-TARGET_HELP = (
+TARGET_HELP = _(
     "use ASCII digits with an optional leading + or -, an optional %, and commas only "
     "between groups of three digits: 20000, 20,000, +500, -500, +10%, -2.5%"
 )
@@ -81,17 +82,31 @@ def parse_target(text: str) -> Target:
     if digits > MAX_TARGET_DIGITS:
         shown = text if len(text) <= 24 else text[:20] + "..."
         raise UsageError(
-            f"TARGET {shown!r} has too many digits: caps run from {MIN_CAP} to {MAX_CAP}"
+            _(
+                "TARGET {shown!r} has too many digits: caps run from {min_cap} to {max_cap}",
+                shown=shown,
+                min_cap=MIN_CAP,
+                max_cap=MAX_CAP,
+            )
         )
     match = _TARGET.fullmatch(text)
     if match is None or (match["fraction"] and not match["percent"]):
-        raise UsageError(f"TARGET {text!r} is not understood; {TARGET_HELP}")
+        raise UsageError(
+            _(
+                "TARGET {text!r} is not understood; {target_help}",
+                text=text,
+                target_help=TARGET_HELP,
+            )
+        )
     sign, percent = match["sign"], match["percent"]
     number = match["number"].replace(",", "") + (match["fraction"] or "")
     if percent and not sign:
         raise UsageError(
-            f"TARGET {text!r} is a percentage without a sign: write +{text} or -{text} for a "
-            "change relative to the current cap, or an absolute number"
+            _(
+                "TARGET {text!r} is a percentage without a sign: write +{text} or -{text} for a "
+                "change relative to the current cap, or an absolute number",
+                text=text,
+            )
         )
     if percent:
         return Target(text, "percent", Decimal(sign + number))
@@ -103,7 +118,11 @@ def parse_target(text: str) -> Target:
 def check_out_request_no(value: str) -> str:
     if not OUT_REQUEST_NO_PATTERN.fullmatch(value):
         raise UsageError(
-            f"--out-request-no {value!r} is invalid: use 6-40 characters of 0-9, A-Z, a-z, _ and -"
+            _(
+                "--out-request-no {value!r} is invalid: use 6-40 characters of 0-9, A-Z, a-z, _ "
+                "and -",
+                value=value,
+            )
         )
     return value
 
@@ -133,8 +152,8 @@ class Change:
     @property
     def subject(self) -> str:
         if self.bundle_id is not None:
-            return f"stock bundle {self.bundle_id}"
-        return f"stock {self.stock.stock_id}"
+            return _("stock bundle {bundle_id}", bundle_id=self.bundle_id)
+        return _("stock {stock_id}", stock_id=self.stock.stock_id)
 
     @property
     def is_noop(self) -> bool:
@@ -167,21 +186,29 @@ def plan_change(
 
     Raises LocalCheckError (nothing is sent) or StaleCurrentError for --expect-current.
     """
-    where = f"stock {stock.stock_id}"
+    where = _("stock {stock_id}", stock_id=stock.stock_id)
     warnings: list[str] = []
     cap = stock.cap(mode)
     if cap is None:
         # Adding a daily cap is refused by [OFF-BUB] for bundles only; [OFF-UB] is silent.
         warnings.append(
-            f"{where} has no daily cap; adding one is documented as impossible only for stock "
-            f"bundles, so it is sent (current_max_count_per_day {NO_DAILY_CAP_CURRENT}) and "
-            "WeChat Pay decides"
+            _(
+                "{where} has no daily cap; adding one is documented as impossible only for stock "
+                "bundles, so it is sent (current_max_count_per_day {no_daily_cap_current}) and "
+                "WeChat Pay decides",
+                where=where,
+                no_daily_cap_current=NO_DAILY_CAP_CURRENT,
+            )
         )
     current = _current(where, cap, mode, expect_current)
     if cap is None and target.is_relative:
         raise UsageError(
-            f"{where} has no daily cap for {target.text!r} to be relative to; give an absolute "
-            "daily cap"
+            _(
+                "{where} has no daily cap for {text!r} to be relative to; give an absolute "
+                "daily cap",
+                where=where,
+                text=target.text,
+            )
         )
     change = Change(
         stock=stock,
@@ -200,8 +227,15 @@ def plan_change(
         # [OFF-UB] 前置条件 3: a stock in a bundle changes through the bundle endpoint only.
         command = "set-max" if mode is UpdateMode.MAX_COUNT else "set-daily"
         raise LocalCheckError(
-            f"{where} belongs to stock bundle {stock.bundle_id}, whose stocks change together: "
-            f"wxbudget bundle {command} {stock.product_coupon_id} {stock.bundle_id} {target.text}"
+            _(
+                "{where} belongs to stock bundle {bundle_id}, whose stocks change together: "
+                "wxbudget bundle {command} {product_coupon_id} {bundle_id} {text}",
+                where=where,
+                bundle_id=stock.bundle_id,
+                command=command,
+                product_coupon_id=stock.product_coupon_id,
+                text=target.text,
+            )
         )
     _check_target(mode, change.target, [stock], warnings)
     return replace(change, warnings=tuple(warnings))
@@ -222,19 +256,25 @@ def plan_bundle_change(
 
     The bundle's stocks share one `current_*`; `stocks` come in bundle order.
     """
-    where = f"stock bundle {bundle_id}"
+    where = _("stock bundle {bundle_id}", bundle_id=bundle_id)
     if not stocks:
         # [OFF-LIST] the stock_bundle_id filter lists a bundle's stocks: none, no such bundle
         # (the bundle endpoint answers 404 未找到 stock_bundle_id 对应的批次组).
-        raise LocalCheckError(f"{where} has no stocks in this coupon (or does not exist)")
+        raise LocalCheckError(
+            _("{where} has no stocks in this coupon (or does not exist)", where=where)
+        )
     warnings: list[str] = []
     caps = [cap for cap in (stock.cap(mode) for stock in stocks) if cap is not None]
     if len(caps) < len(stocks):
         # [OFF-BUB] "如果批次当前未限制每日发放次数(创建时未传入),则无法修改为限制次数".
         unlimited = ", ".join(s.stock_id for s in stocks if s.max_count_per_day is None)
         raise LocalCheckError(
-            f"{where} has stocks without a daily cap ({unlimited}): a bundle's daily cap "
-            "cannot switch between unlimited and limited (修改商品券批次组发放预算)"
+            _(
+                "{where} has stocks without a daily cap ({unlimited}): a bundle's daily cap "
+                "cannot switch between unlimited and limited (修改商品券批次组发放预算)",
+                where=where,
+                unlimited=unlimited,
+            )
         )
     head = caps[0]
     if len(set(caps)) > 1:
@@ -242,8 +282,14 @@ def plan_bundle_change(
         # [OFF-BUB] takes one current_* for the whole bundle and says nothing of stocks whose
         # caps differ: send the first stock's and let WeChat Pay decide.
         warnings.append(
-            f"the stocks of {where} have different {mode.label}s ({listed}); sending the first "
-            f"stock's {head} as the current value and WeChat Pay decides"
+            _(
+                "the stocks of {where} have different {label}s ({listed}); sending the first "
+                "stock's {head} as the current value and WeChat Pay decides",
+                where=where,
+                label=mode.label,
+                listed=listed,
+                head=head,
+            )
         )
     current = _current(where, head, mode, expect_current)
     change = Change(
@@ -259,7 +305,9 @@ def plan_bundle_change(
     if change.is_noop and not warnings:
         return change
     for stock in stocks:
-        _check_state(f"{where}: stock {stock.stock_id}", stock, warnings)
+        _check_state(
+            _("{where}: stock {stock_id}", where=where, stock_id=stock.stock_id), stock, warnings
+        )
     _check_target(mode, change.target, stocks, warnings)
     return replace(change, warnings=tuple(warnings))
 
@@ -268,8 +316,14 @@ def _current(where: str, current: int | None, mode: UpdateMode, expected: int | 
     if expected is not None and expected != current:
         shown = "unlimited" if current is None else str(current)
         raise StaleCurrentError(
-            f"{where}'s {mode.label} is {shown}, not {expected} as --expect-current said; "
-            "nothing was sent"
+            _(
+                "{where}'s {label} is {shown}, not {expected} as --expect-current said; "
+                "nothing was sent",
+                where=where,
+                label=mode.label,
+                shown=shown,
+                expected=expected,
+            )
         )
     return NO_DAILY_CAP_CURRENT if current is None else current
 
@@ -279,14 +333,21 @@ def _check_state(where: str, stock: Stock, warnings: list[str]) -> None:
         # [OFF-UB] 前置条件 2 "批次未失效或过期" and its error 已过期的批次不可修改发放预算;
         # [OFF-BUB] "批次组内批次未失效或过期".
         raise LocalCheckError(
-            f"{where} is {stock.state}: an expired or deactivated stock cannot change its "
-            "budget (批次未失效或过期)"
+            _(
+                "{where} is {state}: an expired or deactivated stock cannot change its "
+                "budget (批次未失效或过期)",
+                where=where,
+                state=state_name(stock.state),
+            )
         )
     if stock.state == "AUDITING":
         # [OFF-UB] states only 未失效或过期; one copy of the brand page says SENDING 或 PAUSED.
         warnings.append(
-            f"{where} is AUDITING; the update-budget page does not say whether such a stock "
-            "can change its budget: sent, and WeChat Pay decides"
+            _(
+                "{where} is AUDITING; the update-budget page does not say whether such a stock "
+                "can change its budget: sent, and WeChat Pay decides",
+                where=where,
+            )
         )
 
 
@@ -296,22 +357,39 @@ def _check_target(mode: UpdateMode, value: int, stocks: list[Stock], warnings: l
         if value < sent:
             # [OFF-UB][OFF-BUB] target_max_count "不得小于当前已发放总次数".
             raise LocalCheckError(
-                f"target total cap {value} is below the {sent} coupons already issued "
-                "(不得小于当前已发放总次数)"
+                _(
+                    "target total cap {value} is below the {sent} coupons already issued "
+                    "(不得小于当前已发放总次数)",
+                    value=value,
+                    sent=sent,
+                )
             )
     elif value < 0:
         # [OFF-UB] target_max_count_per_day is a number of issues (发放次数上限): never negative.
-        raise LocalCheckError(f"target daily cap {value} is negative: it is a number of coupons")
+        raise LocalCheckError(
+            _("target daily cap {value} is negative: it is a number of coupons", value=value)
+        )
     else:
         today = max(stock.sent_today for stock in stocks)
         if value < today:
             # [OFF-UB] states no lower bound for target_max_count_per_day.
             warnings.append(
-                f"target daily cap {value} is below the {today} coupons issued today; the "
-                "update-budget page sets no such limit: sent, and WeChat Pay decides"
+                _(
+                    "target daily cap {value} is below the {today} coupons issued today; the "
+                    "update-budget page sets no such limit: sent, and WeChat Pay decides",
+                    value=value,
+                    today=today,
+                )
             )
     if not MIN_CAP <= value <= MAX_CAP:
         warnings.append(
-            f"target {mode.label} {value} is outside {MIN_CAP}..{MAX_CAP}, the limits for "
-            "creating a stock; the update-budget page states none: sent, and WeChat Pay decides"
+            _(
+                "target {label} {value} is outside {min_cap}..{max_cap}, the limits for "
+                "creating a stock; the update-budget page states none: sent, and WeChat Pay "
+                "decides",
+                label=mode.label,
+                value=value,
+                min_cap=MIN_CAP,
+                max_cap=MAX_CAP,
+            )
         )

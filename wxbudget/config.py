@@ -16,6 +16,7 @@ from typing import Any
 
 from wxbudget import keyfiles, language
 from wxbudget.errors import ConfigError, UsageError, WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.limits import parse_limits
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
@@ -63,7 +64,10 @@ class NoConfigFile(ConfigError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"no config file at {path}; create a profile with: wxbudget profile init NAME"
+            _(
+                "no config file at {path}; create a profile with: wxbudget profile init NAME",
+                path=path,
+            )
         )
         self.path = path
 
@@ -92,7 +96,13 @@ def resolve(flags: Flags, env: Mapping[str, str] | None = None) -> Settings:
     path, named = locate(flags, env)
     if not path.exists():
         if named:
-            raise ConfigError(f"config file {path} does not exist; check --config or {ENV_CONFIG}")
+            raise ConfigError(
+                _(
+                    "config file {path} does not exist; check --config or {env_config}",
+                    path=path,
+                    env_config=ENV_CONFIG,
+                )
+            )
         raise NoConfigFile(path)
     document = load(path)
     name, profile = select_profile(path, document, flags, env)
@@ -107,12 +117,24 @@ def select_profile(
     if not name:
         if len(profiles) != 1:
             raise ConfigError(
-                f"no profile selected: pass -p NAME, set {ENV_PROFILE}, or set default_profile "
-                f"in {path} (profiles: {_names(profiles)})"
+                _(
+                    "no profile selected: pass -p NAME, set {env_profile}, or set default_profile "
+                    "in {path} (profiles: {names})",
+                    env_profile=ENV_PROFILE,
+                    path=path,
+                    names=_names(profiles),
+                )
             )
         name = next(iter(profiles))
     if name not in profiles:
-        raise ConfigError(f"profile '{name}' is not in {path}; profiles there: {_names(profiles)}")
+        raise ConfigError(
+            _(
+                "profile '{name}' is not in {path}; profiles there: {names}",
+                name=name,
+                path=path,
+                names=_names(profiles),
+            )
+        )
     return name, profiles[name]
 
 
@@ -122,10 +144,10 @@ def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:
     path, named = locate(flags, env)
     if not path.exists() and not named:
         return default_audit_log(env)
-    _, profile = select_profile(path, load(path), flags, env)
+    _name, profile = select_profile(path, load(path), flags, env)
     if "audit_log" in profile:
         if not isinstance(profile["audit_log"], str):
-            raise ConfigError(f"audit_log in {path} must be a path string")
+            raise ConfigError(_("audit_log in {path} must be a path string", path=path))
         return resolve_path(path, profile["audit_log"])
     return default_audit_log(env)
 
@@ -138,41 +160,65 @@ def load(path: Path) -> dict[str, Any]:
 
     try:
         # Whoever can rewrite the config can point wxbudget at another key or host.
-        text = trust.read_trusted(path, "config file", secret=False).decode("utf-8")
+        text = trust.read_trusted(path, _("config file"), secret=False).decode("utf-8")
     except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from error
+        raise ConfigError(
+            _("cannot read config file {path}: {strerror}", path=path, strerror=error.strerror)
+        ) from error
     except UnicodeDecodeError as error:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from error
+        raise ConfigError(_("config file {path} is not UTF-8 text", path=path)) from error
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = _TOML_LINE.search(str(error))
-        where = f" line {match.group(1)}" if match else ""
+        where = _(" line {line}", line=match.group(1)) if match else ""
         reason = _TOML_LINE.sub("", str(error)).strip(" ()")
-        raise ConfigError(f"config file {path}{where}: invalid TOML: {reason}") from error
+        raise ConfigError(
+            _(
+                "config file {path}{where}: invalid TOML: {reason}",
+                path=path,
+                where=where,
+                reason=reason,
+            )
+        ) from error
     # Before anything below can quote a value: a key pasted into the file is never echoed.
-    keyfiles.refuse_key_material(document, f"the top level of {path}", path.parent)
-    _reject_unknown(document, TOP_LEVEL_KEYS, f"top level of {path}")
-    _check_language(document, f"the top level of {path}")
+    keyfiles.refuse_key_material(document, _("the top level of {path}", path=path), path.parent)
+    _reject_unknown(document, TOP_LEVEL_KEYS, _("top level of {path}", path=path))
+    _check_language(document, _("the top level of {path}", path=path))
     default_profile = document.get("default_profile")
     if default_profile is not None and not isinstance(default_profile, str):
-        raise ConfigError(f'default_profile in {path} must be a string, e.g. "sandbox"')
+        raise ConfigError(
+            _('default_profile in {path} must be a string, e.g. "sandbox"', path=path)
+        )
     profiles = document.get("profiles", {})
     if not isinstance(profiles, dict):
-        raise ConfigError(f"'profiles' in {path} must be a table: [profiles.NAME]")
+        raise ConfigError(_("'profiles' in {path} must be a table: [profiles.NAME]", path=path))
     for name, profile in profiles.items():
         if not isinstance(profile, dict):
-            raise ConfigError(f"profiles.{name} in {path} must be a table: [profiles.{name}]")
-        keyfiles.refuse_key_material(profile, f"profile '{name}' of {path}", path.parent)
-        _reject_unknown(profile, PROFILE_KEYS, f"profile '{name}' of {path}")
-        _check_language(profile, f"profile '{name}' of {path}")
+            raise ConfigError(
+                _(
+                    "profiles.{name} in {path} must be a table: [profiles.{name}]",
+                    name=name,
+                    path=path,
+                )
+            )
+        where = _("profile '{name}' of {path}", name=name, path=path)
+        keyfiles.refuse_key_material(profile, where, path.parent)
+        _reject_unknown(profile, PROFILE_KEYS, where)
+        _check_language(profile, where)
     return document
 
 
 def _check_language(table: dict[str, Any], where: str) -> None:
     value = table.get("language")
     if value is not None and value not in language.LANGUAGES:
-        raise ConfigError(f'language {value!r} in {where} must be "zh" (中文) or "en" (English)')
+        raise ConfigError(
+            _(
+                'language {value!r} in {where} must be "zh" (中文) or "en" (English)',
+                value=value,
+                where=where,
+            )
+        )
 
 
 def resolve_language(flags: Flags, env: Mapping[str, str] | None = None) -> language.Choice:
@@ -185,7 +231,7 @@ def resolve_language(flags: Flags, env: Mapping[str, str] | None = None) -> lang
     env = os.environ if env is None else env
     if language.normalize(env.get(language.ENV_LANG)) is not None:
         return language.choose(env)
-    path, _ = locate(flags, env)
+    path, _named = locate(flags, env)
     profile_name = profile_language = file_language = None
     if path.is_file():
         try:
@@ -206,8 +252,14 @@ def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -
             import difflib
 
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(known)}"
-            raise ConfigError(f"unknown key '{key}' in {where}{hint}")
+            hint = (
+                _("; did you mean '{close}'?", close=close[0])
+                if close
+                else _("; valid keys: {known}", known=", ".join(known))
+            )
+            raise ConfigError(
+                _("unknown key '{key}' in {where}{hint}", key=key, where=where, hint=hint)
+            )
 
 
 def build_settings(
@@ -217,44 +269,86 @@ def build_settings(
     flags: Flags,
     env: Mapping[str, str],
 ) -> Settings:
-    where = f"profile '{name}' of {path}"
+    where = _("profile '{name}' of {path}", name=name, path=path)
     for key in STRING_KEYS & profile.keys():
         if not isinstance(profile[key], str) or not profile[key].strip():
             raise ConfigError(
-                f'{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."'
+                _(
+                    '{key} in {where} must be a non-empty string in quotes, e.g. {key} = "..."',
+                    key=key,
+                    where=where,
+                )
             )
         if "\0" in profile[key]:
             # No path (and no id) can hold one; the OS would refuse it later, with no line.
-            raise ConfigError(f"{key} in {where} contains a NUL character (\\0); remove it")
+            raise ConfigError(
+                _(
+                    "{key} in {where} contains a NUL character (\\0); remove it",
+                    key=key,
+                    where=where,
+                )
+            )
     kind = profile.get("kind", "partner")
     if kind not in KINDS:
-        raise ConfigError(f'kind {kind!r} in {where} must be "partner" or "brand"')
+        raise ConfigError(
+            _('kind {kind!r} in {where} must be "partner" or "brand"', kind=kind, where=where)
+        )
     other = "brand" if kind == "partner" else "partner"
     for key in KIND_ONLY_KEYS[other]:
         if key in profile:
-            raise ConfigError(f"{key} is not used by a {kind} profile ({where}); remove it")
+            raise ConfigError(
+                _(
+                    "{key} is not used by a {kind} profile ({where}); remove it",
+                    key=key,
+                    kind=kind,
+                    where=where,
+                )
+            )
     for key in REQUIRED_KEYS[kind]:
         if key not in profile:
-            raise ConfigError(f"{where} lacks required key '{key}'")
+            raise ConfigError(_("{where} lacks required key '{key}'", where=where, key=key))
     for pair in (PUBLIC_KEY_PAIR, PLATFORM_CERT_PAIR):
         given = [key for key in pair if key in profile]
         if len(given) == 1:
             missing = next(key for key in pair if key not in profile)
-            raise ConfigError(f"{where} has {given[0]} but lacks '{missing}'")
+            raise ConfigError(
+                _(
+                    "{where} has {given} but lacks '{missing}'",
+                    where=where,
+                    given=given[0],
+                    missing=missing,
+                )
+            )
     if not any(key in profile for key in PUBLIC_KEY_PAIR + PLATFORM_CERT_PAIR):
         raise ConfigError(
-            f"{where} lacks required key 'wechatpay_public_key_id' (with "
-            "wechatpay_public_key_file), or apiv3_key_file with platform_cert_dir"
+            _(
+                "{where} lacks required key 'wechatpay_public_key_id' (with "
+                "wechatpay_public_key_file), or apiv3_key_file with platform_cert_dir",
+                where=where,
+            )
         )
     # These go into HTTP headers, so they must be plain ASCII tokens.
     for key, pattern, example in HEADER_VALUE_RULES:
         if key in profile and not pattern.fullmatch(profile[key]):
-            raise ConfigError(f"{key} {profile[key]!r} in {where} must look like {example}")
+            raise ConfigError(
+                _(
+                    "{key} {value!r} in {where} must look like {example}",
+                    key=key,
+                    value=profile[key],
+                    where=where,
+                    example=example,
+                )
+            )
     public_key_id = profile.get("wechatpay_public_key_id")
     if public_key_id is not None and not public_key_id.startswith(PUBLIC_KEY_ID_PREFIX):
         raise ConfigError(
-            f"wechatpay_public_key_id '{public_key_id}' in {where} must start with "
-            f"{PUBLIC_KEY_ID_PREFIX} (copy it from 商户平台 > 账户中心 > API安全)"
+            _(
+                "wechatpay_public_key_id '{public_key_id}' in {where} must start with "
+                "{public_key_id_prefix} (copy it from 商户平台 > 账户中心 > API安全)",
+                public_key_id=public_key_id,
+                where=where,
+                public_key_id_prefix=PUBLIC_KEY_ID_PREFIX,
+            )
         )
     base_url = check_base_url(profile.get("base_url", DEFAULT_BASE_URL), "base_url", where)
     backup_base_url = default_backup_base_url(profile, base_url, where)
@@ -262,13 +356,22 @@ def build_settings(
         math.isfinite(flags.timeout) and MIN_TIMEOUT_SECONDS <= flags.timeout <= MAX_TIMEOUT_SECONDS
     ):
         raise UsageError(
-            f"--timeout {flags.timeout:g} is outside {MIN_TIMEOUT_SECONDS:g}.."
-            f"{MAX_TIMEOUT_SECONDS:g} seconds; use e.g. 10"
+            _(
+                "--timeout {timeout:g} is outside {min_timeout_seconds:g}.."
+                "{max_timeout_seconds:g} seconds; use e.g. 10",
+                timeout=flags.timeout,
+                min_timeout_seconds=MIN_TIMEOUT_SECONDS,
+                max_timeout_seconds=MAX_TIMEOUT_SECONDS,
+            )
         )
     if flags.max_retries is not None and not 0 <= flags.max_retries <= MAX_RETRIES_LIMIT:
         raise UsageError(
-            f"--max-retries {_shown(flags.max_retries)} is outside 0..{MAX_RETRIES_LIMIT}; use "
-            "e.g. 3 (0 disables retries)"
+            _(
+                "--max-retries {shown} is outside 0..{max_retries_limit}; use "
+                "e.g. 3 (0 disables retries)",
+                shown=_shown(flags.max_retries),
+                max_retries_limit=MAX_RETRIES_LIMIT,
+            )
         )
     timeout = flags.timeout if flags.timeout is not None else profile.get("timeout")
     if timeout is None:
@@ -280,8 +383,13 @@ def build_settings(
         or not MIN_TIMEOUT_SECONDS <= timeout <= MAX_TIMEOUT_SECONDS
     ):
         raise ConfigError(
-            f"timeout in {where} must be a number of seconds from {MIN_TIMEOUT_SECONDS:g} to "
-            f"{MAX_TIMEOUT_SECONDS:g}, e.g. 10"
+            _(
+                "timeout in {where} must be a number of seconds from {min_timeout_seconds:g} to "
+                "{max_timeout_seconds:g}, e.g. 10",
+                where=where,
+                min_timeout_seconds=MIN_TIMEOUT_SECONDS,
+                max_timeout_seconds=MAX_TIMEOUT_SECONDS,
+            )
         )
     max_retries = flags.max_retries if flags.max_retries is not None else profile.get("max_retries")
     if max_retries is None:
@@ -292,13 +400,21 @@ def build_settings(
         or not 0 <= max_retries <= MAX_RETRIES_LIMIT
     ):
         raise ConfigError(
-            f"max_retries in {where} must be a whole number from 0 to {MAX_RETRIES_LIMIT} "
-            "(0 disables retries)"
+            _(
+                "max_retries in {where} must be a whole number from 0 to {max_retries_limit} "
+                "(0 disables retries)",
+                where=where,
+                max_retries_limit=MAX_RETRIES_LIMIT,
+            )
         )
     rate_limit = profile.get("rate_limit", DEFAULT_RATE_LIMIT)
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, int) or rate_limit < 0:
         raise ConfigError(
-            f"rate_limit in {where} must be a whole number of requests per second (0 = no limit)"
+            _(
+                "rate_limit in {where} must be a whole number of requests per second (0 = no "
+                "limit)",
+                where=where,
+            )
         )
     if "audit_log" in profile:
         audit_log = resolve_path(path, profile["audit_log"])
@@ -351,8 +467,13 @@ def _brand_id(kind: str, profile: dict[str, Any], flags: Flags, where: str) -> s
     own: str = profile["brand_id"]
     if flags.brand_id is not None and flags.brand_id != own:
         raise UsageError(
-            f"--brand-id {flags.brand_id} does not apply to the brand profile of {where}: it acts "
-            f"for brand {own} only; use a partner profile to act for other brands"
+            _(
+                "--brand-id {brand_id} does not apply to the brand profile of {where}: it acts "
+                "for brand {own} only; use a partner profile to act for other brands",
+                brand_id=flags.brand_id,
+                where=where,
+                own=own,
+            )
         )
     return own
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from wxbudget.budget import Change
 from wxbudget.errors import ExitCode
+from wxbudget.i18n import _
 from wxbudget.interrupts import INTERRUPTS
 from wxbudget.journal import Journal, is_running, now_text, target_key
 from wxbudget.models import UpdateMode
@@ -32,7 +33,7 @@ def settle_interrupted(journal: Journal, intent: dict[str, Any]) -> None:
         return
     if not journal.has_outcome(operation):
         _record_settled_outcome(
-            journal, intent, "applied", "confirmed by re-reading the stock on a re-run"
+            journal, intent, "applied", _("confirmed by re-reading the stock on a re-run")
         )
     acknowledge(journal, intent)
 
@@ -94,27 +95,45 @@ class EarlierChange:
 
     def describe(self) -> str:
         intent = self.intent
-        how = f"interrupted by {self.signal}" if self.signal else "ended without an outcome"
+        how = (
+            _("interrupted by {signal}", signal=self.signal)
+            if self.signal
+            else _("ended without an outcome")
+        )
         if self.signal == OUTPUT_FAILED:
-            how = "its run could not show its result"
+            how = _("its run could not show its result")
         verb = "set-max" if intent.get("update_mode") == UpdateMode.MAX_COUNT.value else "set-daily"
         subject = (
-            f"bundle {intent.get('stock_bundle_id')}"
+            _("bundle {stock_bundle_id}", stock_bundle_id=intent.get("stock_bundle_id"))
             if intent.get("stock_bundle_id")
-            else f"stock {intent.get('stock_id')}"
+            else _("stock {stock_id}", stock_id=intent.get("stock_id"))
         )
         mode = UpdateMode(str(intent.get("update_mode")))
         if self.current == intent.get("to"):
-            state = f"it was applied: {mode.label} now {self.current:,}"
-        else:
-            state = (
-                f"{mode.label} now {self.current:,}, neither {intent.get('from')} before nor "
-                f"{intent.get('to')} after it"
+            state = _(
+                "it was applied: {label} now {current:,}", label=mode.label, current=self.current
             )
-        return (
-            f"an earlier {verb} {intent.get('target')} on {subject} (out_request_no "
-            f"{intent.get('out_request_no')}, {intent.get('time')}, {how}) "
-            f"{intent.get('from')} -> {intent.get('to')}: {state}"
+        else:
+            state = _(
+                "{label} now {current:,}, neither {before} before nor {after} after it",
+                label=mode.label,
+                current=self.current,
+                before=intent.get("from"),
+                after=intent.get("to"),
+            )
+        return _(
+            "an earlier {verb} {target} on {subject} (out_request_no "
+            "{out_request_no}, {time}, {how}) "
+            "{before} -> {after}: {state}",
+            verb=verb,
+            target=intent.get("target"),
+            subject=subject,
+            out_request_no=intent.get("out_request_no"),
+            time=intent.get("time"),
+            how=how,
+            before=intent.get("from"),
+            after=intent.get("to"),
+            state=state,
         )
 
 
@@ -151,11 +170,14 @@ def settle_earlier(
     current = change.current
     if outcome is None:
         if current == intent.get("to"):
-            result, message = "applied", "confirmed by a verified read before the next write"
+            result, message = "applied", _("confirmed by a verified read before the next write")
         elif current == intent.get("from"):
-            result, message = "not_applied", "the cap was unchanged at the next write"
+            result, message = "not_applied", _("the cap was unchanged at the next write")
         else:
-            result, message = "unknown", f"the cap was {current} at the next write"
+            result, message = (
+                "unknown",
+                _("the cap was {current} at the next write", current=current),
+            )
         outcome = _record_settled_outcome(journal, intent, result, message)
     earlier = EarlierChange(
         intent=intent,

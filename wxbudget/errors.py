@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from wxbudget.i18n import Message, _
+
 
 class ExitCode(IntEnum):
     """Documented exit codes (README "Exit codes"); scripts branch on these numbers."""
@@ -34,11 +36,25 @@ class WxBudgetError(Exception):
         self.request_id = request_id
 
     def line(self) -> str:
-        """The single line printed on stderr: embedded newlines are escaped, never printed."""
-        text = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        """The single line printed on stderr: embedded newlines are escaped, never printed.
+        A marked message stays one (shown in the user's language; its str is the English)."""
+        text = _one_line(self.message)
         if self.request_id:
-            return f"{text} (Request-ID {self.request_id})"
+            return _(
+                "{message} (Request-ID {request_id})", message=text, request_id=self.request_id
+            )
         return text
+
+
+def _one_line(text: str) -> str:
+    if isinstance(text, Message):
+        # The template is ours and has no newline; what fills it (an API's words) may.
+        args = {
+            name: _one_line(value) if isinstance(value, str) else value
+            for name, value in text.args.items()
+        }
+        return Message(text.template, args, plural=text.plural, count=text.quantity)
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class UsageError(WxBudgetError):
@@ -150,18 +166,37 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> WxB
     retryable = status == 429 or status >= 500
     if isinstance(decoded, str) and not retryable:
         return ProtocolError(
-            f"the {status} answer is not a WeChat Pay error body ({decoded}); not believed",
+            _(
+                "the {status} answer is not a WeChat Pay error body ({problem}); not believed",
+                status=status,
+                problem=decoded,
+            ),
             request_id=request_id,
         )
     code, api_message, field, issue = (
         ("UNKNOWN", decoded, None, None) if isinstance(decoded, str) else decoded
     )
-    parts = [f"WeChat Pay answered {status} {code}: {api_message}"]
+    # The API's own code, message, field and issue are shown as they came, in any language.
+    answered = {"status": status, "code": code, "api_message": api_message}
     if field and issue:
-        parts.append(f"(field {field}: {issue})")
-    elif field or issue:
-        parts.append(f"(field {field})" if field else f"({issue})")
-    message = " ".join(parts)
+        message = _(
+            "WeChat Pay answered {status} {code}: {api_message} (field {field}: {issue})",
+            **answered,
+            field=field,
+            issue=issue,
+        )
+    elif field:
+        message = _(
+            "WeChat Pay answered {status} {code}: {api_message} (field {field})",
+            **answered,
+            field=field,
+        )
+    elif issue:
+        message = _(
+            "WeChat Pay answered {status} {code}: {api_message} ({issue})", **answered, issue=issue
+        )
+    else:
+        message = _("WeChat Pay answered {status} {code}: {api_message}", **answered)
     error_class: type[ApiError]
     if retryable:
         error_class = ServerError
@@ -192,9 +227,9 @@ def _decode_error_body(body: bytes) -> tuple[str, str, str | None, str | None] |
         decoded: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         snippet = body[:120].decode("utf-8", "replace").strip()
-        return f"not JSON: {snippet!r}" if snippet else "empty body"
+        return _("not JSON: {snippet!r}", snippet=snippet) if snippet else _("empty body")
     if not isinstance(decoded, dict) or not isinstance(decoded.get("code"), str):
-        return f"not an object with a code: {str(decoded)[:120]!r}"
+        return _("not an object with a code: {value!r}", value=str(decoded)[:120])
     code = decoded["code"] or "UNKNOWN"
     api_message = str(decoded.get("message") or "")
     detail = decoded.get("detail")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wxbudget.i18n import _
 from wxbudget.models import EXPIRED_STATES, Stock, UpdateMode
 
 if TYPE_CHECKING:
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 FEN_PER_YUAN = 100
 
 _NO_FIXED_VALUE = {
-    "discount_coupon": "discount_coupon: a percent-off coupon is worth a share of each order",
-    "exchange_coupon": "exchange_coupon: an exchange coupon is worth its product's price",
-    "sequential_usage_rule": "sequential_usage_rule: several discounts a coupon, one per use",
-    None: "no coupon kind in the stock's usage rule",
-    "normal_coupon": "normal_coupon without a discount_amount in fen",
+    "discount_coupon": _("discount_coupon: a percent-off coupon is worth a share of each order"),
+    "exchange_coupon": _("exchange_coupon: an exchange coupon is worth its product's price"),
+    "sequential_usage_rule": _("sequential_usage_rule: several discounts a coupon, one per use"),
+    None: _("no coupon kind in the stock's usage rule"),
+    "normal_coupon": _("normal_coupon without a discount_amount in fen"),
 }
 
 
@@ -42,14 +43,14 @@ class Exposure:
     def text(self, *, signed: bool = False) -> str:
         """¥1,234.50 (or +¥1,234.50 / -¥1,234.50 with `signed`; "/day" per day), or n/a."""
         if self.fen is None:
-            return "n/a"
+            return _("n/a")
         sign = ("+" if self.fen >= 0 else "-") if signed else ("-" if self.fen < 0 else "")
         shown = f"{sign}{yuan(abs(self.fen))}"
-        return f"{shown}/day" if self.per_day else shown
+        return _("{amount}/day", amount=shown) if self.per_day else shown
 
     def explained(self, *, signed: bool = False) -> str:
         """The amount, or `n/a (why)`."""
-        return self.text(signed=signed) if self.known else f"n/a ({self.reason})"
+        return self.text(signed=signed) if self.known else _("n/a ({reason})", reason=self.reason)
 
     def yuan_text(self) -> str | None:
         """The amount in yuan for JSON, as an exact decimal string ("-1234.50")."""
@@ -92,9 +93,13 @@ def of_change(change: Change) -> Exposure:
     for stock in change.bundle_stocks or (change.stock,):
         reason = why_not(stock)
         if reason is not None or stock.discount_fen is None:
-            return Exposure(None, f"stock {stock.stock_id}: {reason}", per_day)
+            return Exposure(
+                None,
+                _("stock {stock_id}: {reason}", stock_id=stock.stock_id, reason=reason),
+                per_day,
+            )
         cap = stock.cap(change.mode)
         if cap is None:
-            return Exposure(None, "the stock has no daily cap to change from", per_day)
+            return Exposure(None, _("the stock has no daily cap to change from"), per_day)
         total += (change.target - cap) * stock.discount_fen
     return Exposure(total, per_day=per_day)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from gettext import NullTranslations
 
 ENGLISH = "en"
@@ -71,6 +72,17 @@ def ngettext(singular: str, plural: str, count: int, /, **args: object) -> Messa
     return Message(singular, args, plural=plural, count=count)
 
 
+def join(separator: str, items: Iterable[object]) -> Message:
+    """`separator.join(items)` that stays a message: each item shown in the user's language.
+
+    Its template is no catalog entry (gettext gives it back as it is): only the items are
+    translated, and its English text is exactly `separator.join(str(item) ...)`.
+    """
+    values = {f"item{index}": item for index, item in enumerate(items)}
+    escaped = separator.replace("{", "{{").replace("}", "}}")
+    return Message(escaped.join(f"{{{name}}}" for name in values), values)
+
+
 def activate(language: str) -> None:
     """Show messages in `language` ("en" or "zh") from now on."""
     global _active_language, _catalog
@@ -102,8 +114,8 @@ def localize(text: object) -> str:
     """The text to show a person: a `Message` in the active language (its fields localized in
     turn), any other str looked up as a message of its own (help texts, typer's own words), and
     anything else as str() gives it."""
-    if _catalog is None or not isinstance(text, str):
-        return str(text)
+    if _catalog is None or not isinstance(text, str) or not text:
+        return str(text)  # gettext("") would be the catalog's header
     if not isinstance(text, Message):
         return _catalog.gettext(text)
     if text.plural is None:

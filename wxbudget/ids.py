@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from wxbudget.errors import UsageError
+from wxbudget.i18n import _
 
 # The longest id seen is a bundle id of 18 digits; 32 leaves room without inviting abuse.
 ID_PATTERN = re.compile(r"[0-9]{1,32}")
@@ -31,4 +32,10 @@ def parse_id(value: str, what: str) -> str:
     if is_id(cleaned):
         return cleaned
     shown = value if len(value) <= 40 else value[:36] + "..."
-    raise UsageError(f"{what} {shown!r} is not a WeChat Pay id: ids are digits, e.g. 1000000013")
+    raise UsageError(
+        _(
+            "{what} {shown!r} is not a WeChat Pay id: ids are digits, e.g. 1000000013",
+            what=what,
+            shown=shown,
+        )
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wxbudget.errors import ConfigError
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.signing import PrivateKey, PublicKey
@@ -48,12 +49,16 @@ def load_private_key_file(path: Path) -> PrivateKey:
     """Read a merchant private key, refusing files that others could read."""
     from wxbudget import signing
 
-    pem = _read_key_file(path, "private key", secret=True)
+    pem = _read_key_file(path, _("private key"), secret=True)
     try:
         return signing.load_private_key(pem)
     except (ValueError, TypeError) as error:
         raise ConfigError(
-            f"private key file {path} is not an unencrypted PEM RSA private key ({error})"
+            _(
+                "private key file {path} is not an unencrypted PEM RSA private key ({error})",
+                path=path,
+                error=error,
+            )
         ) from error
 
 
@@ -61,12 +66,16 @@ def load_public_key_file(path: Path) -> PublicKey:
     from wxbudget import signing
 
     # Not a secret, but whoever can rewrite it decides which answers are believed.
-    pem = _read_key_file(path, "WeChat Pay public key", secret=False)
+    pem = _read_key_file(path, _("WeChat Pay public key"), secret=False)
     try:
         return signing.load_public_key(pem)
     except (ValueError, TypeError) as error:
         raise ConfigError(
-            f"WeChat Pay public key file {path} is not a PEM RSA public key ({error})"
+            _(
+                "WeChat Pay public key file {path} is not a PEM RSA public key ({error})",
+                path=path,
+                error=error,
+            )
         ) from error
 
 
@@ -79,15 +88,29 @@ def require_trusted_if_present(path: Path, what: str, *, secret: bool) -> None:
     except FileNotFoundError:
         return
     except OSError as error:
-        raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from error
+        raise ConfigError(
+            _(
+                "cannot read {what} {path}: {strerror}",
+                what=what,
+                path=path,
+                strerror=error.strerror,
+            )
+        ) from error
 
 
 def _read_key_file(path: Path, what: str, *, secret: bool) -> bytes:
     from wxbudget import trust
 
     try:
-        return trust.read_trusted(path, f"{what} file", secret=secret)
+        return trust.read_trusted(path, _("{what} file", what=what), secret=secret)
     except FileNotFoundError as error:
-        raise ConfigError(f"{what} file {path} does not exist") from error
+        raise ConfigError(_("{what} file {path} does not exist", what=what, path=path)) from error
     except OSError as error:
-        raise ConfigError(f"cannot read {what} file {path}: {error.strerror}") from error
+        raise ConfigError(
+            _(
+                "cannot read {what} file {path}: {strerror}",
+                what=what,
+                path=path,
+                strerror=error.strerror,
+            )
+        ) from error

@@ -7,10 +7,26 @@ from enum import StrEnum
 from typing import Any
 
 from wxbudget.errors import VerificationError
+from wxbudget.i18n import _
 from wxbudget.ids import is_id
 
 # [OFF-UB] 前置条件 "批次未失效或过期": STOPPED (已停止, 已到达结束时间) and DEACTIVATED (已失效).
 EXPIRED_STATES = frozenset({"STOPPED", "DEACTIVATED"})
+# A state as people read it: the code (what --state takes, what JSON says) and, in Chinese,
+# the name the merchant platform and the list-stocks enum give it (wechatpay-api.md 3).
+STATE_NAMES = {
+    "AUDITING": _("AUDITING"),
+    "SENDING": _("SENDING"),
+    "PAUSED": _("PAUSED"),
+    "STOPPED": _("STOPPED"),
+    "DEACTIVATED": _("DEACTIVATED"),
+    "EFFECTIVE": _("EFFECTIVE"),
+}
+
+
+def state_name(state: str) -> str:
+    """A state code shown to a person (its str is the code itself, in every language)."""
+    return STATE_NAMES.get(state, state)
 
 
 class UpdateMode(StrEnum):
@@ -29,7 +45,7 @@ class UpdateMode(StrEnum):
 
     @property
     def label(self) -> str:
-        return "total cap" if self is UpdateMode.MAX_COUNT else "daily cap"
+        return _("total cap") if self is UpdateMode.MAX_COUNT else _("daily cap")
 
 
 @dataclass(frozen=True, slots=True)

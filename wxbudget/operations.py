@@ -32,6 +32,7 @@ from wxbudget.errors import (
     VerificationError,
     WxBudgetError,
 )
+from wxbudget.i18n import _
 from wxbudget.interrupts import Interrupted
 from wxbudget.journal import Journal, actor, ci_job, new_operation_id, now_text, process_token
 from wxbudget.models import Stock, UpdateMode
@@ -194,7 +195,10 @@ def execute(
                 outcome = Outcome(
                     tuple(stocks),
                     reconciled=True,
-                    warning=f"{write.lost_answer}; applied (confirmed by re-reading the stock)",
+                    warning=_(
+                        "{problem}; applied (confirmed by re-reading the stock)",
+                        problem=write.lost_answer,
+                    ),
                 )
             else:
                 outcome = Outcome(tuple(stocks))
@@ -209,7 +213,9 @@ def execute(
         raise
     except Exception as bug:
         # Even a bug must not leave the intent without an outcome: the write's fate is unknown.
-        internal = WxBudgetError(f"internal error ({type(bug).__name__}); the outcome is unknown")
+        internal = WxBudgetError(
+            _("internal error ({kind}); the outcome is unknown", kind=type(bug).__name__)
+        )
         _record_outcome(journal, client, change, operation, error=internal, reconciled=reconciled)
         raise
     _record_outcome(journal, client, change, operation, error=None, reconciled=outcome.reconciled)
@@ -282,9 +288,13 @@ def apply(client: Client, change: Change) -> list[Stock]:
 
     try:
         if change.bundle_id is not None:
-            stocks, _ = client.update_bundle_budget(coupon, change.bundle_id, body, settle=settle)
+            stocks, _response = client.update_bundle_budget(
+                coupon, change.bundle_id, body, settle=settle
+            )
         else:
-            stock, _ = client.update_budget(coupon, change.stock.stock_id, body, settle=settle)
+            stock, _response = client.update_budget(
+                coupon, change.stock.stock_id, body, settle=settle
+            )
             stocks = [stock]
     except WxBudgetError as error:
         # Recorded before any re-read below, which is a call of its own.
@@ -314,13 +324,17 @@ def reconcile(
     """
     number = change.out_request_no
     where = change.subject
-    retry = retry or f"re-run with --out-request-no {number}"
+    retry = retry or _("re-run with --out-request-no {number}", number=number)
     try:
         now = read_again(client, change)
     except WxBudgetError as error:
-        unknown.message += (
-            f"; re-reading {where} failed too ({error.message}), so the outcome is unknown: "
-            f"{retry} to finish it safely"
+        unknown.message = _(
+            "{message}; re-reading {where} failed too ({problem}), so the outcome is unknown: "
+            "{retry} to finish it safely",
+            message=unknown.message,
+            where=where,
+            problem=error.message,
+            retry=retry,
         )
         raise unknown from error
     found = {stock.cap(change.mode) for stock in now}
@@ -328,19 +342,35 @@ def reconcile(
         return Outcome(
             tuple(now),
             reconciled=True,
-            warning=f"{unknown.line()}; applied (confirmed by re-reading the stock)",
+            warning=_(
+                "{problem}; applied (confirmed by re-reading the stock)", problem=unknown.line()
+            ),
         )
     shown = ", ".join(str(value) for value in sorted(found, key=str))
     if found == {change.current}:
         raise NotAppliedError(
-            f"{unknown.message}; not applied: {where} still has {change.mode.label} {shown}; "
-            f"{retry} to try again",
+            _(
+                "{message}; not applied: {where} still has {label} {shown}; {retry} to try again",
+                message=unknown.message,
+                where=where,
+                label=change.mode.label,
+                shown=shown,
+                retry=retry,
+            ),
             exit_code=unknown.exit_code,
             request_id=unknown.request_id,
         ) from unknown
     raise StaleCurrentError(
-        f"{unknown.message}; {where} now has {change.mode.label} {shown}, neither the "
-        f"{change.current} read before nor the target {change.target}: someone else changed it",
+        _(
+            "{message}; {where} now has {label} {shown}, neither the {current} read before nor "
+            "the target {target}: someone else changed it",
+            message=unknown.message,
+            where=where,
+            label=change.mode.label,
+            shown=shown,
+            current=change.current,
+            target=change.target,
+        ),
         request_id=unknown.request_id,
     ) from unknown
 
@@ -357,9 +387,12 @@ def decide_refusal(client: Client, change: Change, error: RejectedError) -> WxBu
     try:
         now = read_again(client, change)
     except WxBudgetError as reread:
-        error.message += (
-            f"; re-reading {change.subject} to tell a conflict from a refusal failed too "
-            f"({reread.message})"
+        error.message = _(
+            "{message}; re-reading {subject} to tell a conflict from a refusal failed too "
+            "({problem})",
+            message=error.message,
+            subject=change.subject,
+            problem=reread.message,
         )
         return error
     read = {stock.stock_id: _sent_current(stock, change.mode) for stock in _planned(change)}
@@ -367,13 +400,26 @@ def decide_refusal(client: Client, change: Change, error: RejectedError) -> WxBu
     found = ", ".join(sorted({_shown_cap(stock, change.mode) for stock in now}))
     if moved:
         return StaleCurrentError(
-            f"the {change.mode.label} of {change.subject} changed underneath: read "
-            f"{change.current}, now {found}; nothing was applied (WeChat Pay answered "
-            f"{error.status} {error.code}: {error.api_message}); re-run to plan against the "
-            "new value",
+            _(
+                "the {label} of {subject} changed underneath: read {current}, now {found}; "
+                "nothing was applied (WeChat Pay answered {status} {code}: {api_message}); "
+                "re-run to plan against the new value",
+                label=change.mode.label,
+                subject=change.subject,
+                current=change.current,
+                found=found,
+                status=error.status,
+                code=error.code,
+                api_message=error.api_message,
+            ),
             request_id=error.request_id,
         )
-    error.message += f"; re-reading {change.subject} shows its {change.mode.label} unchanged"
+    error.message = _(
+        "{message}; re-reading {subject} shows its {label} unchanged",
+        message=error.message,
+        subject=change.subject,
+        label=change.mode.label,
+    )
     return error
 
 

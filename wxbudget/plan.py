@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
 from wxbudget.errors import UsageError
+from wxbudget.i18n import _
 from wxbudget.ids import parse_id
 from wxbudget.models import Stock, UpdateMode
 
@@ -55,8 +56,8 @@ class PlanRow:
     def subject(self) -> str:
         """What the row changes, as messages name it."""
         if self.stock_bundle_id is not None:
-            return f"stock bundle {self.stock_bundle_id}"
-        return f"stock {self.stock_id}"
+            return _("stock bundle {stock_bundle_id}", stock_bundle_id=self.stock_bundle_id)
+        return _("stock {stock_id}", stock_id=self.stock_id)
 
     @property
     def planned_key(self) -> int:
@@ -145,7 +146,13 @@ def read_plan(source: str) -> Plan:
         try:
             data = Path(source).read_bytes()
         except OSError as error:
-            raise PlanError(f"cannot read plan file {source}: {error.strerror}") from error
+            raise PlanError(
+                _(
+                    "cannot read plan file {source}: {strerror}",
+                    source=source,
+                    strerror=error.strerror,
+                )
+            ) from error
         name = source
     return parse_plan(data, name)
 
@@ -156,17 +163,25 @@ def parse_plan(data: bytes, name: str) -> Plan:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise PlanError(
-            f"{name} is not UTF-8 text (byte {error.start}); save it as UTF-8 CSV"
+            _(
+                "{name} is not UTF-8 text (byte {start}); save it as UTF-8 CSV",
+                name=name,
+                start=error.start,
+            )
         ) from error
     reader = csv.reader(_lines(text))
     try:
         header = next(reader)
     except StopIteration:
         raise PlanError(
-            f"{name} is empty; it needs a header: {','.join(REQUIRED_COLUMNS)}"
+            _(
+                "{name} is empty; it needs a header: {required_columns}",
+                name=name,
+                required_columns=",".join(REQUIRED_COLUMNS),
+            )
         ) from None
     except csv.Error as error:
-        raise PlanError(f"{name} line 1: {error}") from error
+        raise PlanError(_("{name} line 1: {error}", name=name, error=error)) from error
     columns = [cell.strip() for cell in header]
     _check_header(columns, name)
     groups: dict[str, array[int]] = {}
@@ -186,17 +201,19 @@ def parse_plan(data: bytes, name: str) -> Plan:
             step_count += len(row.targets)
             out_of_range.extend(_out_of_range(row))
     except csv.Error as error:
-        raise PlanError(f"{name} line {reader.line_num}: {error}") from error
+        raise PlanError(
+            _("{name} line {line}: {error}", name=name, line=reader.line_num, error=error)
+        ) from error
     for planned in groups.values():
         ordered = sorted(planned)
         if any(a == b for a, b in itertools.pairwise(ordered)):
             _refuse_duplicate(text, columns, name)
         planned[:] = array("q", ordered)
     if not row_count:
-        raise PlanError(f"{name} has a header but no rows")
+        raise PlanError(_("{name} has a header but no rows", name=name))
     if len(out_of_range) > MAX_LISTED_PROBLEMS:
         more = len(out_of_range) - MAX_LISTED_PROBLEMS
-        out_of_range[MAX_LISTED_PROBLEMS:] = [f"and {more} more"]
+        out_of_range[MAX_LISTED_PROBLEMS:] = [_("and {more} more", more=more)]
     return Plan(
         source=name,
         digest=hashlib.sha256(data).hexdigest(),
@@ -220,8 +237,15 @@ def _refuse_duplicate(text: str, columns: list[str], name: str) -> None:
         key = (row.product_coupon_id, row.subject)
         if key in seen:
             raise PlanError(
-                f"{name} line {row.line}: {row.subject} of coupon "
-                f"{row.product_coupon_id} is already planned on line {seen[key]}"
+                _(
+                    "{name} line {line}: {subject} of coupon "
+                    "{product_coupon_id} is already planned on line {seen}",
+                    name=name,
+                    line=row.line,
+                    subject=row.subject,
+                    product_coupon_id=row.product_coupon_id,
+                    seen=seen[key],
+                )
             )
         seen[key] = row.line
     # Two ids with one hash: not a duplicate after all (astronomically rare), so go on.
@@ -234,7 +258,12 @@ def _out_of_range(row: PlanRow) -> Iterator[str]:
         value = target.resolve(0)
         if not MIN_CAP <= value <= MAX_CAP:
             column = "max_count" if mode is UpdateMode.MAX_COUNT else "max_count_per_day"
-            yield f"line {row.line}, column {column}: {target.text}"
+            yield _(
+                "line {line}, column {column}: {text}",
+                line=row.line,
+                column=column,
+                text=target.text,
+            )
 
 
 def _check_header(columns: list[str], name: str) -> None:
@@ -242,31 +271,56 @@ def _check_header(columns: list[str], name: str) -> None:
     for index, column in enumerate(columns, start=1):
         if column not in known:
             raise PlanError(
-                f"{name} line 1, column {index}: unknown column {column!r}; "
-                f"the header is {','.join(REQUIRED_COLUMNS)}[,brand_id][,stock_bundle_id]"
+                _(
+                    "{name} line 1, column {index}: unknown column {column!r}; "
+                    "the header is {required_columns}[,brand_id][,stock_bundle_id]",
+                    name=name,
+                    index=index,
+                    column=column,
+                    required_columns=",".join(REQUIRED_COLUMNS),
+                )
             )
         if columns.index(column) != index - 1:
-            raise PlanError(f"{name} line 1, column {index}: column {column!r} appears twice")
+            raise PlanError(
+                _(
+                    "{name} line 1, column {index}: column {column!r} appears twice",
+                    name=name,
+                    index=index,
+                    column=column,
+                )
+            )
     required: tuple[str, ...] = REQUIRED_COLUMNS
     if "stock_bundle_id" in columns:
         # Rows may then name bundles only: the stock_id column is optional.
         required = tuple(column for column in REQUIRED_COLUMNS if column != "stock_id")
     missing = [column for column in required if column not in columns]
     if missing:
-        raise PlanError(f"{name} line 1: missing column {missing[0]!r}")
+        raise PlanError(
+            _("{name} line 1: missing column {missing!r}", name=name, missing=missing[0])
+        )
 
 
 def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> PlanRow:
     if len(cells) != len(columns):
         raise PlanError(
-            f"{name} line {line}: {len(cells)} cells for {len(columns)} columns; "
-            "check for a stray or missing comma"
+            _(
+                "{name} line {line}: {cells} cells for {columns} columns; "
+                "check for a stray or missing comma",
+                name=name,
+                line=line,
+                cells=len(cells),
+                columns=len(columns),
+            )
         )
     values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
     if values.get("stock_id") and values.get("stock_bundle_id"):
         raise PlanError(
-            f"{name} line {line}: a row names a stock_id or a stock_bundle_id, not both (a "
-            "bundle's stocks change together, through the bundle)"
+            _(
+                "{name} line {line}: a row names a stock_id or a stock_bundle_id, not both (a "
+                "bundle's stocks change together, through the bundle)",
+                name=name,
+                line=line,
+            )
         )
     for column in ("product_coupon_id", "stock_id", "brand_id", "stock_bundle_id"):
         value = values.get(column)
@@ -275,12 +329,28 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
                 continue  # optional: the profile's brand_id applies; a stock row has no bundle
             if column == "stock_id" and values.get("stock_bundle_id"):
                 continue  # a stock bundle's row
-            also = " (give a stock_id or a stock_bundle_id)" if column == "stock_id" else ""
-            raise PlanError(f"{name} line {line}, column {column}: empty{also}")
+            also = _(" (give a stock_id or a stock_bundle_id)") if column == "stock_id" else ""
+            raise PlanError(
+                _(
+                    "{name} line {line}, column {column}: empty{also}",
+                    name=name,
+                    line=line,
+                    column=column,
+                    also=also,
+                )
+            )
         try:
             values[column] = parse_id(value, column)
         except UsageError as error:
-            raise PlanError(f"{name} line {line}, column {column}: {error.message}") from error
+            raise PlanError(
+                _(
+                    "{name} line {line}, column {column}: {message}",
+                    name=name,
+                    line=line,
+                    column=column,
+                    message=error.message,
+                )
+            ) from error
     raw = dict(zip(columns, cells, strict=True))
     targets: list[tuple[UpdateMode, Target]] = []
     for column, mode in CAP_COLUMNS.items():
@@ -292,7 +362,15 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
         try:
             targets.append((mode, parse_target(cell)))
         except UsageError as error:
-            raise PlanError(f"{name} line {line}, column {column}: {error.message}") from error
+            raise PlanError(
+                _(
+                    "{name} line {line}, column {column}: {message}",
+                    name=name,
+                    line=line,
+                    column=column,
+                    message=error.message,
+                )
+            ) from error
     return PlanRow(
         line=line,
         product_coupon_id=values["product_coupon_id"],

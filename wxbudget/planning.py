@@ -28,6 +28,7 @@ from wxbudget.budget import (
 from wxbudget.client import Client
 from wxbudget.earlier import acknowledge, settle_earlier
 from wxbudget.errors import LocalCheckError, RejectedError, UsageError, WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.interrupts import StopFlag
 from wxbudget.journal import Journal
 from wxbudget.models import Stock
@@ -63,15 +64,25 @@ def row_brand_id(row: PlanRow, plan: Plan, settings: Settings) -> str | None:
     if settings.is_brand:
         if row.brand_id and row.brand_id != settings.brand_id:
             raise UsageError(
-                f"{plan.source} line {row.line}: brand {row.brand_id} is not this brand profile's "
-                f"({settings.brand_id}); a brand can only change its own stocks"
+                _(
+                    "{source} line {line}: brand {brand_id} is not this brand profile's "
+                    "({own_brand_id}); a brand can only change its own stocks",
+                    source=plan.source,
+                    line=row.line,
+                    brand_id=row.brand_id,
+                    own_brand_id=settings.brand_id,
+                )
             )
         return None
     brand_id = row.brand_id or settings.brand_id
     if not brand_id:
         raise UsageError(
-            f"{plan.source} line {row.line}: no brand_id: add a brand_id column, pass "
-            "--brand-id, or set brand_id in the profile"
+            _(
+                "{source} line {line}: no brand_id: add a brand_id column, pass "
+                "--brand-id, or set brand_id in the profile",
+                source=plan.source,
+                line=row.line,
+            )
         )
     return brand_id
 
@@ -162,8 +173,13 @@ class _Reader:
                     row,
                     found.get(row.stock_id)
                     or LocalCheckError(
-                        f"stock {row.stock_id} is not in coupon {row.product_coupon_id} of brand "
-                        f"{listed[1]}"
+                        _(
+                            "stock {stock_id} is not in coupon {product_coupon_id} of brand "
+                            "{listed}",
+                            stock_id=row.stock_id,
+                            product_coupon_id=row.product_coupon_id,
+                            listed=listed[1],
+                        )
                     ),
                 )
 
@@ -201,7 +217,7 @@ def _get(
     clients: ThreadClients, coupon: str, stock_id: str, brand_id: str | None
 ) -> Stock | WxBudgetError:
     try:
-        stock, _ = clients.get().get_stock(coupon, stock_id, brand_id)
+        stock, _response = clients.get().get_stock(coupon, stock_id, brand_id)
     except RejectedError as error:
         return error
     return stock
@@ -216,7 +232,12 @@ def _bundle(
         return error
     if not stocks:
         return LocalCheckError(
-            f"stock bundle {stock_bundle_id} has no stocks in coupon {coupon} (or does not exist)"
+            _(
+                "stock bundle {stock_bundle_id} has no stocks in coupon {coupon} (or does not "
+                "exist)",
+                stock_bundle_id=stock_bundle_id,
+                coupon=coupon,
+            )
         )
     return stocks
 
@@ -282,9 +303,10 @@ def _check_earlier(step: Step, change: Change, earlier: Earlier) -> None:
             acknowledge(earlier.audit, found.intent)
         return
     step.status, step.out_request_no = "refused", None
-    step.reason = (
-        f"{found.describe()}; {step.target.text} would come on top of it: pass --again to "
-        "apply another one"
+    step.reason = _(
+        "{earlier}; {text} would come on top of it: pass --again to apply another one",
+        earlier=found.describe(),
+        text=step.target.text,
     )
 
 
@@ -308,13 +330,17 @@ def _plan_applied_before(step: Step, recorded: dict[str, Any]) -> None:
     step.out_request_no = recorded.get("out_request_no")
     step.aimed = _count(recorded.get("to"))
     if step.current == recorded.get("to"):
-        step.status, step.reason = "done", "done in an earlier run"
+        step.status, step.reason = "done", _("done in an earlier run")
         return
     step.status = "refused"
-    step.reason = (
-        f"an earlier run applied {recorded.get('from')} -> {recorded.get('to')} "
-        f"({step.out_request_no}) but the cap is now {step.current}: it changed since; "
-        "write a new plan for a new change"
+    step.reason = _(
+        "an earlier run applied {before} -> {after} "
+        "({out_request_no}) but the cap is now {current}: it changed since; "
+        "write a new plan for a new change",
+        before=recorded.get("from"),
+        after=recorded.get("to"),
+        out_request_no=step.out_request_no,
+        current=step.current,
     )
 
 
@@ -362,10 +388,14 @@ def _plan_recorded(
         # The plan row is the command given: a recorded `to` it does not give from the recorded
         # `from` was not written by wxbudget, and is never sent.
         step.status = "refused"
-        step.reason = (
-            f"the batch journal records {before!r} -> {after!r} ({number}), but "
-            f"{step.target.text} from {before!r} does not give {after!r}; not sent (check "
-            "the journal)"
+        step.reason = _(
+            "the batch journal records {before!r} -> {after!r} ({number}), but "
+            "{text} from {before!r} does not give {after!r}; not sent (check "
+            "the journal)",
+            before=before,
+            after=after,
+            number=number,
+            text=step.target.text,
         )
         return
     if step.current == after:
@@ -373,18 +403,23 @@ def _plan_recorded(
         return
     if step.current != before:
         step.status = "refused"
-        step.reason = (
-            f"an earlier run recorded {before} -> {after} ({number}) but the cap is now "
-            f"{step.current}: someone else changed it"
+        step.reason = _(
+            "an earlier run recorded {before} -> {after} ({number}) but the cap is now "
+            "{current}: someone else changed it",
+            before=before,
+            after=after,
+            number=number,
+            current=step.current,
         )
         return
     try:
         step.change = _change_for(step, stock, parse_target(str(after)), number, brand_id)
     except LocalCheckError as error:
-        step.status, step.reason = "refused", f"{error.message} (unfinished since an earlier run)"
+        step.status = "refused"
+        step.reason = _("{message} (unfinished since an earlier run)", message=error.message)
         return
     step.status = "change"
-    step.reason = "resumed with its recorded out_request_no"
+    step.reason = _("resumed with its recorded out_request_no")
 
 
 def _count(value: object) -> int | None:

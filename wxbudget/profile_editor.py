@@ -16,6 +16,7 @@ from typing import Any
 
 from wxbudget import config, keyfiles
 from wxbudget.errors import ConfigError, UsageError
+from wxbudget.i18n import _
 from wxbudget.language import LANGUAGES
 from wxbudget.profiles import default_name, read_document, require_profile
 from wxbudget.settings import (
@@ -31,25 +32,27 @@ from wxbudget.settings import (
 
 # What each key is, for prompts: the user sees this before typing a value.
 KEY_MEANINGS = {
-    "kind": "partner (service provider, /v3/...) or brand (brand-direct, /brand/...)",
-    "mchid": "service-provider merchant id (商户号), digits",
-    "merchant_serial_no": "serial of your merchant API certificate (商户API证书序列号), hex",
-    "brand_serial_no": "serial of your brand API certificate (品牌API证书序列号), hex",
-    "private_key_file": "path of your API private key PEM (apiclient_key.pem), chmod 600",
-    "merchant_cert_file": "path of your merchant API certificate PEM (apiclient_cert.pem)",
-    "wechatpay_public_key_id": "WeChat Pay public key id (微信支付公钥ID), PUB_KEY_ID_...",
-    "wechatpay_public_key_file": "path of the WeChat Pay public key PEM (pub_key.pem)",
-    "apiv3_key_file": "path of a file holding the 32-character APIv3 key (never the key itself)",
-    "platform_cert_dir": "folder for downloaded platform certificates (平台证书)",
-    "brand_id": "brand id (品牌ID); for a partner, the brand it acts for by default",
-    "base_url": f"API host, default {DEFAULT_BASE_URL}",
-    "backup_base_url": "failover API host",
-    "timeout": "seconds to wait for a connection and an answer",
-    "max_retries": "retries after a network error, 429 or 5xx",
-    "rate_limit": "requests per second per endpoint (0 = no limit)",
-    "audit_log": "path of the audit journal",
-    "language": "the language wxbudget speaks, zh (中文) or en (English); without it "
-    "WXBUDGET_LANG and the locale (LANG) decide",
+    "kind": _("partner (service provider, /v3/...) or brand (brand-direct, /brand/...)"),
+    "mchid": _("service-provider merchant id (商户号), digits"),
+    "merchant_serial_no": _("serial of your merchant API certificate (商户API证书序列号), hex"),
+    "brand_serial_no": _("serial of your brand API certificate (品牌API证书序列号), hex"),
+    "private_key_file": _("path of your API private key PEM (apiclient_key.pem), chmod 600"),
+    "merchant_cert_file": _("path of your merchant API certificate PEM (apiclient_cert.pem)"),
+    "wechatpay_public_key_id": _("WeChat Pay public key id (微信支付公钥ID), PUB_KEY_ID_..."),
+    "wechatpay_public_key_file": _("path of the WeChat Pay public key PEM (pub_key.pem)"),
+    "apiv3_key_file": _("path of a file holding the 32-character APIv3 key (never the key itself)"),
+    "platform_cert_dir": _("folder for downloaded platform certificates (平台证书)"),
+    "brand_id": _("brand id (品牌ID); for a partner, the brand it acts for by default"),
+    "base_url": _("API host, default {default_base_url}", default_base_url=DEFAULT_BASE_URL),
+    "backup_base_url": _("failover API host"),
+    "timeout": _("seconds to wait for a connection and an answer"),
+    "max_retries": _("retries after a network error, 429 or 5xx"),
+    "rate_limit": _("requests per second per endpoint (0 = no limit)"),
+    "audit_log": _("path of the audit journal"),
+    "language": _(
+        "the language wxbudget speaks, zh (中文) or en (English); without it "
+        "WXBUDGET_LANG and the locale (LANG) decide"
+    ),
 }
 # Files that must already exist when a profile is written: a value that is no file here is most
 # likely the key itself pasted where its path belongs.
@@ -93,9 +96,11 @@ def typed_path(key: str, value: object) -> Any:
 
 def check_new_name(document: Mapping[str, Any], name: str, *, force: bool) -> None:
     if not _NAME.fullmatch(name):
-        raise UsageError(f"profile name {name!r} must be 1-64 of A-Z a-z 0-9 _ -")
+        raise UsageError(_("profile name {name!r} must be 1-64 of A-Z a-z 0-9 _ -", name=name))
     if name in document.get("profiles", {}) and not force:
-        raise UsageError(f"profile '{name}' already exists; pass --force to replace it")
+        raise UsageError(
+            _("profile '{name}' already exists; pass --force to replace it", name=name)
+        )
 
 
 def refuse_key_material(values: Mapping[str, Any]) -> None:
@@ -103,8 +108,11 @@ def refuse_key_material(values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         if isinstance(value, str) and keyfiles.looks_like_key_material(key, value, Path.cwd()):
             raise UsageError(
-                f"the value for {flag(key)} looks like key material; pass the path of the file "
-                "that holds it"
+                _(
+                    "the value for {flag} looks like key material; pass the path of the file "
+                    "that holds it",
+                    flag=flag(key),
+                )
             )
 
 
@@ -128,17 +136,23 @@ def flag(key: str) -> str:
 def check_value(config_path: Path, key: str, value: str) -> None:
     """Check one answer as it is typed, with `config`'s own loaders and patterns."""
     refuse_key_material({key: value})
-    where = "this profile"
+    where = _("this profile")
     for rule_key, pattern, example in HEADER_VALUE_RULES:
         if rule_key == key and not pattern.fullmatch(value):
-            raise ConfigError(f"{key} {value!r} must look like {example}")
+            raise ConfigError(
+                _("{key} {value!r} must look like {example}", key=key, value=value, example=example)
+            )
     if key == "wechatpay_public_key_id" and not value.startswith(PUBLIC_KEY_ID_PREFIX):
         raise ConfigError(
-            f"wechatpay_public_key_id '{value}' must start with {PUBLIC_KEY_ID_PREFIX} "
-            "(copy it from 商户平台 > 账户中心 > API安全)"
+            _(
+                "wechatpay_public_key_id '{value}' must start with {public_key_id_prefix} "
+                "(copy it from 商户平台 > 账户中心 > API安全)",
+                value=value,
+                public_key_id_prefix=PUBLIC_KEY_ID_PREFIX,
+            )
         )
     if key == "language" and value not in LANGUAGES:
-        raise ConfigError(f"language {value!r} must be zh (中文) or en (English)")
+        raise ConfigError(_("language {value!r} must be zh (中文) or en (English)", value=value))
     if key == "private_key_file":
         keyfiles.load_private_key_file(resolve_path(config_path, value))
     elif key == "wechatpay_public_key_file":
@@ -196,11 +210,11 @@ def save(
         document["default_profile"] = implicit_default
     # What lands on disk, read back the way `config.load` reads it.
     stored = tomllib.loads(tomli_w.dumps(_ordered(document)))
-    where = f"profile '{name}' of {path}"
+    where = _("profile '{name}' of {path}", name=name, path=path)
     try:
         config.build_settings(path, name, stored["profiles"][name], config.Flags(), env)
     except ConfigError as error:
-        raise ConfigError(f"not written: {error.message}") from error
+        raise ConfigError(_("not written: {message}", message=error.message)) from error
     for key in MUST_EXIST_KEYS:
         if key in stored["profiles"][name]:
             _require_file(path, key, stored["profiles"][name][key], where)
@@ -217,7 +231,13 @@ def save(
 def remove(path: Path, name: str) -> Written:
     """Delete `[profiles.NAME]`; `default_profile` goes too when it named this profile."""
     if not path.exists():
-        raise ConfigError(f"config file {path} does not exist; there is no profile '{name}'")
+        raise ConfigError(
+            _(
+                "config file {path} does not exist; there is no profile '{name}'",
+                path=path,
+                name=name,
+            )
+        )
     text = _read_text(path)
     document = read_document(path)
     profiles = dict(document.get("profiles", {}))
@@ -255,8 +275,13 @@ def _require_file(config_path: Path, key: str, value: str, where: str) -> None:
     resolved = resolve_path(config_path, value)
     if not resolved.is_file():
         raise ConfigError(
-            f"{key} {resolved} in {where} is not a file; give the path of the file, never "
-            "its content"
+            _(
+                "{key} {resolved} in {where} is not a file; give the path of the file, never "
+                "its content",
+                key=key,
+                resolved=resolved,
+                where=where,
+            )
         )
 
 

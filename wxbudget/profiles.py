@@ -17,6 +17,7 @@ from typing import Any
 
 from wxbudget import config, keyfiles
 from wxbudget.errors import ConfigError
+from wxbudget.i18n import _
 from wxbudget.settings import DEFAULT_BASE_URL, resolve_path
 
 PATH_KEYS = (
@@ -126,7 +127,14 @@ def require_profile(path: Path, document: Mapping[str, Any], name: str) -> None:
     profiles = document.get("profiles", {})
     if name not in profiles:
         existing = ", ".join(sorted(profiles)) or "none"
-        raise ConfigError(f"profile '{name}' is not in {path}; profiles there: {existing}")
+        raise ConfigError(
+            _(
+                "profile '{name}' is not in {path}; profiles there: {existing}",
+                name=name,
+                path=path,
+                existing=existing,
+            )
+        )
 
 
 def describe(path: Path, name: str | None, env: Mapping[str, str]) -> ProfileReport:
@@ -136,7 +144,11 @@ def describe(path: Path, name: str | None, env: Mapping[str, str]) -> ProfileRep
     """
     if not path.exists():
         raise ConfigError(
-            f"config file {path} does not exist; create a profile with: wxbudget profile init NAME"
+            _(
+                "config file {path} does not exist; create a profile with: wxbudget profile init "
+                "NAME",
+                path=path,
+            )
         )
     document = read_document(path)
     if name is not None:
@@ -174,7 +186,7 @@ def _inspect(key: str, path: Path) -> KeyFile:
     try:
         mode = path.stat().st_mode
     except OSError:
-        return KeyFile(key, path, False, None, None, f"{path} does not exist")
+        return KeyFile(key, path, False, None, None, _("{path} does not exist", path=path))
     mode_text = f"{stat.S_IMODE(mode):04o}"
     fingerprint = None
     problem = None

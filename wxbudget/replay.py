@@ -12,6 +12,7 @@ from typing import Any
 from wxbudget.budget import Change, Target, gives, parse_target
 from wxbudget.earlier import settle_interrupted
 from wxbudget.errors import LocalCheckError, StaleCurrentError
+from wxbudget.i18n import _
 from wxbudget.journal import Journal
 from wxbudget.models import Stock, UpdateMode
 
@@ -42,18 +43,34 @@ def replayed_target(
         # WeChat Pay refuses a number re-used with other data (268578927 相同单号但请求数据不一致,
         # wechatpay-api.md 5.4); refused here first, saying what the number was used for.
         raise LocalCheckError(
-            f"out_request_no {number} was already used on {recorded.get('time')} for "
-            f"{_recorded_subject(recorded)} {recorded.get('update_mode')} {recorded.get('target')} "
-            f"({recorded.get('from')} -> {recorded.get('to')}); a different change needs a new "
-            "number (omit --out-request-no to generate one)"
+            _(
+                "out_request_no {number} was already used on {time} for "
+                "{recorded_subject} {update_mode} {target} "
+                "({before} -> {after}); a different change needs a new "
+                "number (omit --out-request-no to generate one)",
+                number=number,
+                time=recorded.get("time"),
+                recorded_subject=_recorded_subject(recorded),
+                update_mode=recorded.get("update_mode"),
+                target=recorded.get("target"),
+                before=recorded.get("from"),
+                after=recorded.get("to"),
+            )
         )
     before, after = recorded.get("from"), recorded.get("to")
     _check_recorded_change(recorded, target, number)
     current = stock.cap(mode)
     if current not in (before, after):
         raise StaleCurrentError(
-            f"out_request_no {number} was recorded as {mode.label} {before} -> {after}, but the "
-            f"stock now has {current}: someone else changed it; nothing was sent"
+            _(
+                "out_request_no {number} was recorded as {label} {before} -> {after}, but the "
+                "stock now has {current}: someone else changed it; nothing was sent",
+                number=number,
+                label=mode.label,
+                before=before,
+                after=after,
+                current=current,
+            )
         )
     return parse_target(str(after))
 
@@ -65,14 +82,24 @@ def _check_recorded_change(recorded: dict[str, Any], target: Target, number: str
     if gives(target, before, after):
         return
     raise StaleCurrentError(
-        f"out_request_no {number}: the audit journal records {_recorded_subject(recorded)} "
-        f"{recorded.get('update_mode')} {recorded.get('target')} as {before!r} -> {after!r}, "
-        f"but {target.text} from {before!r} does not give {after!r}: that line is not one "
-        "wxbudget wrote, so nothing was sent (check the journal, or use a new --out-request-no)"
+        _(
+            "out_request_no {number}: the audit journal records {recorded_subject} "
+            "{update_mode} {target} as {before!r} -> {after!r}, "
+            "but {text} from {before!r} does not give {after!r}: that line is not one "
+            "wxbudget wrote, so nothing was sent (check the journal, or use a new "
+            "--out-request-no)",
+            number=number,
+            recorded_subject=_recorded_subject(recorded),
+            update_mode=recorded.get("update_mode"),
+            target=recorded.get("target"),
+            before=before,
+            after=after,
+            text=target.text,
+        )
     )
 
 
 def _recorded_subject(recorded: dict[str, Any]) -> str:
     if recorded.get("stock_bundle_id"):
-        return f"stock bundle {recorded.get('stock_bundle_id')}"
-    return f"stock {recorded.get('stock_id')}"
+        return _("stock bundle {stock_bundle_id}", stock_bundle_id=recorded.get("stock_bundle_id"))
+    return _("stock {stock_id}", stock_id=recorded.get("stock_id"))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from wxbudget.errors import ConfigError
+from wxbudget.i18n import _
 from wxbudget.limits import Limits
 
 if TYPE_CHECKING:
@@ -144,8 +145,12 @@ class Settings:
     def require_brand_id(self) -> str:
         if not self.brand_id:
             raise ConfigError(
-                f"no brand_id: pass --brand-id or set brand_id in profile '{self.profile}' "
-                f"of {self.config_path}"
+                _(
+                    "no brand_id: pass --brand-id or set brand_id in profile '{profile}' "
+                    "of {config_path}",
+                    profile=self.profile,
+                    config_path=self.config_path,
+                )
             )
         return self.brand_id
 
@@ -158,17 +163,25 @@ class Settings:
         from wxbudget import trust
 
         if self.apiv3_key_file is None:
-            raise ConfigError(f"profile '{self.profile}' has no apiv3_key_file")
+            raise ConfigError(_("profile '{profile}' has no apiv3_key_file", profile=self.profile))
         try:
             key = trust.read_trusted(self.apiv3_key_file, "apiv3_key_file", secret=True).strip()
         except OSError as error:
             raise ConfigError(
-                f"cannot read apiv3_key_file {self.apiv3_key_file}: {error.strerror}"
+                _(
+                    "cannot read apiv3_key_file {apiv3_key_file}: {strerror}",
+                    apiv3_key_file=self.apiv3_key_file,
+                    strerror=error.strerror,
+                )
             ) from error
         if len(key) != APIV3_KEY_LENGTH:
             raise ConfigError(
-                f"apiv3_key_file {self.apiv3_key_file} must hold the 32-character APIv3 key "
-                f"(it holds {len(key)} bytes)"
+                _(
+                    "apiv3_key_file {apiv3_key_file} must hold the 32-character APIv3 key "
+                    "(it holds {count} bytes)",
+                    apiv3_key_file=self.apiv3_key_file,
+                    count=len(key),
+                )
             )
         return key
 
@@ -181,10 +194,22 @@ def resolve_path(config_path: Path, value: str) -> Path:
 def check_base_url(value: str, key: str, where: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"{key} '{value}' in {where} must be an https:// URL")
+        raise ConfigError(
+            _(
+                "{key} '{value}' in {where} must be an https:// URL",
+                key=key,
+                value=value,
+                where=where,
+            )
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"{key} '{value}' in {where} uses plain http to a non-loopback host; use https://"
+            _(
+                "{key} '{value}' in {where} uses plain http to a non-loopback host; use https://",
+                key=key,
+                value=value,
+                where=where,
+            )
         )
     return value.rstrip("/")
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from wxbudget.errors import UsageError
-from wxbudget.models import EXPIRED_STATES, Stock
+from wxbudget.i18n import _
+from wxbudget.models import EXPIRED_STATES, Stock, state_name
 
 STATES = ("AUDITING", "SENDING", "PAUSED", "STOPPED", "DEACTIVATED")
 _COUNT = re.compile(r"\d+")
@@ -39,8 +40,12 @@ def parse_floor(text: str, option: str) -> Floor:
     if _PERCENT.fullmatch(cleaned) and Decimal(cleaned[:-1]) <= 100:
         return Floor(text.strip(), Decimal(cleaned[:-1]), percent=True)
     raise UsageError(
-        f"{option} {text!r} is not a threshold; use a number of coupons (1000) or a percentage "
-        "of the cap (10%)"
+        _(
+            "{option} {text!r} is not a threshold; use a number of coupons (1000) or a percentage "
+            "of the cap (10%)",
+            option=option,
+            text=text,
+        )
     )
 
 
@@ -51,7 +56,11 @@ def parse_states(values: list[str]) -> tuple[str, ...]:
             state = part.strip().upper()
             if state not in STATES:
                 raise UsageError(
-                    f"--state {part.strip()!r} is not a state; use one of {', '.join(STATES)}"
+                    _(
+                        "--state {state!r} is not a state; use one of {states}",
+                        state=part.strip(),
+                        states=", ".join(STATES),
+                    )
                 )
             states.append(state)
     return tuple(dict.fromkeys(states))
@@ -103,7 +112,11 @@ def judge(stock: Stock, thresholds: Thresholds) -> Verdict:
         found.append(
             Crossing(
                 "min_remaining",
-                f"{stock.remaining_total:,} left in all, below {_shown(floor, stock.max_count)}",
+                _(
+                    "{remaining_total:,} left in all, below {shown}",
+                    remaining_total=stock.remaining_total,
+                    shown=_shown(floor, stock.max_count),
+                ),
             )
         )
     floor = thresholds.min_remaining_today
@@ -113,11 +126,22 @@ def judge(stock: Stock, thresholds: Thresholds) -> Verdict:
         limit = floor.of(daily) if daily is not None else floor.amount
         if stock.remaining_today < limit:
             shown = _shown(floor, daily) if daily is not None else floor.text
-            message = f"{stock.remaining_today:,} left today, below {shown}"
+            message = _(
+                "{remaining_today:,} left today, below {shown}",
+                remaining_today=stock.remaining_today,
+                shown=shown,
+            )
             found.append(Crossing("min_remaining_today", message))
     if thresholds.states and stock.state not in thresholds.states:
         found.append(
-            Crossing("state", f"state {stock.state}, not {' or '.join(thresholds.states)}")
+            Crossing(
+                "state",
+                _(
+                    "state {state}, not {states}",
+                    state=state_name(stock.state),
+                    states=" or ".join(thresholds.states),
+                ),
+            )
         )
     return Verdict(stock, tuple(found))
 
@@ -125,7 +149,7 @@ def judge(stock: Stock, thresholds: Thresholds) -> Verdict:
 def _shown(floor: Floor, cap: int) -> str:
     if not floor.percent:
         return f"{int(floor.amount):,}"
-    return f"{floor.text} of {cap:,} ({floor.of(cap):,.0f})"
+    return _("{text} of {cap:,} ({amount:,.0f})", text=floor.text, cap=cap, amount=floor.of(cap))
 
 
 def checked(stocks: list[Stock], *, named: bool) -> tuple[list[Stock], list[Stock]]:

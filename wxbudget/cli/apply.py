@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wxbudget import i18n
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import open_client
 from wxbudget.cli.write_options import NotifyOption, OverrideLimitsOption
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -108,7 +110,7 @@ def apply(
     from wxbudget.errors import UsageError
 
     if plan_file is None and not resume:
-        raise UsageError("missing PLAN: give a plan CSV file (or - for stdin), or --resume")
+        raise UsageError(_("missing PLAN: give a plan CSV file (or - for stdin), or --resume"))
     notifying.check_flag(notify)
     with open_client(options, rate_limited=True) as client:
         plan, batch_journal = _locate_batch(plan_file, journal, resume, client.settings)
@@ -140,28 +142,36 @@ def _locate_batch(
         plan = read_plan(plan_file)
         path = journal or BatchJournal.default_path(settings, plan)
         if resume and not path.exists():
-            raise UsageError(f"nothing to resume: no batch journal at {path}")
+            raise UsageError(_("nothing to resume: no batch journal at {path}", path=path))
         return plan, BatchJournal(path)
     found = journal or latest_journal(settings)
     if found is None or not found.exists():
         raise UsageError(
-            "nothing to resume: no unfinished batch of this profile; give the PLAN file"
+            _("nothing to resume: no unfinished batch of this profile; give the PLAN file")
         )
     batch_journal = BatchJournal(found)
     batch_journal.load()
     header = batch_journal.records.get(PLAN_KEY)
     if header is not None and header.get("undoes_batch"):
         raise UsageError(
-            f"the latest unfinished batch ({found}) undoes batch {header['undoes_batch']}: "
-            f"finish it with 'wxbudget undo --batch {header['undoes_batch']}'"
+            _(
+                "the latest unfinished batch ({found}) undoes batch {undoes_batch}: "
+                "finish it with 'wxbudget undo --batch {undoes_batch}'",
+                found=found,
+                undoes_batch=header["undoes_batch"],
+            )
         )
     if header is None or not isinstance(header.get("csv"), str):
         if batch_journal.finished is not None:
             raise UsageError(
-                f"nothing to resume: the last batch of {found} finished at "
-                f"{batch_journal.finished.get('time')}; give the PLAN file to run it again"
+                _(
+                    "nothing to resume: the last batch of {found} finished at "
+                    "{time}; give the PLAN file to run it again",
+                    found=found,
+                    time=batch_journal.finished.get("time"),
+                )
             )
-        raise UsageError(f"batch journal {found} holds no plan; give the PLAN file")
+        raise UsageError(_("batch journal {found} holds no plan; give the PLAN file", found=found))
     return parse_plan(header["csv"].encode("utf-8"), str(header.get("source"))), batch_journal
 
 
@@ -193,8 +203,11 @@ def apply_plan(
 
     if not plan.step_count:
         render.notice(
-            f"nothing to do: {plan.source} sets no cap (the max_count and max_count_per_day "
-            "cells of every row are empty); nothing was read or sent"
+            _(
+                "nothing to do: {source} sets no cap (the max_count and max_count_per_day "
+                "cells of every row are empty); nothing was read or sent",
+                source=plan.source,
+            )
         )
         return
     # 1..100000000 are the create-stock limits, which no update-budget page states: warned
@@ -202,8 +215,13 @@ def apply_plan(
     out_of_range = plan.out_of_range_rows()
     if out_of_range:
         render.notice(
-            f"warning: {len(out_of_range)} cap(s) outside 1..100000000 (the limits for creating "
-            f"a stock) in {plan.source}: " + "; ".join(out_of_range)
+            _(
+                "warning: {count} cap(s) outside 1..100000000 (the limits for creating a stock) "
+                "in {source}: {rows}",
+                count=len(out_of_range),
+                source=plan.source,
+                rows=i18n.join("; ", out_of_range),
+            )
         )
     audit = Journal(settings.audit_log)
     with batch_journal.locked():
@@ -212,13 +230,19 @@ def apply_plan(
         if batch_journal.finished is not None:
             if resume:
                 raise UsageError(
-                    f"nothing to resume: the last batch of this plan finished at "
-                    f"{batch_journal.finished.get('time')}; run it without --resume for a new "
-                    "batch"
+                    _(
+                        "nothing to resume: the last batch of this plan finished at "
+                        "{time}; run it without --resume for a new "
+                        "batch",
+                        time=batch_journal.finished.get("time"),
+                    )
                 )
             render.notice(
-                f"the last batch of this plan finished at {batch_journal.finished.get('time')}: "
-                "this is a new batch (caps already at their target are in place)"
+                _(
+                    "the last batch of this plan finished at {time}: "
+                    "this is a new batch (caps already at their target are in place)",
+                    time=batch_journal.finished.get("time"),
+                )
             )
         planned = planning.plan_stream(
             plan,
@@ -244,12 +268,17 @@ def apply_plan(
         refused = [step for step in steps if step.status == "refused"]
         if refused:
             render.notice(
-                f"{len(refused)} planned change(s) refused (listed above): they will not be sent"
+                _(
+                    "{count} planned change(s) refused (listed above): they will not be sent",
+                    count=len(refused),
+                )
             )
         changes = [step for step in steps if step.status == "change"]
         if not changes:
             render.notice(
-                "nothing to do: every planned cap is in place" + (" or refused" if refused else "")
+                _("nothing to do: every planned cap is in place or refused")
+                if refused
+                else _("nothing to do: every planned cap is in place")
             )
             apply_report.summary(options, steps)
             batch_journal.record_plan(plan, settings, kind.record)
@@ -260,11 +289,14 @@ def apply_plan(
         if not yes:
             if not sys.stdin.isatty():
                 raise UsageError(
-                    "refusing to apply without confirmation: stdin is not a terminal; pass --yes "
-                    "(or --dry-run to preview)"
+                    _(
+                        "refusing to apply without confirmation: stdin is not a terminal; pass "
+                        "--yes "
+                        "(or --dry-run to preview)"
+                    )
                 )
-            if not render.confirm(f"Apply {len(changes)} change(s)?"):
-                render.notice("cancelled: nothing was sent")
+            if not render.confirm(_("Apply {count} change(s)?", count=len(changes))):
+                render.notice(_("cancelled: nothing was sent"))
                 raise typer.Exit(2)
         batch_journal.record_plan(plan, settings, kind.record)
         finished = _run_steps(steps, batch_journal, audit, concurrency, worker_client)
@@ -277,7 +309,9 @@ def apply_plan(
         and any(s.status == "applied" for s in steps)
     ):
         number = batch_journal.batch_id
-        render.notice(f"batch {number}: to take it back, run: wxbudget undo --batch {number}")
+        render.notice(
+            _("batch {number}: to take it back, run: wxbudget undo --batch {number}", number=number)
+        )
     report = partial(apply_report.report, steps, batch_journal, finished)
     command = kind.command or f"apply {plan.source}"
     notifying.around_report(notify, settings, command, steps, report)
@@ -291,8 +325,11 @@ def _ask_about_stacked(steps: list[Step], audit: Journal) -> None:
     if not held or not sys.stdin.isatty():
         return
     if render.confirm(
-        f"{len(held)} relative change(s) would come on top of interrupted earlier changes that "
-        "are in place (listed above). Apply them as well?"
+        _(
+            "{count} relative change(s) would come on top of interrupted earlier changes that "
+            "are in place (listed above). Apply them as well?",
+            count=len(held),
+        )
     ):
         planning.release(held, audit)
 
@@ -325,8 +362,12 @@ def _run_steps(
             )
         except Interrupted as stopped:
             render.urgent_notice(
-                f"stopped at once by a second {stopped}: writes in flight have no outcome on "
-                f"record; finish the batch with 'wxbudget apply --resume' ({batch_journal.path})"
+                _(
+                    "stopped at once by a second {signal}: writes in flight have no outcome on "
+                    "record; finish the batch with 'wxbudget apply --resume' ({path})",
+                    signal=str(stopped),
+                    path=batch_journal.path,
+                )
             )
             stopped.reported = True
             raise

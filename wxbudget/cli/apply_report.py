@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from wxbudget.i18n import _
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -37,12 +39,18 @@ def show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Sett
     else:
         render.plan_table(counted(), to_stdout=True)
     if counts["refused"]:
-        render.notice(f"{counts['refused']} planned change(s) would be refused (listed)")
+        render.notice(
+            _("{refused} planned change(s) would be refused (listed)", refused=counts["refused"])
+        )
     beyond = settings.limits.rows_breach(len(rows))
     if beyond is not None:
         render.notice(
-            f"apply would refuse this plan: beyond the limits of profile '"
-            f"{settings.profile}' ({beyond}); --override-limits sends it"
+            _(
+                "apply would refuse this plan: beyond the limits of profile '"
+                "{profile}' ({beyond}); --override-limits sends it",
+                profile=settings.profile,
+                beyond=beyond,
+            )
         )
 
 
@@ -55,22 +63,34 @@ def report(steps: list[Step], batch_journal: BatchJournal, finished: bool) -> No
         applied = sum(1 for step in steps if step.status == "applied")
         waiting = sum(1 for step in steps if step.status in ("change", "not-started"))
         render.notice(
-            f"interrupted by {INTERRUPTS.name}: {applied} change(s) applied (the writes in "
-            f"flight finished and are recorded), {waiting} not started; finish with "
-            f"'wxbudget apply --resume' ({batch_journal.path})"
+            _(
+                "interrupted by {name}: {applied} change(s) applied (the writes in "
+                "flight finished and are recorded), {waiting} not started; finish with "
+                "'wxbudget apply --resume' ({path})",
+                name=INTERRUPTS.name,
+                applied=applied,
+                waiting=waiting,
+                path=batch_journal.path,
+            )
         )
         raise typer.Exit(INTERRUPTS.exit_code or int(ExitCode.INTERRUPTED))
     failed = [step for step in steps if step.status == "failed"]
     refused = [step for step in steps if step.status == "refused"]
     if failed:
         render.notice(
-            f"{len(failed)} change(s) failed (listed): re-run the same plan (or apply --resume) "
-            "to retry them with their recorded out_request_no"
+            _(
+                "{count} change(s) failed (listed): re-run the same plan (or apply --resume) "
+                "to retry them with their recorded out_request_no",
+                count=len(failed),
+            )
         )
     elif refused:
         render.notice(
-            f"{len(refused)} change(s) refused (listed) were not sent; the batch is finished, so "
-            "a re-run of this plan is a new batch"
+            _(
+                "{count} change(s) refused (listed) were not sent; the batch is finished, so "
+                "a re-run of this plan is a new batch",
+                count=len(refused),
+            )
         )
     if failed or refused:
         raise typer.Exit(int(ExitCode.PARTIAL))

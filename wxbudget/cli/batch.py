@@ -8,6 +8,7 @@ import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import ProductCouponId, open_client
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     pass
@@ -42,7 +43,13 @@ def list_stocks(
     from wxbudget.plan import stocks_csv
 
     if state is not None and state.upper() not in STATES:
-        raise UsageError(f"--state {state!r} is not a state; use one of {', '.join(STATES)}")
+        raise UsageError(
+            _(
+                "--state {state!r} is not a state; use one of {states}",
+                state=state,
+                states=", ".join(STATES),
+            )
+        )
     with open_client(options, rate_limited=True) as client:
         brand_id = client.settings.body_brand_id()
         stocks = list(
@@ -53,4 +60,6 @@ def list_stocks(
     elif options.json:
         render.json_result([stock.raw for stock in stocks])
     else:
-        render.stocks_table(f"coupon {product_coupon_id}", stocks)
+        render.stocks_table(
+            _("coupon {product_coupon_id}", product_coupon_id=product_coupon_id), stocks
+        )

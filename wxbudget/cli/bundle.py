@@ -7,6 +7,7 @@ import typer
 from wxbudget.cli.change import change_command
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, open_client, print_stocks
+from wxbudget.i18n import _
 
 bundle_app = typer.Typer(
     # Plain (click) help: it wraps between words at any width, where rich panels cut words.
@@ -41,7 +42,11 @@ def show(
     if not stocks:
         # [OFF-LIST] the stock_bundle_id filter lists a bundle's stocks: none, no such bundle.
         raise LocalCheckError(
-            f"stock bundle {stock_bundle_id} has no stocks in coupon {product_coupon_id}"
+            _(
+                "stock bundle {stock_bundle_id} has no stocks in coupon {product_coupon_id}",
+                stock_bundle_id=stock_bundle_id,
+                product_coupon_id=product_coupon_id,
+            )
         )
     if options.output is OutputFormat.csv:
         render.raw_result(stocks_csv(stocks).rstrip("\n"))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from wxbudget import i18n
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
 from wxbudget.cli.write_options import (
@@ -26,6 +27,7 @@ from wxbudget.cli.write_options import (
     TargetArgument,
     YesOption,
 )
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.budget import Change
@@ -180,8 +182,15 @@ def change_with(
     recorded = journal.find_intent(client.settings.identity, number)
     if recorded is not None:
         render.notice(
-            f"out_request_no {number} is recorded ({recorded.get('time')}) as {mode.label} "
-            f"{recorded.get('from')} -> {recorded.get('to')}: replaying that change"
+            _(
+                "out_request_no {number} is recorded ({time}) as {label} "
+                "{before} -> {after}: replaying that change",
+                number=number,
+                time=recorded.get("time"),
+                label=mode.label,
+                before=recorded.get("from"),
+                after=recorded.get("to"),
+            )
         )
     earlier = earlier_changes.settle_earlier(
         journal, client.settings, change, record=not request.dry_run
@@ -190,7 +199,12 @@ def change_with(
         if earlier is not None and not request.dry_run:
             earlier_changes.acknowledge(journal, earlier.intent)
         render.notice(
-            f"{mode.label} of {change.subject} is already {change.current:,}: nothing to do"
+            _(
+                "{label} of {subject} is already {current:,}: nothing to do",
+                label=mode.label,
+                subject=change.subject,
+                current=change.current,
+            )
         )
         print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
         return
@@ -198,8 +212,8 @@ def change_with(
     if request.dry_run:
         render.plan(change)
         if earlier is not None:
-            render.notice(f"note: {earlier.describe()}")
-        render.notice("dry run: nothing sent; the request body would be:")
+            render.notice(_("note: {earlier}", earlier=earlier.describe()))
+        render.notice(_("dry run: nothing sent; the request body would be:"))
         render.raw_result(serialize_body(change.body()).decode("utf-8"))
         return
     if earlier is not None:
@@ -225,8 +239,12 @@ def _within_limits(client: Client, change: Change, override: bool) -> dict[str, 
     if not override:
         raise limits.refusal(change.subject, breaches)
     render.notice(
-        f"warning: beyond the limits of profile '{limits.profile}' ({'; '.join(breaches)}): "
-        "--override-limits given, recorded in the audit journal"
+        _(
+            "warning: beyond the limits of profile '{profile}' ({breaches}): "
+            "--override-limits given, recorded in the audit journal",
+            profile=limits.profile,
+            breaches=i18n.join("; ", breaches),
+        )
     )
     return {"limits_overridden": list(breaches)}
 
@@ -239,11 +257,13 @@ def _confirm(request: ChangeRequest) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(
-            "refusing to change the budget without confirmation: stdin is not a terminal; "
-            "pass --yes (or --dry-run to preview)"
+            _(
+                "refusing to change the budget without confirmation: stdin is not a terminal; "
+                "pass --yes (or --dry-run to preview)"
+            )
         )
-    if not render.confirm("Apply this change?"):
-        render.notice("cancelled: nothing was sent")
+    if not render.confirm(_("Apply this change?")):
+        render.notice(_("cancelled: nothing was sent"))
         raise typer.Exit(2)
 
 
@@ -254,19 +274,28 @@ def _confirm_stacking(
     from wxbudget import render
     from wxbudget.errors import StaleCurrentError
 
-    again = f"{request.target_text} again ({change.current:,} -> {change.target:,})"
+    again = _(
+        "{target_text} again ({current:,} -> {target:,})",
+        target_text=request.target_text,
+        current=change.current,
+        target=change.target,
+    )
     if not relative or request.again or sys.stdin.isatty():
         render.notice(earlier.describe())
     if not relative or request.again:
         return
     if sys.stdin.isatty():
-        if render.confirm(f"Apply {again}?"):
+        if render.confirm(_("Apply {again}?", again=again)):
             return
-        render.notice("cancelled: nothing was sent")
+        render.notice(_("cancelled: nothing was sent"))
         raise typer.Exit(2)
     raise StaleCurrentError(
-        f"{earlier.describe()}; refusing to apply {again} on top of it without a terminal to "
-        "ask: pass --again to apply another one, or give an absolute target; nothing was sent"
+        _(
+            "{earlier}; refusing to apply {again} on top of it without a terminal to "
+            "ask: pass --again to apply another one, or give an absolute target; nothing was sent",
+            earlier=earlier.describe(),
+            again=again,
+        )
     )
 
 
@@ -289,7 +318,7 @@ def _write(
     finish = _finish_command(options, request, change.out_request_no)
     outcome = None
     with INTERRUPTS.writing():
-        render.notice(f"out_request_no {change.out_request_no}")
+        render.notice(_("out_request_no {out_request_no}", out_request_no=change.out_request_no))
         try:
             outcome = operations.execute(
                 client, journal, change, target_text=request.target_text, extra=extra
@@ -297,7 +326,14 @@ def _write(
             if outcome.warning:
                 render.notice(outcome.warning)
             cap = outcome.stock.cap(mode)
-            render.notice(f"done: {mode.label} of {change.subject} is now {_number(cap)}")
+            render.notice(
+                _(
+                    "done: {label} of {subject} is now {number}",
+                    label=mode.label,
+                    subject=change.subject,
+                    number=_number(cap),
+                )
+            )
             try:
                 print_stocks(
                     options,
@@ -312,8 +348,12 @@ def _write(
                     journal, identity, change.out_request_no, cause=earlier_changes.OUTPUT_FAILED
                 )
                 raise OutputError(
-                    f"the change was applied ({_now(outcome, mode)}), but its result could not "
-                    f"be written to stdout: {failed.strerror or failed}"
+                    _(
+                        "the change was applied ({now}), but its result could not "
+                        "be written to stdout: {reason}",
+                        now=_now(outcome, mode),
+                        reason=failed.strerror or failed,
+                    )
                 ) from failed
         except WxBudgetError as error:
             if not INTERRUPTS.received:
@@ -325,37 +365,45 @@ def _write(
             # The second signal: stopped at once, possibly before the answer came.
             if outcome is None:
                 render.notice(
-                    f"stopped at once by a second {stopped}: the outcome is unknown; finish it "
-                    f"with: {finish}"
+                    _(
+                        "stopped at once by a second {signal}: the outcome is unknown; finish it "
+                        "with: {finish}",
+                        signal=str(stopped),
+                        finish=finish,
+                    )
                 )
             else:
                 earlier_changes.record_interruption(journal, identity, change.out_request_no)
-                render.notice(f"interrupted: the change was applied, {_now(outcome, mode)}")
+                render.notice(
+                    _("interrupted: the change was applied, {now}", now=_now(outcome, mode))
+                )
             stopped.reported = True
             raise
     if INTERRUPTS.received:
         earlier_changes.record_interruption(journal, identity, change.out_request_no)
-        render.notice(f"interrupted: the change was applied, {_now(outcome, mode)}")
+        render.notice(_("interrupted: the change was applied, {now}", now=_now(outcome, mode)))
         raise typer.Exit(INTERRUPTS.exit_code)
     return outcome
 
 
 def _number(value: int | None) -> str:
-    return "unlimited" if value is None else f"{value:,}"
+    return _("unlimited") if value is None else f"{value:,}"
 
 
 def _now(outcome: Outcome, mode: UpdateMode) -> str:
-    return f"{mode.label} now {_number(outcome.stock.cap(mode))}"
+    return _("{label} now {number}", label=mode.label, number=_number(outcome.stock.cap(mode)))
 
 
 def _interrupted_failure(error: WxBudgetError, finish: str) -> str:
     from wxbudget.operations import OUTCOME_UNKNOWN, NotAppliedError
 
     if isinstance(error, NotAppliedError):
-        return f"interrupted: the change was not applied; to apply it, run: {finish}"
+        return _(
+            "interrupted: the change was not applied; to apply it, run: {finish}", finish=finish
+        )
     if not isinstance(error, OUTCOME_UNKNOWN):
-        return "interrupted: the change was not applied (see above)"
-    return f"interrupted: the outcome is unknown; finish it with: {finish}"
+        return _("interrupted: the change was not applied (see above)")
+    return _("interrupted: the outcome is unknown; finish it with: {finish}", finish=finish)
 
 
 def _finish_command(options: GlobalOptions, request: ChangeRequest, number: str) -> str:

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wxbudget import i18n
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.show import StockIds
 from wxbudget.cli.stock import ProductCouponId, open_client
+from wxbudget.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from wxbudget.client import Client
@@ -92,16 +94,18 @@ def check(
     )
     if thresholds.is_empty:
         raise UsageError(
-            "no threshold to check: give --min-remaining N, --min-remaining-today N (or P%), "
-            "or --state STATE"
+            _(
+                "no threshold to check: give --min-remaining N, --min-remaining-today N (or P%), "
+                "or --state STATE"
+            )
         )
     request = CheckRequest(product_coupon_id, stock_ids, thresholds)
     if watch is not None:
         if options.output is not None and options.output.value != "table":
-            raise UsageError("--watch shows a live table; it takes no -o json")
+            raise UsageError(_("--watch shows a live table; it takes no -o json"))
         if not sys.stdout.isatty():
             raise UsageError(
-                "--watch needs a terminal; for cron or CI run check without it and act on exit 9"
+                _("--watch needs a terminal; for cron or CI run check without it and act on exit 9")
             )
         _watch(options, request, watch)
         return
@@ -138,7 +142,13 @@ def _check_once(client: Client, request: CheckRequest) -> CheckResult:
     stocks, ended = checked(list(reading.stocks), named=request.stock_ids is not None)
     missing = None
     if reading.missing:
-        missing = "; ".join(f"{stock_id}: {error.line()}" for stock_id, error in reading.missing)
+        missing = i18n.join(
+            "; ",
+            (
+                _("{stock_id}: {problem}", stock_id=stock_id, problem=error.line())
+                for stock_id, error in reading.missing
+            ),
+        )
     return CheckResult([judge(stock, request.thresholds) for stock in stocks], len(ended), missing)
 
 
@@ -152,16 +162,32 @@ def _report(options: GlobalOptions, request: CheckRequest, result: CheckResult) 
     elif crossed:
         render.check_alerts(_title(request, len(crossed), len(result.verdicts)), result.verdicts)
     if result.missing is not None:
-        raise LocalCheckError(f"stocks not found: {result.missing}")
+        raise LocalCheckError(_("stocks not found: {missing}", missing=result.missing))
     if crossed:
         raise typer.Exit(int(ExitCode.THRESHOLD))
     if not options.json:
-        left_out = f" ({result.left_out} ended stocks not checked)" if result.left_out else ""
-        render.on_terminal(f"ok: {len(result.verdicts)} stocks within every threshold{left_out}")
+        if result.left_out:
+            render.on_terminal(
+                _(
+                    "ok: {count} stocks within every threshold ({left_out} ended stocks not "
+                    "checked)",
+                    count=len(result.verdicts),
+                    left_out=result.left_out,
+                )
+            )
+        else:
+            render.on_terminal(
+                _("ok: {count} stocks within every threshold", count=len(result.verdicts))
+            )
 
 
 def _title(request: CheckRequest, crossed: int, checked: int) -> str:
-    return f"{crossed} of {checked} stocks of coupon {request.product_coupon_id} below a threshold"
+    return _(
+        "{crossed} of {checked} stocks of coupon {product_coupon_id} below a threshold",
+        crossed=crossed,
+        checked=checked,
+        product_coupon_id=request.product_coupon_id,
+    )
 
 
 def _document(request: CheckRequest, result: CheckResult) -> dict[str, object]:
@@ -208,23 +234,40 @@ def _watch(options: GlobalOptions, request: CheckRequest, seconds: float) -> Non
                 stamp = time.strftime("%H:%M:%S")
                 try:
                     last = _check_once(client, request)
-                    problem = f"; {last.missing}" if last.missing else ""
+                    problem = _("; {missing}", missing=last.missing) if last.missing else ""
                 except WxBudgetError as error:
-                    problem = f"; check failed: {error.line()}"
+                    problem = _("; check failed: {problem}", problem=error.line())
                 verdicts = last.verdicts if last is not None else []
                 crossed = len(last.crossed) if last is not None else 0
                 live.show(
                     _title(request, crossed, len(verdicts)),
                     verdicts,
-                    f"check {checks} at {stamp}, every {seconds:g}s; Ctrl-C to stop{problem}",
+                    _(
+                        "check {checks} at {stamp}, every {seconds:g}s; Ctrl-C to stop{problem}",
+                        checks=checks,
+                        stamp=stamp,
+                        seconds=seconds,
+                        problem=problem,
+                    ),
                 )
                 time.sleep(seconds)
     except Interrupted as stopped:
         # The live table stays on screen as it was last drawn; one line says how it ended.
         stopped.reported = True
-        found = "nothing"
+        found = _("nothing")
         if last is not None:
-            found = f"{len(last.crossed)} of {len(last.verdicts)} stocks below a threshold"
-        done = f"{checks} check" + ("s" if checks != 1 else "")
-        render.notice(f"stopped watching after {done}; the last one found {found}")
+            found = _(
+                "{crossed} of {checked} stocks below a threshold",
+                crossed=len(last.crossed),
+                checked=len(last.verdicts),
+            )
+        render.notice(
+            ngettext(
+                "stopped watching after {count} check; the last one found {found}",
+                "stopped watching after {count} checks; the last one found {found}",
+                checks,
+                count=checks,
+                found=found,
+            )
+        )
         raise

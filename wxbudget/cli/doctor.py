@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.config import Flags
@@ -49,7 +50,7 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
     from wxbudget.ids import parse_id
 
     if stock is not None:
-        stock = (parse_id(stock[0], "product coupon id"), parse_id(stock[1], "stock id"))
+        stock = (parse_id(stock[0], _("product coupon id")), parse_id(stock[1], _("stock id")))
     flags, missing = _embedded_or_given(options)
     report = checkup.diagnose(
         flags,

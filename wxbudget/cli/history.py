@@ -10,6 +10,7 @@ import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import id_argument
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.journal import Operation
@@ -28,13 +29,13 @@ def history(
         typer.Argument(
             help="Only this product coupon",
             show_default=False,
-            callback=id_argument("product coupon id"),
+            callback=id_argument(_("product coupon id")),
         ),
     ] = None,
     stock_id: Annotated[
         str | None,
         typer.Argument(
-            help="Only this stock", show_default=False, callback=id_argument("stock id")
+            help="Only this stock", show_default=False, callback=id_argument(_("stock id"))
         ),
     ] = None,
     since: Annotated[
@@ -91,7 +92,13 @@ def history(
     cutoff = _cutoff(since) if since is not None else None
     wanted = result.lower().replace("_", "-") if result is not None else None
     if wanted is not None and wanted not in RESULTS:
-        raise UsageError(f"--result {result!r} is not a result; use one of {', '.join(RESULTS)}")
+        raise UsageError(
+            _(
+                "--result {result!r} is not a result; use one of {results}",
+                result=result,
+                results=", ".join(RESULTS),
+            )
+        )
     path = config.audit_log_path(options.flags())
     reading = Reading()
     total = 0
@@ -110,15 +117,21 @@ def history(
         matched = matched[-limit:]
     if reading.unreadable:
         render.notice(
-            f"{reading.unreadable} line(s) of {path} could not be read (torn by a crash or "
-            "damaged) and are skipped"
+            _(
+                "{unreadable} line(s) of {path} could not be read (torn by a crash or "
+                "damaged) and are skipped",
+                unreadable=reading.unreadable,
+                path=path,
+            )
         )
     if options.json:
         render.json_result([operation.to_json() for operation in matched])
     elif not total:
-        render.notice(f"no budget changes recorded in {path}")
+        render.notice(_("no budget changes recorded in {path}", path=path))
     elif not matched:
-        render.notice(f"no records match ({total} operation(s) in {path})")
+        render.notice(
+            _("no records match ({total} operation(s) in {path})", total=total, path=path)
+        )
     else:
         render.history_table(matched, path)
 
@@ -146,8 +159,11 @@ def _cutoff(since: str) -> datetime:
         cutoff = datetime.fromisoformat(since)
     except ValueError as error:
         raise UsageError(
-            f"--since {since!r} is not a date or a time ago; use 2026-11-01, "
-            "2026-11-01T08:00:00+08:00, or 30m, 24h, 7d, 2w"
+            _(
+                "--since {since!r} is not a date or a time ago; use 2026-11-01, "
+                "2026-11-01T08:00:00+08:00, or 30m, 24h, 7d, 2w",
+                since=since,
+            )
         ) from error
     if cutoff.tzinfo is None:
         try:

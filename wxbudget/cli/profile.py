@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from wxbudget.cli.options import ConfigOption, DebugOption, GlobalOptions, with_global_options
+from wxbudget.i18n import _
 
 profile_app = typer.Typer(
     # Plain (click) help: it wraps between words at any width, where rich panels cut words.
@@ -140,7 +141,7 @@ def init(
 
     before = context.find_object(GlobalOptions) or GlobalOptions()
     flags = config.Flags(config=config_file or before.config)
-    path, _ = config.locate(flags, os.environ)
+    path, _named = config.locate(flags, os.environ)
     profile_editor.check_new_name(profiles.read_document(path), name, force=force)
     given: dict[str, object | None] = {
         "kind": (kind or ProfileKind.partner).value,
@@ -172,9 +173,11 @@ def init(
     missing = profile_editor.missing_keys(values)
     if missing and not sys.stdin.isatty():
         raise UsageError(
-            f"a {values['kind']} profile needs "
-            + ", ".join(profile_editor.flag(key) for key in missing)
-            + " (no terminal to ask on)"
+            _(
+                "a {kind} profile needs {flags} (no terminal to ask on)",
+                kind=values["kind"],
+                flags=", ".join(profile_editor.flag(key) for key in missing),
+            )
         )
     for key in missing:
         values[key] = _ask(path, key)
@@ -191,12 +194,19 @@ def init(
     written = profile_editor.save(
         path, name, values, make_default=default, force=force, env=os.environ
     )
-    verb = "replaced" if written.replaced else "added"
-    render.notice(f"{verb} profile '{name}' in {written.path}")
+    if written.replaced:
+        render.notice(_("replaced profile '{name}' in {path}", name=name, path=written.path))
+    else:
+        render.notice(_("added profile '{name}' in {path}", name=name, path=written.path))
     if written.is_default:
-        render.notice(f"'{name}' is the default profile")
+        render.notice(_("'{name}' is the default profile", name=name))
     if written.dropped_comments:
-        render.notice(f"note: the comments in {written.path} were not kept (the file is rewritten)")
+        render.notice(
+            _(
+                "note: the comments in {path} were not kept (the file is rewritten)",
+                path=written.path,
+            )
+        )
 
 
 def _ask(path: Path, key: str, *, optional: bool = False) -> str:
@@ -206,7 +216,7 @@ def _ask(path: Path, key: str, *, optional: bool = False) -> str:
 
     meaning = profile_editor.KEY_MEANINGS[key]
     if optional:
-        meaning += "; optional: press Enter to skip"
+        meaning = _("{meaning}; optional: press Enter to skip", meaning=meaning)
     while True:
         try:
             typed = render.ask(key, meaning)
@@ -221,12 +231,12 @@ def _ask(path: Path, key: str, *, optional: bool = False) -> str:
         if not answer:
             if optional:
                 return ""
-            render.notice(f"{key} is required")
+            render.notice(_("{key} is required", key=key))
             continue
         try:
             profile_editor.check_value(path, key, answer)
         except WxBudgetError as error:
-            render.notice(f"{error.line()}; try again")
+            render.notice(_("{problem}; try again", problem=error.line()))
             continue
         return answer
 
@@ -244,12 +254,14 @@ def list_profiles(*, options: GlobalOptions) -> None:
     """
     from wxbudget import config, profiles, render
 
-    path, _ = config.locate(options.flags(), os.environ)
+    path, _named = config.locate(options.flags(), os.environ)
     summaries = profiles.summaries(profiles.read_document(path))
     if options.json:
         render.json_result([summary.to_json() for summary in summaries])
     elif not summaries:
-        render.notice(f"no profiles in {path}; create one with: wxbudget profile init NAME")
+        render.notice(
+            _("no profiles in {path}; create one with: wxbudget profile init NAME", path=path)
+        )
     else:
         render.profiles_table(path, summaries)
 
@@ -278,7 +290,7 @@ def show(
     """
     from wxbudget import config, profiles, render
 
-    path, _ = config.locate(options.flags(), os.environ)
+    path, _named = config.locate(options.flags(), os.environ)
     report = profiles.describe(path, name or options.profile, os.environ)
     if options.json:
         render.json_result(report.to_json())
@@ -303,20 +315,28 @@ def remove(
     from wxbudget import config, profile_editor, profiles, render
     from wxbudget.errors import UsageError
 
-    path, _ = config.locate(options.flags(), os.environ)
+    path, _named = config.locate(options.flags(), os.environ)
     profiles.require_profile(path, profiles.read_document(path), name)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(
-                f"refusing to remove profile '{name}' without confirmation: stdin is not a "
-                "terminal; pass --yes"
+                _(
+                    "refusing to remove profile '{name}' without confirmation: stdin is not a "
+                    "terminal; pass --yes",
+                    name=name,
+                )
             )
-        if not render.confirm(f"Remove profile '{name}' from {path}?"):
-            render.notice("cancelled: nothing was changed")
+        if not render.confirm(_("Remove profile '{name}' from {path}?", name=name, path=path)):
+            render.notice(_("cancelled: nothing was changed"))
             raise typer.Exit(2)
     written = profile_editor.remove(path, name)
-    render.notice(f"removed profile '{name}' from {written.path}")
+    render.notice(_("removed profile '{name}' from {path}", name=name, path=written.path))
     if written.cleared_default:
-        render.notice(f"default_profile was '{name}' and is now unset")
+        render.notice(_("default_profile was '{name}' and is now unset", name=name))
     if written.dropped_comments:
-        render.notice(f"note: the comments in {written.path} were not kept (the file is rewritten)")
+        render.notice(
+            _(
+                "note: the comments in {path} were not kept (the file is rewritten)",
+                path=written.path,
+            )
+        )

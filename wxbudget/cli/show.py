@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wxbudget import i18n
 from wxbudget.cli.options import GlobalOptions, OutputFormat, with_global_options
 from wxbudget.cli.stock import ProductCouponId, open_client, print_stocks
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.models import Stock
@@ -30,7 +32,7 @@ StockIds = Annotated[
     typer.Argument(
         help="Stock ids (批次ID): one for the detailed view, several for one table",
         show_default=False,
-        callback=ids_argument("stock id"),
+        callback=ids_argument(_("stock id")),
     ),
 ]
 AllOption = Annotated[
@@ -63,11 +65,14 @@ def show(
     from wxbudget.errors import UsageError
 
     if all_stocks and stock_ids:
-        raise UsageError("give STOCK_IDs or --all, not both")
+        raise UsageError(_("give STOCK_IDs or --all, not both"))
     if not all_stocks and not stock_ids:
         raise UsageError(
-            "missing STOCK_ID: name one stock (or several), or pass --all for every stock of "
-            f"coupon {product_coupon_id}"
+            _(
+                "missing STOCK_ID: name one stock (or several), or pass --all for every stock of "
+                "coupon {product_coupon_id}",
+                product_coupon_id=product_coupon_id,
+            )
         )
     if stock_ids is not None and len(stock_ids) == 1:
         with open_client(options) as client:
@@ -93,12 +98,27 @@ def _show_many(options: GlobalOptions, product_coupon_id: str, stock_ids: list[s
     elif options.json:
         render.json_result([stock.raw for stock in stocks])
     elif stocks or not reading.missing:
-        render.stocks_table(f"coupon {product_coupon_id}", stocks)
+        render.stocks_table(
+            _("coupon {product_coupon_id}", product_coupon_id=product_coupon_id), stocks
+        )
     if reading.missing:
         # What was found is shown; what was not fails the command, naming each stock.
-        listed = "; ".join(f"{stock_id}: {error.line()}" for stock_id, error in reading.missing)
+        listed = i18n.join(
+            "; ",
+            (
+                _("{stock_id}: {problem}", stock_id=stock_id, problem=error.line())
+                for stock_id, error in reading.missing
+            ),
+        )
         asked = len(stocks) + len(reading.missing)
-        raise LocalCheckError(f"{len(reading.missing)} of {asked} stocks not found: {listed}")
+        raise LocalCheckError(
+            _(
+                "{count} of {asked} stocks not found: {listed}",
+                count=len(reading.missing),
+                asked=asked,
+                listed=listed,
+            )
+        )
 
 
 def _print_csv(stocks: list[Stock]) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wxbudget.cli.options import GlobalOptions
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.client import Client
@@ -31,19 +32,21 @@ ProductCouponId = Annotated[
     typer.Argument(
         help="Product coupon id (商品券ID)",
         show_default=False,
-        callback=id_argument("product coupon id"),
+        callback=id_argument(_("product coupon id")),
     ),
 ]
 StockId = Annotated[
     str,
-    typer.Argument(help="Stock id (批次ID)", show_default=False, callback=id_argument("stock id")),
+    typer.Argument(
+        help="Stock id (批次ID)", show_default=False, callback=id_argument(_("stock id"))
+    ),
 ]
 BundleId = Annotated[
     str,
     typer.Argument(
         help="Stock bundle id (批次组ID, stock_bundle_id)",
         show_default=False,
-        callback=id_argument("stock bundle id"),
+        callback=id_argument(_("stock bundle id")),
     ),
 ]
 
@@ -63,7 +66,9 @@ def print_stocks(
         if options.json:
             render.json_result({"stock_bundle_id": bundle, "stock_list": [s.raw for s in stocks]})
         else:
-            render.stocks_table(f"stock bundle {bundle}", list(stocks), changed=changed)
+            render.stocks_table(
+                _("stock bundle {bundle}", bundle=bundle), list(stocks), changed=changed
+            )
     elif options.json:
         render.json_result(stocks[0].raw)
     else:

@@ -20,6 +20,7 @@ from wxbudget.doctor.files import check_config, check_files, check_limits
 from wxbudget.doctor.keys import check_private_key, check_wechatpay_key
 from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
 from wxbudget.doctor.network import check_api, check_hosts, classify_skew
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.config import Flags
@@ -52,7 +53,7 @@ def diagnose(
     language = config.resolve_language(flags, env)
     first, profile, path, name = check_config(flags, env)
     if profile is None:
-        reason = f"skipped: the {CONFIG} check failed"
+        reason = _("skipped: the {config} check failed", config=CONFIG)
         later = (Check(other, Status.SKIP, reason) for other in CHECK_NAMES[1:])
         return Report(path, name, (first, *later), language)
     private_key, key_check = check_private_key(profile, clock)
@@ -73,8 +74,13 @@ def on_embedded_sandbox(report: Report, missing_config: Path) -> Report:
     explained = Check(
         CONFIG,
         Status.WARN,
-        f"no config file at {missing_config}: every command uses the embedded sandbox, whose "
-        f"profile '{report.profile}' ({report.config_path}) is what is checked here",
-        "for the real API, create a profile: wxbudget profile init NAME",
+        _(
+            "no config file at {missing_config}: every command uses the embedded sandbox, whose "
+            "profile '{profile}' ({config_path}) is what is checked here",
+            missing_config=missing_config,
+            profile=report.profile,
+            config_path=report.config_path,
+        ),
+        _("for the real API, create a profile: wxbudget profile init NAME"),
     )
     return replace(report, checks=(explained, *report.checks[1:]))

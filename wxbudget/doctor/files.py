@@ -23,6 +23,7 @@ from wxbudget.doctor.model import (
     combine,
 )
 from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.i18n import _
 from wxbudget.settings import resolve_path
 
 if TYPE_CHECKING:
@@ -42,16 +43,20 @@ def check_config(
             failed = Check(
                 CONFIG,
                 Status.FAIL,
-                f"config file {path} does not exist",
-                f"check --config / {config.ENV_CONFIG}, or create it: "
-                f"wxbudget profile init NAME --config {path}",
+                _("config file {path} does not exist", path=path),
+                _(
+                    "check --config / {env_config}, or create it: "
+                    "wxbudget profile init NAME --config {path}",
+                    env_config=config.ENV_CONFIG,
+                    path=path,
+                ),
             )
         else:
             failed = Check(
                 CONFIG,
                 Status.FAIL,
-                f"no config file at {path} (commands would use the embedded sandbox)",
-                "create a profile: wxbudget profile init NAME",
+                _("no config file at {path} (commands would use the embedded sandbox)", path=path),
+                _("create a profile: wxbudget profile init NAME"),
             )
         return failed, None, path, requested
     try:
@@ -62,9 +67,11 @@ def check_config(
     try:
         name, values = config.select_profile(path, document, flags, env)
     except ConfigError as error:
-        fix = (
-            f"pass -p NAME, set {config.ENV_PROFILE}, or set default_profile in {path} "
-            "(wxbudget profile list shows the profiles)"
+        fix = _(
+            "pass -p NAME, set {env_profile}, or set default_profile in {path} "
+            "(wxbudget profile list shows the profiles)",
+            env_profile=config.ENV_PROFILE,
+            path=path,
         )
         return Check(CONFIG, Status.FAIL, error.message, fix), None, path, requested
     # `config=path`: a file that vanished since is an error, never the embedded sandbox.
@@ -73,14 +80,27 @@ def check_config(
         settings = config.resolve(settings_flags, env)
     except ConfigError as error:
         if error.message not in _key_loading_messages(path, values):
-            fix = f"edit {name} in {path} (wxbudget profile show {name} shows what it holds)"
+            fix = _(
+                "edit {name} in {path} (wxbudget profile show {name} shows what it holds)",
+                name=name,
+                path=path,
+            )
             return Check(CONFIG, Status.FAIL, error.message, fix), None, path, name
         # Every rule of the profile held; loading a key failed, and the key checks say why.
         profile = ProfileUnderTest(path, name, values, settings_flags, None, error.message)
     else:
         profile = ProfileUnderTest(path, name, values, settings_flags, settings, None)
     kind = values.get("kind", "partner")
-    return Check(CONFIG, Status.PASS, f"{path}: profile {name} ({kind})"), profile, path, name
+    return (
+        Check(
+            CONFIG,
+            Status.PASS,
+            _("{path}: profile {name} ({kind})", path=path, name=name, kind=kind),
+        ),
+        profile,
+        path,
+        name,
+    )
 
 
 def check_limits(profile: ProfileUnderTest) -> Check:
@@ -94,8 +114,12 @@ def check_limits(profile: ProfileUnderTest) -> Check:
         return Check(
             LIMITS,
             Status.PASS,
-            f"none set (optional: [profiles.{profile.name}.limits] with "
-            f"{', '.join(LIMIT_KEYS)}; see config.example.toml)",
+            _(
+                "none set (optional: [profiles.{name}.limits] with "
+                "{limit_keys}; see config.example.toml)",
+                name=profile.name,
+                limit_keys=", ".join(LIMIT_KEYS),
+            ),
         )
     shown = "; ".join(f"{key} {value:,}" for key, value in given.items())
     return Check(LIMITS, Status.PASS, shown)
@@ -127,10 +151,14 @@ def _load_fix(error: ConfigError, path: Path) -> str:
         return error.fix
     if "invalid TOML" in error.message:
         line = TOML_LINE.search(error.message)
-        return f"fix the TOML syntax at line {line.group(1)} of {path}" if line else f"fix {path}"
+        return (
+            _("fix the TOML syntax at line {line} of {path}", line=line.group(1), path=path)
+            if line
+            else _("fix {path}", path=path)
+        )
     if "unknown key" in error.message:
-        return f"rename or remove that key in {path}"
-    return f"fix {path}"
+        return _("rename or remove that key in {path}", path=path)
+    return _("fix {path}", path=path)
 
 
 # --- 2. files ---------------------------------------------------------------------------------
@@ -156,8 +184,8 @@ def check_files(profile: ProfileUnderTest) -> Check:
             findings.append(
                 Finding(
                     Status.FAIL,
-                    f"platform_cert_dir {folder} is not a folder",
-                    f"point platform_cert_dir in {profile.where} at a folder",
+                    _("platform_cert_dir {folder} is not a folder", folder=folder),
+                    _("point platform_cert_dir in {where} at a folder", where=profile.where),
                 )
             )
         else:
@@ -167,7 +195,7 @@ def check_files(profile: ProfileUnderTest) -> Check:
 
 def _config_file_mode(path: Path) -> Finding:
     # The config holds paths, not secrets: others may read it, but never rewrite it.
-    return _trust_finding("config file", path, secret=False)
+    return _trust_finding(_("config file"), path, secret=False)
 
 
 def _trust_finding(what: str, path: Path, *, secret: bool) -> Finding:
@@ -176,10 +204,18 @@ def _trust_finding(what: str, path: Path, *, secret: bool) -> Finding:
         info = path.stat()
         found = trust.exposure(path, secret=secret, info=info)
     except OSError as error:
-        return Finding(Status.FAIL, f"cannot stat {path}: {error.strerror}")
+        return Finding(
+            Status.FAIL, _("cannot stat {path}: {strerror}", path=path, strerror=error.strerror)
+        )
     if found is not None:
-        return Finding(Status.FAIL, f"{what} {path} {found.problem}", found.fix)
-    return Finding(Status.PASS, f"{path.name} {stat.S_IMODE(info.st_mode):04o}")
+        return Finding(
+            Status.FAIL,
+            _("{what} {path} {problem}", what=what, path=path, problem=found.problem),
+            found.fix,
+        )
+    return Finding(
+        Status.PASS, _("{name} {mode:04o}", name=path.name, mode=stat.S_IMODE(info.st_mode))
+    )
 
 
 def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bool) -> Finding:
@@ -188,23 +224,34 @@ def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bo
     except FileNotFoundError:
         return Finding(
             Status.FAIL,
-            f"{key} {path} does not exist",
-            f"point {key} in {profile.where} at the right file",
+            _("{key} {path} does not exist", key=key, path=path),
+            _("point {key} in {where} at the right file", key=key, where=profile.where),
         )
     except OSError as error:
-        return Finding(Status.FAIL, f"cannot stat {key} {path}: {error.strerror}")
+        return Finding(
+            Status.FAIL,
+            _("cannot stat {key} {path}: {strerror}", key=key, path=path, strerror=error.strerror),
+        )
     mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISREG(info.st_mode):
         return Finding(
-            Status.FAIL, f"{key} {path} is not a file", f"point {key} at the file itself"
+            Status.FAIL,
+            _("{key} {path} is not a file", key=key, path=path),
+            _("point {key} at the file itself", key=key),
         )
     # The merchant certificate is only read by doctor itself: it decides nothing.
     if key != "merchant_cert_file":
         found = trust.exposure(path, secret=secret, info=info)
         if found is not None:
-            return Finding(Status.FAIL, f"{key} {path} {found.problem}", found.fix)
+            return Finding(
+                Status.FAIL,
+                _("{key} {path} {problem}", key=key, path=path, problem=found.problem),
+                found.fix,
+            )
     if not os.access(path, os.R_OK):
         return Finding(
-            Status.FAIL, f"{key} {path} is not readable by this user", f"chmod u+r {path}"
+            Status.FAIL,
+            _("{key} {path} is not readable by this user", key=key, path=path),
+            _("chmod u+r {path}", path=path),
         )
-    return Finding(Status.PASS, f"{path.name} {mode:04o}")
+    return Finding(Status.PASS, _("{name} {mode:04o}", name=path.name, mode=mode))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wxbudget import certs, signing
+from wxbudget import certs, i18n, signing
 from wxbudget.doctor.model import (
     CERTIFICATE_WARN_DAYS,
     KEY_SOURCE,
@@ -26,6 +26,7 @@ from wxbudget.doctor.model import (
     read_bytes_or_none,
 )
 from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.i18n import _
 from wxbudget.settings import APIV3_KEY_LENGTH, PUBLIC_KEY_ID_PREFIX
 
 if TYPE_CHECKING:
@@ -41,27 +42,50 @@ def check_private_key(
     path = profile.file("private_key_file")
     pem = read_bytes_or_none(path)
     if path is None or pem is None:
-        return None, Check(PRIVATE_KEY, Status.SKIP, f"skipped: cannot read {path} (see files)")
+        return None, Check(
+            PRIVATE_KEY, Status.SKIP, _("skipped: cannot read {path} (see files)", path=path)
+        )
     try:
         key = signing.load_private_key(pem)
     except ValueError as error:
         return None, Check(
             PRIVATE_KEY,
             Status.FAIL,
-            f"{path} is not an unencrypted PEM RSA private key ({first_sentence(error)})",
-            "use apiclient_key.pem as issued with your API certificate (from a .p12: openssl "
-            "pkcs12 -in apiclient_cert.p12 -nocerts -nodes -out apiclient_key.pem)",
+            _(
+                "{path} is not an unencrypted PEM RSA private key ({reason})",
+                path=path,
+                reason=first_sentence(error),
+            ),
+            _(
+                "use apiclient_key.pem as issued with your API certificate (from a .p12: openssl "
+                "pkcs12 -in apiclient_cert.p12 -nocerts -nodes -out apiclient_key.pem)"
+            ),
         )
     fingerprint = signing.public_key_fingerprint(key.public_key())
-    findings = [Finding(Status.PASS, f"RSA {key.key_size}-bit, public half sha256 {fingerprint}")]
+    findings = [
+        Finding(
+            Status.PASS,
+            _(
+                "RSA {key_size}-bit, public half sha256 {fingerprint}",
+                key_size=key.key_size,
+                fingerprint=fingerprint,
+            ),
+        )
+    ]
     if key.key_size != WECHATPAY_KEY_SIZE:
         findings.append(
-            Finding(Status.WARN, f"WeChat Pay API keys are RSA {WECHATPAY_KEY_SIZE}-bit")
+            Finding(
+                Status.WARN,
+                _(
+                    "WeChat Pay API keys are RSA {wechatpay_key_size}-bit",
+                    wechatpay_key_size=WECHATPAY_KEY_SIZE,
+                ),
+            )
         )
     certificate_path = profile.file("merchant_cert_file")
     if certificate_path is None:
         findings.append(
-            Finding(Status.PASS, "no merchant_cert_file: only the API can check the serial")
+            Finding(Status.PASS, _("no merchant_cert_file: only the API can check the serial"))
         )
     else:
         findings += _certificate_findings(profile, certificate_path, key, clock)
@@ -73,26 +97,34 @@ def _certificate_findings(
 ) -> list[Finding]:
     pem = read_bytes_or_none(path)
     if pem is None:
-        return [Finding(Status.SKIP, f"merchant certificate {path} unreadable (see files)")]
+        return [
+            Finding(Status.SKIP, _("merchant certificate {path} unreadable (see files)", path=path))
+        ]
     try:
         certificate = signing.load_certificate(pem)
     except ValueError as error:
         return [
             Finding(
                 Status.FAIL,
-                f"merchant_cert_file {path}: {first_sentence(error)}",
-                "point merchant_cert_file at apiclient_cert.pem (PEM)",
+                _("merchant_cert_file {path}: {reason}", path=path, reason=first_sentence(error)),
+                _("point merchant_cert_file at apiclient_cert.pem (PEM)"),
             )
         ]
-    renew = f"renew the API certificate ({KEY_SOURCE}) and update the profile"
+    renew = _(
+        "renew the API certificate ({key_source}) and update the profile", key_source=KEY_SOURCE
+    )
     findings = []
     if not signing.certificate_public_key_matches(certificate, key):
         findings.append(
             Finding(
                 Status.FAIL,
-                f"merchant certificate {path.name} is for another key (its key sha256 "
-                f"{signing.public_key_fingerprint(certificate.public_key)})",
-                "use the apiclient_cert.pem issued together with this apiclient_key.pem",
+                _(
+                    "merchant certificate {name} is for another key (its key sha256 "
+                    "{public_key_fingerprint})",
+                    name=path.name,
+                    public_key_fingerprint=signing.public_key_fingerprint(certificate.public_key),
+                ),
+                _("use the apiclient_cert.pem issued together with this apiclient_key.pem"),
             )
         )
     configured = str(profile.values.get(profile.serial_key, ""))
@@ -100,9 +132,19 @@ def _certificate_findings(
         findings.append(
             Finding(
                 Status.FAIL,
-                f"{profile.serial_key} is {configured} but the serial of {path.name} is "
-                f"{certificate.serial_no}",
-                f'set {profile.serial_key} = "{certificate.serial_no}" in {profile.where}',
+                _(
+                    "{serial_key} is {configured} but the serial of {name} is {serial_no}",
+                    serial_key=profile.serial_key,
+                    configured=configured,
+                    name=path.name,
+                    serial_no=certificate.serial_no,
+                ),
+                _(
+                    'set {serial_key} = "{serial_no}" in {where}',
+                    serial_key=profile.serial_key,
+                    serial_no=certificate.serial_no,
+                    where=profile.where,
+                ),
             )
         )
     now = datetime.fromtimestamp(clock(), UTC)
@@ -111,23 +153,35 @@ def _certificate_findings(
         findings.append(
             Finding(
                 Status.FAIL,
-                f"merchant certificate is not valid before {certificate.not_before:%Y-%m-%d}",
-                f"check this machine's date; {NTP_FIX}",
+                _(
+                    "merchant certificate is not valid before {not_before:%Y-%m-%d}",
+                    not_before=certificate.not_before,
+                ),
+                _("check this machine's date; {ntp_fix}", ntp_fix=NTP_FIX),
             )
         )
     elif now > certificate.not_after:
-        findings.append(Finding(Status.FAIL, f"merchant certificate expired on {until}", renew))
+        findings.append(
+            Finding(Status.FAIL, _("merchant certificate expired on {until}", until=until), renew)
+        )
     elif (certificate.not_after - now).days < CERTIFICATE_WARN_DAYS:
         days = (certificate.not_after - now).days
         findings.append(
-            Finding(Status.WARN, f"merchant certificate expires in {days} days ({until})", renew)
+            Finding(
+                Status.WARN,
+                _("merchant certificate expires in {days} days ({until})", days=days, until=until),
+                renew,
+            )
         )
     if not findings:
         findings.append(
             Finding(
                 Status.PASS,
-                f"certificate {certificate.serial_no} matches the key and the serial, "
-                f"valid until {until}",
+                _(
+                    "certificate {serial_no} matches the key and the serial, valid until {until}",
+                    serial_no=certificate.serial_no,
+                    until=until,
+                ),
             )
         )
     return findings
@@ -147,29 +201,34 @@ def check_wechatpay_key(
     if folder is not None:
         findings += _platform_findings(profile, folder, clock)
     if not findings:
-        findings.append(Finding(Status.SKIP, "no way to verify answers is configured"))
+        findings.append(Finding(Status.SKIP, _("no way to verify answers is configured")))
     return combine(WECHATPAY_KEY, findings)
 
 
 def _public_key_findings(
     profile: ProfileUnderTest, path: Path, private_key: signing.PrivateKey | None
 ) -> list[Finding]:
-    download = (
-        f"download the WeChat Pay public key again ({KEY_SOURCE} > 微信支付公钥) and point "
-        f"wechatpay_public_key_file in {profile.where} at it"
+    download = _(
+        "download the WeChat Pay public key again ({key_source} > 微信支付公钥) and point "
+        "wechatpay_public_key_file in {where} at it",
+        key_source=KEY_SOURCE,
+        where=profile.where,
     )
     key_id = str(profile.values.get("wechatpay_public_key_id", ""))
     pem = read_bytes_or_none(path)
     if pem is None:
-        return [Finding(Status.SKIP, f"cannot read {path} (see files)")]
+        return [Finding(Status.SKIP, _("cannot read {path} (see files)", path=path))]
     try:
         key = signing.load_public_key(pem)
     except ValueError as error:
         return [
             Finding(
                 Status.FAIL,
-                f"wechatpay_public_key_file {path} is not a PEM RSA public key "
-                f"({first_sentence(error)})",
+                _(
+                    "wechatpay_public_key_file {path} is not a PEM RSA public key ({reason})",
+                    path=path,
+                    reason=first_sentence(error),
+                ),
                 download,
             )
         ]
@@ -178,8 +237,13 @@ def _public_key_findings(
         findings.append(
             Finding(
                 Status.FAIL,
-                f"wechatpay_public_key_id {key_id!r} is not of the form {PUBLIC_KEY_ID_PREFIX}...",
-                f"copy the public key id from {KEY_SOURCE} > 微信支付公钥",
+                _(
+                    "wechatpay_public_key_id {key_id!r} is not of the form "
+                    "{public_key_id_prefix}...",
+                    key_id=key_id,
+                    public_key_id_prefix=PUBLIC_KEY_ID_PREFIX,
+                ),
+                _("copy the public key id from {key_source} > 微信支付公钥", key_source=KEY_SOURCE),
             )
         )
     if private_key is not None and (
@@ -188,12 +252,24 @@ def _public_key_findings(
         findings.append(
             Finding(
                 Status.FAIL,
-                f"{path.name} is the public half of your own private key, not WeChat Pay's",
+                _(
+                    "{name} is the public half of your own private key, not WeChat Pay's",
+                    name=path.name,
+                ),
                 download,
             )
         )
     fingerprint = signing.public_key_fingerprint(key)
-    findings.append(Finding(Status.PASS, f"{key_id}: RSA public key, sha256 {fingerprint}"))
+    findings.append(
+        Finding(
+            Status.PASS,
+            _(
+                "{key_id}: RSA public key, sha256 {fingerprint}",
+                key_id=key_id,
+                fingerprint=fingerprint,
+            ),
+        )
+    )
     return findings
 
 
@@ -205,19 +281,30 @@ def _platform_findings(
     secret = read_bytes_or_none(key_path)
     apiv3_key = None if secret is None else secret.strip()
     if secret is None:
-        findings.append(Finding(Status.SKIP, f"cannot read apiv3_key_file {key_path}"))
+        findings.append(
+            Finding(Status.SKIP, _("cannot read apiv3_key_file {key_path}", key_path=key_path))
+        )
     elif apiv3_key is not None and len(apiv3_key) != APIV3_KEY_LENGTH:
         findings.append(
             Finding(
                 Status.FAIL,
-                f"apiv3_key_file {key_path} holds {len(apiv3_key)} bytes; the APIv3 key is "
-                f"{APIV3_KEY_LENGTH} characters",
-                f"put the APIv3 key ({KEY_SOURCE} > APIv3密钥) alone in {key_path}",
+                _(
+                    "apiv3_key_file {key_path} holds {count} bytes; the APIv3 key is "
+                    "{apiv3_key_length} characters",
+                    key_path=key_path,
+                    count=len(apiv3_key),
+                    apiv3_key_length=APIV3_KEY_LENGTH,
+                ),
+                _(
+                    "put the APIv3 key ({key_source} > APIv3密钥) alone in {key_path}",
+                    key_source=KEY_SOURCE,
+                    key_path=key_path,
+                ),
             )
         )
         apiv3_key = None
     now = datetime.fromtimestamp(clock(), UTC)
-    download = f"download them: wxbudget certs download -p {profile.name}"
+    download = _("download them: wxbudget certs download -p {name}", name=profile.name)
     # The certificates a command would trust: the cache as certs.read_cache opens it.
     try:
         contents = certs.read_cache(folder, apiv3_key)
@@ -226,20 +313,37 @@ def _platform_findings(
     except ConfigError as error:
         return [*findings, Finding(Status.FAIL, error.message)]
     cached = contents.certificates
-    unusable = [f"{path.name} ({reason})" for path, reason in contents.ignored]
+    unusable = [
+        _("{name} ({reason})", name=path.name, reason=reason) for path, reason in contents.ignored
+    ]
     unusable += [
-        f"{entry.path.name if entry.path else entry.serial_no} (outside its validity dates)"
+        _(
+            "{name} (outside its validity dates)",
+            name=entry.path.name if entry.path else entry.serial_no,
+        )
         for entry in cached
         if not entry.valid_at(now)
     ]
     valid = [entry for entry in cached if entry.valid_at(now)]
     if unusable:
         findings.append(
-            Finding(Status.WARN, f"unusable in {folder}: {', '.join(unusable)}", download)
+            Finding(
+                Status.WARN,
+                _(
+                    "unusable in {folder}: {unusable}",
+                    folder=folder,
+                    unusable=i18n.join(", ", unusable),
+                ),
+                download,
+            )
         )
     if not valid:
         findings.append(
-            Finding(Status.WARN, f"no valid platform certificate cached in {folder}", download)
+            Finding(
+                Status.WARN,
+                _("no valid platform certificate cached in {folder}", folder=folder),
+                download,
+            )
         )
     else:
         serials = ", ".join(entry.serial_no for entry in valid)
@@ -247,8 +351,14 @@ def _platform_findings(
         findings.append(
             Finding(
                 Status.PASS,
-                f"{len(valid)} platform certificate(s) cached in {folder} ({serials}), valid "
-                f"until {latest:%Y-%m-%d}",
+                _(
+                    "{count} platform certificate(s) cached in {folder} ({serials}), valid "
+                    "until {latest:%Y-%m-%d}",
+                    count=len(valid),
+                    folder=folder,
+                    serials=serials,
+                    latest=latest,
+                ),
             )
         )
     return findings

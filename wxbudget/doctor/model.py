@@ -15,7 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wxbudget import signing
+from wxbudget import i18n, signing
+from wxbudget.i18n import _
 from wxbudget.settings import PUBLIC_KEY_ID_PREFIX, resolve_path
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ PROBE_STOCK_ID = "1000000000000"
 PUBLIC_KEY_ID_FORM = re.compile(re.escape(PUBLIC_KEY_ID_PREFIX) + r"[0-9A-Za-z_]+")
 TOML_LINE = re.compile(r" line (\d+)")
 KEY_SOURCE = "商户平台 > 账户中心 > API安全"
-NTP_FIX = "synchronise this machine's clock (sudo timedatectl set-ntp true, or chronyc makestep)"
+NTP_FIX = _("synchronise this machine's clock (sudo timedatectl set-ntp true, or chronyc makestep)")
 
 
 class Status(StrEnum):
@@ -124,8 +125,8 @@ def combine(name: str, findings: list[Finding]) -> Check:
     return Check(
         name,
         ordered[0].status,
-        "; ".join(finding.detail for finding in ordered),
-        "; ".join(fixes) or None,
+        i18n.join("; ", (finding.detail for finding in ordered)),
+        i18n.join("; ", fixes) if fixes else None,
     )
 
 
@@ -146,7 +147,7 @@ class ProfileUnderTest:
 
     @property
     def where(self) -> str:
-        return f"profile '{self.name}' of {self.path}"
+        return _("profile '{name}' of {path}", name=self.name, path=self.path)
 
     @property
     def serial_key(self) -> str:

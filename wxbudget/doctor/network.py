@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from wxbudget import signing
+from wxbudget import i18n, signing
 from wxbudget.doctor.model import (
     BACKUP_HOST,
     CLOCK_SKEW,
@@ -26,6 +26,7 @@ from wxbudget.doctor.model import (
     Status,
 )
 from wxbudget.errors import ApiError, ConfigError, VerificationError, WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT_SECONDS,
@@ -49,7 +50,10 @@ def check_hosts(profile: ProfileUnderTest) -> list[Check]:
             Check(
                 BACKUP_HOST,
                 Status.SKIP,
-                "no backup_base_url (WeChat Pay's backup is implied only for its default base_url)",
+                _(
+                    "no backup_base_url (WeChat Pay's backup is implied only for its default "
+                    "base_url)"
+                ),
             )
         )
     else:
@@ -85,7 +89,7 @@ def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Statu
     if proxy and not urllib.request.proxy_bypass(host):
         proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         host, port = proxy_parts.hostname or "", proxy_parts.port or 80
-        via = f" via proxy {host}:{port}"
+        via = _(" via proxy {host}:{port}", host=host, port=port)
     started = time.perf_counter()
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -93,38 +97,77 @@ def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Statu
         return Check(
             name,
             failure,
-            f"{url}{via}: {host} does not resolve ({getattr(error, 'strerror', None) or error})",
-            f"check {key} in the profile and this machine's DNS",
+            _(
+                "{url}{via}: {host} does not resolve ({reason})",
+                url=url,
+                via=via,
+                host=host,
+                reason=getattr(error, "strerror", None) or error,
+            ),
+            _("check {key} in the profile and this machine's DNS", key=key),
         )
     resolved_ms = (time.perf_counter() - started) * 1000
     problems = []
     refused = False
-    for family, kind, protocol, _, address in addresses:
+    for family, kind, protocol, _name, address in addresses:
         with socket.socket(family, kind, protocol) as connection:
             connection.settimeout(timeout)
             began = time.perf_counter()
             try:
                 connection.connect(address)
             except TimeoutError:
-                problems.append(f"{address[0]}: no connection within {timeout:g} s")
+                problems.append(
+                    _(
+                        "{address}: no connection within {timeout:g} s",
+                        address=address[0],
+                        timeout=timeout,
+                    )
+                )
                 continue
             except OSError as error:
                 refused = refused or isinstance(error, ConnectionRefusedError)
-                problems.append(f"{address[0]}: {error.strerror or error}")
+                problems.append(
+                    _("{address}: {reason}", address=address[0], reason=error.strerror or error)
+                )
                 continue
             connect_ms = (time.perf_counter() - began) * 1000
             return Check(
                 name,
                 Status.PASS,
-                f"{url}{via}: {host} resolved to {address[0]} in {resolved_ms:.0f} ms, TCP "
-                f"connect in {connect_ms:.0f} ms",
+                _(
+                    "{url}{via}: {host} resolved to {address} in {resolved_ms:.0f} ms, TCP "
+                    "connect in {connect_ms:.0f} ms",
+                    url=url,
+                    via=via,
+                    host=host,
+                    address=address[0],
+                    resolved_ms=resolved_ms,
+                    connect_ms=connect_ms,
+                ),
             )
     if refused:
-        fix = f"nothing listens on {host}:{port}: check {key} in the profile (a sandbox stopped?)"
+        fix = _(
+            "nothing listens on {host}:{port}: check {key} in the profile (a sandbox stopped?)",
+            host=host,
+            port=port,
+            key=key,
+        )
     else:
-        fix = f"check the network, firewall and proxy (HTTPS_PROXY) between here and {host}"
+        fix = _(
+            "check the network, firewall and proxy (HTTPS_PROXY) between here and {host}", host=host
+        )
     return Check(
-        name, failure, f"{url}{via}: cannot connect to {host}:{port}: {'; '.join(problems)}", fix
+        name,
+        failure,
+        _(
+            "{url}{via}: cannot connect to {host}:{port}: {problems}",
+            url=url,
+            via=via,
+            host=host,
+            port=port,
+            problems=i18n.join("; ", problems),
+        ),
+        fix,
     )
 
 
@@ -152,9 +195,12 @@ def check_api(
     trace: Callable[[str], None] | None,
 ) -> list[Check]:
     if profile.settings is None:
-        reason = f"skipped: commands cannot load this profile ({profile.settings_error})"
+        reason = _(
+            "skipped: commands cannot load this profile ({settings_error})",
+            settings_error=profile.settings_error,
+        )
     elif host.status is Status.FAIL:
-        reason = "skipped: the primary host is unreachable"
+        reason = _("skipped: the primary host is unreachable")
     else:
         call = _signed_call(profile.settings, stock, clock, trace)
         skew = _skew_check(call)
@@ -173,7 +219,9 @@ def _signed_call(
     # One attempt, one host: a diagnosis must not hide a failure behind a retry or a failover.
     client = Client(replace(settings, max_retries=0), trace=trace, clock=clock)
     coupon, stock_id = stock or (PROBE_PRODUCT_COUPON_ID, PROBE_STOCK_ID)
-    call = _Call(what=f"GET stock {stock_id} of coupon {coupon}")
+    call = _Call(
+        what=_("GET stock {stock_id} of coupon {coupon}", stock_id=stock_id, coupon=coupon)
+    )
     brand_id = None if settings.is_brand else settings.brand_id
     if stock is not None:
         try:
@@ -183,7 +231,7 @@ def _signed_call(
             coupon, stock_id = PROBE_PRODUCT_COUPON_ID, PROBE_STOCK_ID
 
     try:
-        _, response = client.get_stock(coupon, stock_id, brand_id)
+        _stock, response = client.get_stock(coupon, stock_id, brand_id)
         call.request_id = response.request_id
     except WxBudgetError as error:
         call.error = error
@@ -207,23 +255,37 @@ def classify_skew(skew_seconds: float, source: str = signing.HEADER_TIMESTAMP) -
     seconds = round(skew_seconds)
     size = abs(seconds)
     if size == 0:
-        where = "in step with the server"
+        where = _("in step with the server")
     else:
-        where = f"{size} s {'ahead of' if seconds > 0 else 'behind'} the server"
-    detail = f"this machine's clock is {where} ({source} of the answer)"
+        where = (
+            _("{size} s ahead of the server", size=size)
+            if seconds > 0
+            else _("{size} s behind the server", size=size)
+        )
+    detail = _(
+        "this machine's clock is {where} ({source} of the answer)", where=where, source=source
+    )
     if size > SKEW_FAIL_SECONDS:
         return Check(
             CLOCK_SKEW,
             Status.FAIL,
-            f"{detail}; WeChat Pay refuses requests and wxbudget refuses answers over "
-            f"{SKEW_FAIL_SECONDS} s",
+            _(
+                "{detail}; WeChat Pay refuses requests and wxbudget refuses answers over "
+                "{skew_fail_seconds} s",
+                detail=detail,
+                skew_fail_seconds=SKEW_FAIL_SECONDS,
+            ),
             NTP_FIX,
         )
     if size > SKEW_WARN_SECONDS:
         return Check(
             CLOCK_SKEW,
             Status.WARN,
-            f"{detail}; over {SKEW_FAIL_SECONDS} s every call fails",
+            _(
+                "{detail}; over {skew_fail_seconds} s every call fails",
+                detail=detail,
+                skew_fail_seconds=SKEW_FAIL_SECONDS,
+            ),
             NTP_FIX,
         )
     return Check(CLOCK_SKEW, Status.PASS, detail)
@@ -235,11 +297,15 @@ def _skew_check(call: _Call) -> Check:
             return Check(
                 CLOCK_SKEW,
                 Status.FAIL,
-                f"no answer to a signed {call.what}: {call.error.line()}",
-                "check base_url, TLS and any proxy; rerun with -v to trace the request",
+                _(
+                    "no answer to a signed {what}: {problem}",
+                    what=call.what,
+                    problem=call.error.line(),
+                ),
+                _("check base_url, TLS and any proxy; rerun with -v to trace the request"),
             )
         return Check(
-            CLOCK_SKEW, Status.SKIP, "skipped: the client showed no answer headers to read"
+            CLOCK_SKEW, Status.SKIP, _("skipped: the client showed no answer headers to read")
         )
     timestamp = signing.parse_unix_seconds(call.headers.get(signing.HEADER_TIMESTAMP.lower(), ""))
     if timestamp is not None:
@@ -253,11 +319,15 @@ def _skew_check(call: _Call) -> Check:
         except (TypeError, ValueError):
             server = None
         if server is not None:
-            return classify_skew(call.received_at - server, "Date header")
+            return classify_skew(call.received_at - server, _("Date header"))
     return Check(
         CLOCK_SKEW,
         Status.SKIP,
-        f"skipped: the answer ({call.status}) carried neither {signing.HEADER_TIMESTAMP} nor Date",
+        _(
+            "skipped: the answer ({status}) carried neither {header_timestamp} nor Date",
+            status=call.status,
+            header_timestamp=signing.HEADER_TIMESTAMP,
+        ),
     )
 
 
@@ -271,57 +341,74 @@ def _answer_check(
             return Check(
                 SIGNED_ANSWER,
                 Status.FAIL,
-                f"the API refused this profile's signature: {error.line()}",
+                _("the API refused this profile's signature: {problem}", problem=error.line()),
                 _credentials_fix(profile, skew),
             )
         return Check(
             SIGNED_ANSWER,
             Status.SKIP,
-            "pass --stock PRODUCT_COUPON_ID STOCK_ID to check that a signed answer verifies",
+            _("pass --stock PRODUCT_COUPON_ID STOCK_ID to check that a signed answer verifies"),
         )
     if call.brand_error is not None:
         return Check(
             SIGNED_ANSWER,
             Status.FAIL,
             call.brand_error.message,
-            f"pass --brand-id BRAND_ID, or set brand_id in {profile.where}",
+            _("pass --brand-id BRAND_ID, or set brand_id in {where}", where=profile.where),
         )
     serial = (call.headers or {}).get(signing.HEADER_SERIAL.lower()) or "none"
     if error is None:
         return Check(
             SIGNED_ANSWER,
             Status.PASS,
-            f"{call.what}: {call.status}, signature verified (signed by {serial}, "
-            f"Request-ID {call.request_id})",
+            _(
+                "{what}: {status}, signature verified (signed by {serial}, "
+                "Request-ID {request_id})",
+                what=call.what,
+                status=call.status,
+                serial=serial,
+                request_id=call.request_id,
+            ),
         )
-    detail = f"{call.what}: {error.line()}"
+    fix: str
+    detail = _("{what}: {problem}", what=call.what, problem=error.line())
     if isinstance(error, VerificationError):
-        detail += f" (answer signed by {serial})"
+        detail = _("{detail} (answer signed by {serial})", detail=detail, serial=serial)
         if skew.status is Status.FAIL:
-            fix = f"fix the clock first (see {CLOCK_SKEW})"
+            fix = _("fix the clock first (see {clock_skew})", clock_skew=CLOCK_SKEW)
         elif profile.values.get("wechatpay_public_key_file"):
-            fix = (
+            fix = _(
                 "make wechatpay_public_key_file the WeChat Pay public key whose id is "
-                f"wechatpay_public_key_id (download it again: {KEY_SOURCE} > 微信支付公钥)"
+                "wechatpay_public_key_id (download it again: {key_source} > 微信支付公钥)",
+                key_source=KEY_SOURCE,
             )
         else:
-            fix = f"refresh the platform certificates: wxbudget certs download -p {profile.name}"
+            fix = _(
+                "refresh the platform certificates: wxbudget certs download -p {name}",
+                name=profile.name,
+            )
     elif refused:
         fix = _credentials_fix(profile, skew)
     elif isinstance(error, ApiError) and error.status == 404:
-        fix = f"check PRODUCT_COUPON_ID and STOCK_ID (wxbudget list {stock[0]} lists the stocks)"
+        fix = _(
+            "check PRODUCT_COUPON_ID and STOCK_ID (wxbudget list {stock} lists the stocks)",
+            stock=stock[0],
+        )
     elif isinstance(error, ApiError) and error.status < 500 and error.status != 429:
-        fix = "correct what the API's message names"
+        fix = _("correct what the API's message names")
     else:
-        fix = "retry later; if it persists, check the network and WeChat Pay's status"
+        fix = _("retry later; if it persists, check the network and WeChat Pay's status")
     return Check(SIGNED_ANSWER, Status.FAIL, detail, fix)
 
 
 def _credentials_fix(profile: ProfileUnderTest, skew: Check) -> str:
     if skew.status is Status.FAIL:
-        return f"fix the clock first (see {CLOCK_SKEW})"
+        return _("fix the clock first (see {clock_skew})", clock_skew=CLOCK_SKEW)
     identity = "brand_id" if profile.serial_key == "brand_serial_no" else "mchid"
-    return (
-        f"check that {identity}, {profile.serial_key} and private_key_file in {profile.where} "
-        "belong to one API certificate (merchant_cert_file lets doctor compare the serial)"
+    return _(
+        "check that {identity}, {serial_key} and private_key_file in {where} "
+        "belong to one API certificate (merchant_cert_file lets doctor compare the serial)",
+        identity=identity,
+        serial_key=profile.serial_key,
+        where=profile.where,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wxbudget.render.console import stdout
+from wxbudget.i18n import localize
+from wxbudget.render.console import UNLIMITED, stdout
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -33,7 +34,7 @@ def colour(percent: int) -> str:
 def plain(used: int, cap: int | None) -> str:
     """The ASCII bar: `[#####-----] 50%`; `unlimited` without a cap."""
     if cap is None:
-        return "unlimited"
+        return localize(UNLIMITED)
     percent = _share(used, cap)
     filled = min(percent * BAR_WIDTH // 100, BAR_WIDTH)
     return f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {percent}%"
@@ -45,7 +46,7 @@ def usage(used: int, cap: int | None) -> Text:
     from rich.text import Text
 
     if cap is None:
-        return Text("unlimited", style="dim")
+        return Text(localize(UNLIMITED), style="dim")
     console = stdout()
     if console.no_color or console.color_system is None:
         return Text(plain(used, cap))

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from wxbudget import i18n
+from wxbudget.i18n import _, localize
 from wxbudget.render import table
 from wxbudget.render.console import notice, stderr, stdout
 
@@ -27,7 +29,15 @@ _STEP_STYLES = {
 
 
 # How a step status reads for a person (JSON keeps the names of batch.Step).
-_STATUS_LABELS = {"noop": "in place"}
+_STATUS_LABELS = {
+    "change": _("change"),
+    "noop": _("in place"),
+    "refused": _("refused"),
+    "done": _("done"),
+    "applied": _("applied"),
+    "failed": _("failed"),
+    "not-started": _("not-started"),
+}
 
 
 def _status(status: str) -> str:
@@ -35,14 +45,14 @@ def _status(status: str) -> str:
 
 
 _STEP_COLUMNS = (
-    table.Column("line", table.NUMBER),
-    table.Column("coupon"),
-    table.Column("stock"),
-    table.Column("cap"),
-    table.Column("before -> after"),
-    table.Column("at stake", table.NUMBER),
-    table.Column("status"),
-    table.Column("note", table.TEXT),
+    table.Column(_("line"), table.NUMBER),
+    table.Column(_("coupon")),
+    table.Column(_("stock")),
+    table.Column(_("cap")),
+    table.Column(_("before -> after")),
+    table.Column(_("at stake"), table.NUMBER),
+    table.Column(_("status")),
+    table.Column(_("note"), table.TEXT),
 )
 
 
@@ -60,12 +70,13 @@ def _steps_table(console: Console, title: str | None, steps: list[Step]) -> None
             (
                 str(step.row.line),
                 step.row.product_coupon_id,
-                step.row.stock_id or f"bundle {step.row.stock_bundle_id}",
+                step.row.stock_id
+                or _("bundle {stock_bundle_id}", stock_bundle_id=step.row.stock_bundle_id),
                 step.mode.label,
                 f"{before} -> {after}",
                 money,
-                Text(_status(step.status), style=_STEP_STYLES.get(step.status, "")),
-                Text(step.reason or _warnings(step)),
+                Text(localize(_status(step.status)), style=_STEP_STYLES.get(step.status, "")),
+                Text(localize(step.reason or _warnings(step))),
             )
         )
     table.show(console, title, _STEP_COLUMNS, rows)
@@ -74,15 +85,20 @@ def _steps_table(console: Console, title: str | None, steps: list[Step]) -> None
 def _warnings(step: Step) -> str:
     if step.change is None or step.status != "change":
         return ""
-    return "; ".join(f"warning: {warning}" for warning in step.change.warnings)
+    return i18n.join(
+        "; ", (_("warning: {warning}", warning=warning) for warning in step.change.warnings)
+    )
 
 
-def _counted(prefix: str, steps: list[Step]) -> str:
-    """`plan: 3 change, 1 noop`: how many steps have each status."""
-    from collections import Counter
-
-    counts = Counter(_status(step.status) for step in steps)
-    return prefix + ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+def _counts(counts: dict[str, int]) -> str:
+    """`3 change, 1 in place`: how many steps have each status (ordered by the English)."""
+    return i18n.join(
+        ", ",
+        (
+            _("{count} {status}", count=count, status=status)
+            for status, count in sorted(counts.items())
+        ),
+    )
 
 
 # A plan longer than this is printed in tables of this many rows as it is planned, so a
@@ -102,25 +118,27 @@ def plan_table(steps: Iterable[Step], *, to_stdout: bool) -> None:
         counts[_status(step.status)] += 1
         chunk.append(step)
         if len(chunk) == PLAN_CHUNK_ROWS:
-            _steps_table(console, None if printed else "plan (continued below)", chunk)
+            _steps_table(console, None if printed else _("plan (continued below)"), chunk)
             printed, chunk = True, []
-    title = "plan: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    title = _("plan: {counts}", counts=_counts(counts))
     if not printed:
         _steps_table(console, title, chunk)
         return
     if chunk:
         _steps_table(console, None, chunk)
-    console.print(title, markup=False)
+    console.print(localize(title), markup=False)
 
 
 def batch_summary(steps: list[Step]) -> None:
     """The result: counts, then every step that did not end applied, done or no-op."""
-    title = _counted("result: ", steps)
+    from collections import Counter
+
+    title = _("result: {counts}", counts=_counts(Counter(_status(step.status) for step in steps)))
     notable = [s for s in steps if s.status not in ("applied", "done", "noop")]
     if notable:
         _steps_table(stdout(), title, notable)
     else:
-        stdout().print(title, markup=False)
+        stdout().print(localize(title), markup=False)
 
 
 class BatchProgress:
@@ -143,7 +161,7 @@ class BatchProgress:
             )
 
             self._bar = Progress(
-                TextColumn("applying"),
+                TextColumn(localize(_("applying"))),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]:.1f}/s"),
@@ -170,13 +188,36 @@ class BatchProgress:
             rate = self.done / elapsed if elapsed else 0.0
             self._bar.update(self._task, advance=1, rate=rate)
             if step.status == "failed":
-                self._bar.console.print(f"failed: {step.key}: {step.reason}", markup=False)
+                failed = _("failed: {step}: {reason}", step=step.key, reason=step.reason)
+                self._bar.console.print(localize(failed), markup=False)
             return
         change = step.change
         span = f"{change.current} -> {change.target}" if change else ""
-        notice(
-            f"[{self.done}/{self.total}] {step.row.product_coupon_id} "
-            f"{step.row.stock_id or f'bundle {step.row.stock_bundle_id}'} "
-            f"{step.mode.value} {span}: {_status(step.status)}"
-            + (f" ({step.reason})" if step.reason else "")
+        target = step.row.stock_id or _(
+            "bundle {stock_bundle_id}", stock_bundle_id=step.row.stock_bundle_id
         )
+        where = f"[{self.done}/{self.total}] {step.row.product_coupon_id}"
+        status = _status(step.status)
+        if step.reason:
+            notice(
+                _(
+                    "{where} {target} {mode} {span}: {status} ({reason})",
+                    where=where,
+                    target=target,
+                    mode=step.mode.value,
+                    span=span,
+                    status=status,
+                    reason=step.reason,
+                )
+            )
+        else:
+            notice(
+                _(
+                    "{where} {target} {mode} {span}: {status}",
+                    where=where,
+                    target=target,
+                    mode=step.mode.value,
+                    span=span,
+                    status=status,
+                )
+            )

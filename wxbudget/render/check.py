@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from wxbudget import i18n
+from wxbudget.i18n import _, localize
 from wxbudget.render import table
 from wxbudget.render.bars import usage
 from wxbudget.render.console import count, stderr, stdout
@@ -13,33 +15,36 @@ if TYPE_CHECKING:
     from wxbudget.thresholds import Verdict
 
 
+OK = _("ok")
 COLUMNS = (
-    ("stock", "id"),
-    ("state", "id"),
-    ("left in all", "number"),
-    ("left today", "number"),
-    ("used", "number"),
-    ("used today", "number"),
-    ("below threshold", "text"),
+    (_("stock"), "id"),
+    (_("state"), "id"),
+    (_("left in all"), "number"),
+    (_("left today"), "number"),
+    (_("used"), "number"),
+    (_("used today"), "number"),
+    (_("below threshold"), "text"),
 )
 
 
 def _rows(verdicts: list[Verdict]) -> list[tuple[Any, ...]]:
     from rich.text import Text
 
+    from wxbudget.models import state_name
+
     rows = []
     for verdict in verdicts:
         stock = verdict.stock
-        found = "; ".join(crossing.message for crossing in verdict.crossings)
+        found = localize(i18n.join("; ", (crossing.message for crossing in verdict.crossings)))
         rows.append(
             (
                 stock.stock_id,
-                stock.state,
+                state_name(stock.state),
                 count(stock.remaining_total),
                 count(stock.remaining_today),
                 usage(stock.sent_total, stock.max_count),
                 usage(stock.sent_today, stock.max_count_per_day),
-                Text(found, style="bold red") if found else Text("ok", style="green"),
+                Text(found, style="bold red") if found else Text(localize(OK), style="green"),
             )
         )
     return rows
@@ -59,7 +64,7 @@ def on_terminal(message: str) -> None:
     """A reassurance for a person at a terminal; nothing at all in cron or a pipeline, which
     read the exit code (and mail any output)."""
     if stderr().is_terminal:
-        stderr().print(message, markup=False)
+        stderr().print(localize(message), markup=False)
 
 
 class Watch:

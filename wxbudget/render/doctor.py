@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget import i18n
 from wxbudget.i18n import _, localize
 from wxbudget.render.console import stdout
 
@@ -12,31 +13,46 @@ if TYPE_CHECKING:
     from wxbudget.language import Choice
 
 _DOCTOR_STYLES = {"pass": "green", "warn": "bold yellow", "fail": "bold red", "skip": "dim"}
+# The status at the start of each line, and in the tally (JSON keeps the names).
+_STATUS_LABELS = {"pass": _("PASS"), "warn": _("WARN"), "fail": _("FAIL"), "skip": _("SKIP")}
+_TALLY_NAMES = {"pass": _("pass"), "warn": _("warn"), "fail": _("fail"), "skip": _("skip")}
 
 
 def doctor_report(report: Report) -> None:
     """One line per check on stdout, the fix indented under it, then the tally."""
+    from rich.cells import cell_len
     from rich.text import Text
 
     console = stdout()
     if report.profile is not None and report.config_path is not None:
-        console.print(f"profile {report.profile} in {report.config_path}", markup=False)
+        title = _("profile {name} in {path}", name=report.profile, path=report.config_path)
+        console.print(localize(title), markup=False)
     if report.language is not None:
         console.print(localize(_language_line(report.language)), markup=False)
     width = max(len(check.name) for check in report.checks)
+    labels = {status: localize(label) for status, label in _STATUS_LABELS.items()}
+    label_width = max(cell_len(label) for label in labels.values())
     for check in report.checks:
         status = check.status.value
-        line = Text(status.upper().ljust(4), style=_DOCTOR_STYLES[status])
-        line.append(f"  {check.name.ljust(width)}  {check.detail}")
+        label = labels[status]
+        line = Text(label + " " * (label_width - cell_len(label)), style=_DOCTOR_STYLES[status])
+        line.append(f"  {check.name.ljust(width)}  {localize(check.detail)}")
         console.print(line, soft_wrap=True)
         if check.fix:
-            console.print(Text(f"      {' ' * width}  fix: {check.fix}"), soft_wrap=True)
+            fix = localize(_("fix: {fix}", fix=check.fix))
+            console.print(Text(f"{' ' * (label_width + 2)}{' ' * width}  {fix}"), soft_wrap=True)
     counts = {status: 0 for status in _DOCTOR_STYLES}
     for check in report.checks:
         counts[check.status.value] += 1
-    tally = ", ".join(f"{count} {status}" for status, count in counts.items())
-    verdict = "ok" if report.ok else "FAILED"
-    console.print(Text(f"{verdict}: {tally}", style="bold" if report.ok else "bold red"))
+    tally = i18n.join(
+        ", ",
+        (
+            _("{count} {status}", count=count, status=_TALLY_NAMES[status])
+            for status, count in counts.items()
+        ),
+    )
+    verdict = _("ok: {tally}", tally=tally) if report.ok else _("FAILED: {tally}", tally=tally)
+    console.print(Text(localize(verdict), style="bold" if report.ok else "bold red"))
 
 
 def _language_line(choice: Choice) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget.i18n import _, localize
 from wxbudget.render import table
 from wxbudget.render.console import stdout
 
@@ -13,44 +14,64 @@ if TYPE_CHECKING:
     from wxbudget.journal import Operation
 
 
+# The outcomes the journal records, as a person reads them (the journal keeps the names).
+RESULT_NAMES = {
+    "applied": _("applied"),
+    "not_applied": _("not_applied"),
+    "rejected": _("rejected"),
+    "conflict": _("conflict"),
+    "unknown": _("unknown"),
+}
+
+
 def history_table(operations: list[Operation], path: Path) -> None:
     """One row per write; intents without an outcome are flagged for a safe re-run."""
     from rich.text import Text
 
-    names = ("time", "profile", "coupon", "stock", "cap", "change", "out_request_no", "operation")
+    names = (_("time"), _("profile"), _("coupon"), _("stock"), _("cap"), _("change"))
     columns = [
         *(table.Column(name) for name in names),
-        table.Column("batch"),
-        table.Column("result", table.TEXT),
-        table.Column("by"),
+        table.Column("out_request_no"),
+        table.Column(_("operation")),
+        table.Column(_("batch")),
+        table.Column(_("result"), table.TEXT),
+        table.Column(_("by")),
     ]
     rows = []
     for operation in operations:
         intent, outcome = operation.intent, operation.outcome
-        cap = "total" if intent.get("update_mode") == "MAX_COUNT" else "daily"
-        change = f"{intent.get('from')} -> {intent.get('to')} ({intent.get('target')})"
+        cap = _("total") if intent.get("update_mode") == "MAX_COUNT" else _("daily")
+        change: str = f"{intent.get('from')} -> {intent.get('to')} ({intent.get('target')})"
         if intent.get("undoes_out_request_no"):
-            change += f", undoes {intent.get('undoes_out_request_no')}"
+            change = _(
+                "{change}, undoes {out_request_no}",
+                change=change,
+                out_request_no=intent.get("undoes_out_request_no"),
+            )
         if outcome is None:
-            result = Text("NO OUTCOME (interrupted?)", style="bold yellow")
+            result = Text(localize(_("NO OUTCOME (interrupted?)")), style="bold yellow")
         else:
-            label = str(outcome.get("result"))
+            label = RESULT_NAMES.get(str(outcome.get("result")), str(outcome.get("result")))
             if outcome.get("reconciled"):
-                label += " (reconciled)"
+                label = _("{result} (reconciled)", result=label)
             style = "green" if outcome.get("exit_code") == 0 else "red"
-            result = Text(f"{label}, exit {outcome.get('exit_code')}", style=style)
+            shown = _("{result}, exit {code}", result=label, code=outcome.get("exit_code"))
+            result = Text(localize(shown), style=style)
         if operation.interrupted is not None:
-            result.append(f"; interrupted by {operation.interrupted.get('signal')}", "yellow")
+            signal = operation.interrupted.get("signal")
+            result.append(localize(_("; interrupted by {signal}", signal=signal)), "yellow")
         profile = str(intent.get("profile"))
         if intent.get("host"):
             profile += f" @{intent.get('host')}"
-        subject = intent.get("stock_id") or f"bundle {intent.get('stock_bundle_id')}"
+        subject = intent.get("stock_id") or _(
+            "bundle {stock_bundle_id}", stock_bundle_id=intent.get("stock_bundle_id")
+        )
         rows.append(
             (
                 str(intent.get("time")),
                 profile,
                 str(intent.get("product_coupon_id")),
-                str(subject),
+                subject,
                 cap,
                 change,
                 str(intent.get("out_request_no")),
@@ -60,4 +81,4 @@ def history_table(operations: list[Operation], path: Path) -> None:
                 str(intent.get("actor")),
             )
         )
-    table.show(stdout(), f"budget changes ({path})", columns, rows)
+    table.show(stdout(), _("budget changes ({path})", path=path), columns, rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wxbudget.i18n import _, localize
 from wxbudget.render import table
 from wxbudget.render.console import stdout
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 def profiles_table(config_path: Path, summaries: list[ProfileSummary]) -> None:
     columns = [
         table.Column(name)
-        for name in ("default", "profile", "kind", "mchid / brand_id", "base_url")
+        for name in (_("default"), _("profile"), _("kind"), "mchid / brand_id", "base_url")
     ]
     rows = [
         (
@@ -28,14 +29,14 @@ def profiles_table(config_path: Path, summaries: list[ProfileSummary]) -> None:
         )
         for summary in summaries
     ]
-    table.show(stdout(), f"profiles in {config_path}", columns, rows, caption="* default profile")
+    title = _("profiles in {path}", path=config_path)
+    table.show(stdout(), title, columns, rows, caption=_("* default profile"))
 
 
 def profile_report(report: ProfileReport) -> None:
     """Keys and values; under each key file: exists, mode, SHA-256 fingerprint. No key content."""
     from rich.text import Text
 
-    default = " (default)" if report.is_default else ""
     rows: list[tuple[str, str | Text]] = []
     files = {key_file.key: key_file for key_file in report.files}
     for key, value in report.values.items():
@@ -44,18 +45,23 @@ def profile_report(report: ProfileReport) -> None:
         if key_file is None:
             continue
         if not key_file.exists:
-            rows.append(("", Text("does not exist", style="bold red")))
+            rows.append(("", Text(localize(_("does not exist")), style="bold red")))
             continue
-        rows.append(("", Text(f"mode {key_file.mode}", style="dim")))
+        rows.append(("", Text(localize(_("mode {mode}", mode=key_file.mode)), style="dim")))
         if key_file.fingerprint:
-            label = "public half " if key == "private_key_file" else ""
-            rows.append(("", Text(f"{label}sha256 {key_file.fingerprint}", style="dim")))
+            if key == "private_key_file":
+                shown = _("public half sha256 {fingerprint}", fingerprint=key_file.fingerprint)
+            else:
+                shown = _("sha256 {fingerprint}", fingerprint=key_file.fingerprint)
+            rows.append(("", Text(localize(shown), style="dim")))
         if key_file.problem:
-            rows.append(("", Text(key_file.problem, style="bold red")))
+            rows.append(("", Text(localize(key_file.problem), style="bold red")))
     table.show(
         stdout(),
-        f"profile {report.name}{default} in {report.config_path}",
-        [table.Column("key"), table.Column("value")],
+        _("profile {name} (default) in {path}", name=report.name, path=report.config_path)
+        if report.is_default
+        else _("profile {name} in {path}", name=report.name, path=report.config_path),
+        [table.Column(_("key")), table.Column(_("value"))],
         rows,
         pairs=True,
     )

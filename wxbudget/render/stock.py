@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wxbudget import exposure
+from wxbudget import exposure, i18n
+from wxbudget.i18n import _, localize, ngettext
 from wxbudget.render import table
 from wxbudget.render.bars import usage
-from wxbudget.render.console import count, notice, stdout
+from wxbudget.render.console import UNLIMITED, count, notice, stdout
 
 if TYPE_CHECKING:
     from wxbudget.budget import Change
@@ -20,36 +21,41 @@ def stock_table(
     """The stock's state and budget; the changed cap is highlighted with its old value."""
     from rich.text import Text
 
-    from wxbudget.models import UpdateMode
+    from wxbudget.models import UpdateMode, state_name
 
     def cap_cell(mode: UpdateMode) -> Text:
         value = count(stock.cap(mode))
         if changed is mode:
-            return Text(f"{value}  (was {count(before)})", style="bold green")
+            shown = localize(_("{value}  (was {before})", value=value, before=count(before)))
+            return Text(shown, style="bold green")
         return Text(value)
 
     rows: list[tuple[str, Text | str]] = [
-        ("state", stock.state),
-        ("total cap (max_count)", cap_cell(UpdateMode.MAX_COUNT)),
-        ("daily cap (max_count_per_day)", cap_cell(UpdateMode.MAX_COUNT_PER_DAY)),
-        ("per-user cap", count(stock.max_count_per_user)),
-        ("sent total", count(stock.sent_total)),
-        ("sent today", count(stock.sent_today)),
-        ("used (sent / total cap)", usage(stock.sent_total, stock.max_count)),
-        ("used today (sent / daily cap)", usage(stock.sent_today, stock.max_count_per_day)),
-        ("remaining total", count(stock.remaining_total)),
-        ("remaining today", count(stock.remaining_today)),
-        ("at stake (left x discount)", exposure.at_stake(stock).text()),
-        ("code mode", stock.coupon_code_mode or "-"),
+        (_("state"), state_name(stock.state)),
+        (_("total cap (max_count)"), cap_cell(UpdateMode.MAX_COUNT)),
+        (_("daily cap (max_count_per_day)"), cap_cell(UpdateMode.MAX_COUNT_PER_DAY)),
+        (_("per-user cap"), count(stock.max_count_per_user)),
+        (_("sent total"), count(stock.sent_total)),
+        (_("sent today"), count(stock.sent_today)),
+        (_("used (sent / total cap)"), usage(stock.sent_total, stock.max_count)),
+        (_("used today (sent / daily cap)"), usage(stock.sent_today, stock.max_count_per_day)),
+        (_("remaining total"), count(stock.remaining_total)),
+        (_("remaining today"), count(stock.remaining_today)),
+        (_("at stake (left x discount)"), exposure.at_stake(stock).text()),
+        (_("code mode"), stock.coupon_code_mode or "-"),
     ]
     if stock.bundle_id is not None:
-        rows.append(("stock bundle", stock.bundle_id))
+        rows.append((_("stock bundle"), stock.bundle_id))
     if stock.brand_id is not None:
-        rows.append(("brand", stock.brand_id))
+        rows.append((_("brand"), stock.brand_id))
     table.show(
         stdout(),
-        f"stock {stock.stock_id} of coupon {stock.product_coupon_id}",
-        [table.Column("field"), table.Column("value", table.NUMBER)],
+        _(
+            "stock {stock_id} of coupon {product_coupon_id}",
+            stock_id=stock.stock_id,
+            product_coupon_id=stock.product_coupon_id,
+        ),
+        [table.Column(_("field")), table.Column(_("value"), table.NUMBER)],
         rows,
         pairs=True,
         caption=_why_na([stock]),
@@ -69,40 +75,55 @@ def plan(change: Change) -> None:
     delta = change.target - change.current
     sign = "+" if delta >= 0 else ""
     percent = f", {_percent(delta, change.current)}" if change.current else ""
+    from wxbudget.models import state_name
+
+    about: str
+    before: str
     if change.bundle_id is not None:
-        about = f"{len(change.bundle_stocks)} stocks"
+        count_ = len(change.bundle_stocks)
+        about = ngettext("{count} stock", "{count} stocks", count_, count=count_)
     else:
-        about = change.stock.state
+        about = state_name(change.stock.state)
     if change.bundle_id is None and change.stock.cap(change.mode) is None:
-        before, delta_text = "unlimited", ""
+        before, delta_text = UNLIMITED, ""
     else:
         before, delta_text = f"{change.current:,}", f" ({sign}{delta:,}{percent})"
     money = exposure.of_change(change).explained(signed=True)
     notice(
-        f"{change.subject} (coupon {change.stock.product_coupon_id}, {about}): "
-        f"{change.mode.label} {before} -> {change.target:,}{delta_text}; at stake {money}"
+        _(
+            "{subject} (coupon {product_coupon_id}, {about}): "
+            "{label} {before} -> {target:,}{delta}; at stake {money}",
+            subject=change.subject,
+            product_coupon_id=change.stock.product_coupon_id,
+            about=about,
+            label=change.mode.label,
+            before=before,
+            target=change.target,
+            delta=delta_text,
+            money=money,
+        )
     )
     for warning in change.warnings:
-        notice(f"warning: {warning}")
+        notice(_("warning: {warning}", warning=warning))
 
 
 STOCK_LIST_COLUMNS = (
-    "stock",
-    "state",
-    "total cap",
-    "daily cap",
-    "sent total",
-    "sent today",
-    "used",
-    "used today",
-    "at stake",
-    "bundle",
+    _("stock"),
+    _("state"),
+    _("total cap"),
+    _("daily cap"),
+    _("sent total"),
+    _("sent today"),
+    _("used"),
+    _("used today"),
+    _("at stake"),
+    _("bundle"),
 )
 
 
 def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None = None) -> None:
     """Many stocks, one row each; the changed cap column is highlighted."""
-    from wxbudget.models import UpdateMode
+    from wxbudget.models import UpdateMode, state_name
 
     labels = {UpdateMode.MAX_COUNT: "total cap", UpdateMode.MAX_COUNT_PER_DAY: "daily cap"}
     highlighted = labels[changed] if changed is not None else None
@@ -117,7 +138,7 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
     rows = [
         (
             stock.stock_id,
-            stock.state,
+            state_name(stock.state),
             count(stock.max_count),
             count(stock.max_count_per_day),
             count(stock.sent_total),
@@ -129,7 +150,14 @@ def stocks_table(title: str, stocks: list[Stock], *, changed: UpdateMode | None 
         )
         for stock in stocks
     ]
-    table.show(stdout(), f"{len(stocks)} stocks of {title}", columns, rows, caption=_why_na(stocks))
+    title = ngettext(
+        "{count} stock of {title}",
+        "{count} stocks of {title}",
+        len(stocks),
+        count=len(stocks),
+        title=title,
+    )
+    table.show(stdout(), title, columns, rows, caption=_why_na(stocks))
 
 
 def _why_na(stocks: list[Stock]) -> str | None:
@@ -141,4 +169,7 @@ def _why_na(stocks: list[Stock]) -> str | None:
             reasons[reason] = reasons.get(reason, 0) + 1
     if not reasons:
         return None
-    return "at stake n/a: " + "; ".join(f"{why} ({n})" for why, n in reasons.items())
+    listed = i18n.join(
+        "; ", (_("{reason} ({count})", reason=why, count=n) for why, n in reasons.items())
+    )
+    return _("at stake n/a: {reasons}", reasons=listed)

@@ -9,8 +9,10 @@ value on a line of its own after its column's name. A plausible but wrong number
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from wxbudget.i18n import Message, localize
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,6 +46,7 @@ def show(
 
     `pairs`: a two-column name/value table (one record), folded into `name: value` lines.
     """
+    title, columns, rows, caption = _localized(title, columns, rows, caption)
     if fits(console.width, columns, rows):
         console.print(_table(title, columns, rows, caption))
         return
@@ -64,12 +67,29 @@ def renderable(
     caption: str | None = None,
 ) -> Any:
     """What `show` would print, as one renderable (for a live display that redraws it)."""
+    title, columns, rows, caption = _localized(title, columns, rows, caption)
     if fits(console.width, columns, rows):
         return _table(title, columns, rows, caption)
     from rich.console import Group
 
     lines = _blocks(title, columns, rows, pairs=False)
     return Group(*lines, _caption(caption)) if caption else Group(*lines)
+
+
+def _localized(
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    caption: str | None,
+) -> tuple[str | None, list[Column], list[list[Any]], str | None]:
+    """The table in the user's language: its title, headers and caption, and the cells that
+    are messages (never data: an id or a state that happens to read like a message)."""
+    return (
+        localize(title) if title else title,
+        [replace(column, header=localize(column.header)) for column in columns],
+        [[localize(cell) if isinstance(cell, Message) else cell for cell in row] for row in rows],
+        localize(caption) if caption else caption,
+    )
 
 
 def _caption(caption: str) -> Any:
