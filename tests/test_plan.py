@@ -6,7 +6,8 @@ import pytest
 
 from wxbudget.errors import ExitCode
 from wxbudget.models import UpdateMode
-from wxbudget.plan import PlanError, parse_plan, plan_csv
+from wxbudget.plan import PlanError, parse_plan
+from wxbudget.plan_export import plan_csv
 
 HEADER = "product_coupon_id,stock_id,max_count,max_count_per_day\n"
 

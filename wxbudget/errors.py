@@ -214,7 +214,7 @@ def error_from_response(status: int, body: bytes, request_id: str | None) -> WxB
         request_id=request_id,
     )
     # No message text ever decides an exit code: the same code carries many messages, and a
-    # stale current_* has no message of its own (operations.decide_refusal re-reads instead).
+    # stale current_* has no message of its own (rereads.decide_refusal re-reads instead).
     return error
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import bisect
 import csv
 import hashlib
-import io
 import itertools
 import sys
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
 from wxbudget.errors import UsageError
 from wxbudget.i18n import _
 from wxbudget.ids import parse_id
-from wxbudget.models import Stock, UpdateMode
+from wxbudget.models import UpdateMode
 
 REQUIRED_COLUMNS = ("product_coupon_id", "stock_id", "max_count", "max_count_per_day")
 OPTIONAL_COLUMNS = ("brand_id", "stock_bundle_id")
@@ -379,63 +378,3 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
         targets=tuple(targets),
         stock_bundle_id=values.get("stock_bundle_id") or None,
     )
-
-
-# One row of an exported plan: coupon, stock (or ""), bundle (or None), caps, brand.
-ExportRow = tuple[str, str, str | None, int, int | None, str | None]
-
-
-def stocks_csv(stocks: Iterable[Stock]) -> str:
-    """A ready plan file holding these stocks' current caps (`list -o csv`, `show -o csv`,
-    `bundle show -o csv`).
-
-    The stocks of a bundle change together, so they make one row naming the bundle, at the
-    place of its first stock listed, with the caps of its first stock in bundle order (the
-    `current_*` the bundle commands send); `apply` sends it to the bundle endpoint.
-    """
-    stocks = list(stocks)
-    heads: dict[tuple[str, str], Stock] = {}
-    for stock in stocks:
-        if stock.bundle_id is not None:
-            key = (stock.product_coupon_id, stock.bundle_id)
-            if key not in heads or stock.bundle_index < heads[key].bundle_index:
-                heads[key] = stock
-    rows: list[ExportRow] = []
-    for stock in stocks:
-        if stock.bundle_id is None:
-            rows.append(_export_row(stock, stock.stock_id, None))
-            continue
-        head = heads.pop((stock.product_coupon_id, stock.bundle_id), None)
-        if head is not None:  # the bundle's first stock listed: its one row
-            rows.append(_export_row(head, "", stock.bundle_id))
-    return plan_csv(rows)
-
-
-def _export_row(stock: Stock, stock_id: str, bundle_id: str | None) -> ExportRow:
-    return (
-        stock.product_coupon_id,
-        stock_id,
-        bundle_id,
-        stock.max_count,
-        stock.max_count_per_day,
-        stock.brand_id,
-    )
-
-
-def plan_csv(rows: list[ExportRow]) -> str:
-    """A ready plan file holding the given caps."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for product_coupon_id, stock_id, bundle_id, max_count, per_day, brand_id in rows:
-        writer.writerow(
-            [
-                product_coupon_id,
-                stock_id,
-                bundle_id or "",
-                max_count,
-                "" if per_day is None else per_day,
-                brand_id or "",
-            ]
-        )
-    return buffer.getvalue()

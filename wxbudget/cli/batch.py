@@ -40,7 +40,7 @@ def list_stocks(
     """
     from wxbudget import render
     from wxbudget.errors import UsageError
-    from wxbudget.plan import stocks_csv
+    from wxbudget.plan_export import stocks_csv
 
     if state is not None and state.upper() not in STATES:
         raise UsageError(

@@ -32,13 +32,13 @@ def show(
 
       wxbudget bundle show 1000000014 712315129419284901 -o csv > plan.csv
     """
-    from wxbudget import operations, render
+    from wxbudget import render, rereads
     from wxbudget.cli.options import OutputFormat
     from wxbudget.errors import LocalCheckError
-    from wxbudget.plan import stocks_csv
+    from wxbudget.plan_export import stocks_csv
 
     with open_client(options, rate_limited=True) as client:
-        stocks = operations.fetch_bundle(client, product_coupon_id, stock_bundle_id)
+        stocks = rereads.fetch_bundle(client, product_coupon_id, stock_bundle_id)
     if not stocks:
         # [OFF-LIST] the stock_bundle_id filter lists a bundle's stocks: none, no such bundle.
         raise LocalCheckError(

@@ -6,7 +6,6 @@ cap, confirm, send, and say how it ended, a SIGINT or SIGTERM during the write i
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from wxbudget import i18n
+from wxbudget.cli import before_write
 from wxbudget.cli.options import GlobalOptions, with_global_options
 from wxbudget.cli.stock import BundleId, ProductCouponId, StockId, open_client, print_stocks
 from wxbudget.cli.write_options import (
@@ -32,7 +31,6 @@ from wxbudget.i18n import _
 if TYPE_CHECKING:
     from wxbudget.budget import Change
     from wxbudget.client import Client
-    from wxbudget.earlier import EarlierChange
     from wxbudget.errors import WxBudgetError
     from wxbudget.journal import Journal
     from wxbudget.models import UpdateMode
@@ -208,7 +206,7 @@ def change_with(
         )
         print_stocks(options, change.bundle_stocks or (change.stock,), bundle=change.bundle_id)
         return
-    passed = _within_limits(client, change, request.override_limits)
+    passed = before_write.within_limits(client, change, request.override_limits)
     if request.dry_run:
         render.plan(change)
         if earlier is not None:
@@ -217,86 +215,16 @@ def change_with(
         render.raw_result(serialize_body(change.body()).decode("utf-8"))
         return
     if earlier is not None:
-        _confirm_stacking(request, change, earlier, target.is_relative)
+        before_write.confirm_stacking(
+            request.target_text, request.again, change, earlier, relative=target.is_relative
+        )
         earlier_changes.acknowledge(journal, earlier.intent)
     render.plan(change)
-    _confirm(request)
+    before_write.confirm(request.yes)
     url = notifying.target(request.notify, client.settings)
     extra = {**(request.extra or {}), **(passed or {})} or None
     write = partial(_write, options, request, client, journal, change, extra)
     notifying.around_write(url, client.settings, change, write, command=request.command)
-
-
-def _within_limits(client: Client, change: Change, override: bool) -> dict[str, object] | None:
-    """The profile's limits: a change beyond them is refused (exit 4) before anything is sent,
-    unless `override`; then what the audit journal records of it."""
-    from wxbudget import render
-
-    limits = client.settings.limits
-    breaches = limits.breaches(change)
-    if not breaches:
-        return None
-    if not override:
-        raise limits.refusal(change.subject, breaches)
-    render.notice(
-        _(
-            "warning: beyond the limits of profile '{profile}' ({breaches}): "
-            "--override-limits given, recorded in the audit journal",
-            profile=limits.profile,
-            breaches=i18n.join("; ", breaches),
-        )
-    )
-    return {"limits_overridden": list(breaches)}
-
-
-def _confirm(request: ChangeRequest) -> None:
-    from wxbudget import render
-    from wxbudget.errors import UsageError
-
-    if request.yes:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            _(
-                "refusing to change the budget without confirmation: stdin is not a terminal; "
-                "pass --yes (or --dry-run to preview)"
-            )
-        )
-    if not render.confirm(_("Apply this change?")):
-        render.notice(_("cancelled: nothing was sent"))
-        raise typer.Exit(2)
-
-
-def _confirm_stacking(
-    request: ChangeRequest, change: Change, earlier: EarlierChange, relative: bool
-) -> None:
-    """An interrupted earlier change is in place: a relative change would stack on it."""
-    from wxbudget import render
-    from wxbudget.errors import StaleCurrentError
-
-    again = _(
-        "{target_text} again ({current:,} -> {target:,})",
-        target_text=request.target_text,
-        current=change.current,
-        target=change.target,
-    )
-    if not relative or request.again or sys.stdin.isatty():
-        render.notice(earlier.describe())
-    if not relative or request.again:
-        return
-    if sys.stdin.isatty():
-        if render.confirm(_("Apply {again}?", again=again)):
-            return
-        render.notice(_("cancelled: nothing was sent"))
-        raise typer.Exit(2)
-    raise StaleCurrentError(
-        _(
-            "{earlier}; refusing to apply {again} on top of it without a terminal to "
-            "ask: pass --again to apply another one, or give an absolute target; nothing was sent",
-            earlier=earlier.describe(),
-            again=again,
-        )
-    )
 
 
 def _write(

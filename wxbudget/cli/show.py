@@ -123,6 +123,6 @@ def _show_many(options: GlobalOptions, product_coupon_id: str, stock_ids: list[s
 
 def _print_csv(stocks: list[Stock]) -> None:
     from wxbudget import render
-    from wxbudget.plan import stocks_csv
+    from wxbudget.plan_export import stocks_csv
 
     render.raw_result(stocks_csv(stocks).rstrip("\n"))

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wxbudget import config
+from wxbudget.doctor.clock import classify_skew
 from wxbudget.doctor.files import check_config, check_files, check_limits
 from wxbudget.doctor.keys import check_private_key, check_wechatpay_key
 from wxbudget.doctor.model import CHECK_NAMES, CONFIG, NTP_FIX, Check, Report, Status
-from wxbudget.doctor.network import check_api, check_hosts, classify_skew
+from wxbudget.doctor.network import check_api, check_hosts
 from wxbudget.i18n import _
 
 if TYPE_CHECKING:
