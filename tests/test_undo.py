@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.cli import converse, run, table_fields
+import pytest
+
+from tests.helpers.cli import SCRIPT, converse, run, table_fields
 from tests.helpers.hostile import Answer, HostileServer
 from tests.helpers.logs import applied_counts, audit_entries, audit_path, posts_of
 from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
@@ -137,6 +140,50 @@ def test_a_forged_or_unknown_journal_line_is_never_undone(
     both = run("undo", "raise-5", "--batch", "b1", expect=2)
     assert "not both" in both.stderr
     assert len(posts_of(sandbox.home)) == 1
+
+
+@pytest.mark.slow
+def test_an_undo_killed_mid_write_is_finished_by_running_it_again_exactly_once(
+    sandboxes: Sandboxes, isolated_environment: Path
+) -> None:
+    held = sandboxes.start(rate_limit=0)
+    run("set-max", COUPON, STOCK, "+1000", "--yes", "--out-request-no", "raise-8")
+    hold = held.hold_answers("POST")
+    process = subprocess.Popen(
+        [SCRIPT, "undo", "raise-8", "--yes"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    hold.wait_held()
+    process.kill()
+    process.communicate()
+    hold.release()
+    (undo,) = [entry for entry in intents(isolated_environment) if entry.get("undoes")]
+    finished = run("undo", "raise-8", "--yes")
+    number = undo["out_request_no"]
+    assert f"an interrupted undo of it is on record: finishing it ({number})" in finished.stderr
+    assert "nothing to do" in finished.stderr  # it had landed: not sent again
+    assert caps()[0] == 50000
+    assert applied_counts(held.home)[number] == 1
+    outcomes = [e for e in audit_entries(isolated_environment) if e["type"] == "outcome"]
+    assert (outcomes[-1]["out_request_no"], outcomes[-1]["result"]) == (number, "applied")
+    again = run("undo", "raise-8", "--yes", expect=REJECTED)
+    assert f"already undone by out_request_no {number}" in again.stderr
+
+
+def test_apply_resume_leaves_an_undo_batch_to_undo(
+    sandboxes: Sandboxes, tmp_path: Path, isolated_environment: Path
+) -> None:
+    sandboxes.start(rate_limit=0)
+    run("apply", str(plan(tmp_path)), "--yes")
+    (batch_id,) = {entry["batch"] for entry in intents(isolated_environment)}
+    sandboxes.start(rate_limit=0, faults=["500=1:POST"], fault_limit=1)
+    args = ("--yes", "--max-retries", "0", "--concurrency", "1")
+    run("undo", "--batch", batch_id, *args, expect=PARTIAL)
+    refused = run("apply", "--resume", "--yes", expect=2)
+    assert f"finish it with 'wxbudget undo --batch {batch_id}'" in refused.stderr
 
 
 def test_a_failed_change_has_nothing_to_undo(sandboxes: Sandboxes) -> None:
