@@ -151,9 +151,15 @@ PROBE = (
 )
 
 
-def dry_run_peak(plan: Path, config: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """Peak RSS (MiB), seconds and exit code of `apply PLAN --dry-run -o json`."""
-    command = [WXBUDGET, "apply", str(plan), "--dry-run", "-o", "json", "--config", str(config)]
+# Both ways an operator previews a plan: the table (the default) and JSON.
+OUTPUTS = ("table", "json")
+
+
+def dry_run_peak(
+    plan: Path, config: Path, env: dict[str, str], output: str
+) -> tuple[float, float, int]:
+    """Peak RSS (MiB), seconds and exit code of `apply PLAN --dry-run -o OUTPUT`."""
+    command = [WXBUDGET, "apply", str(plan), "--dry-run", "-o", output, "--config", str(config)]
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *command], env=env, capture_output=True, text=True, check=True
     )
@@ -182,7 +188,7 @@ def memory(scratch: Path, env: dict[str, str], sizes: list[int]) -> None:
     10,000-row plan above 80 MiB.
     """
     biggest = max(sizes)
-    results: dict[tuple[str, int], float] = {}
+    results: dict[tuple[str, int, str], float] = {}
     for size in sizes:
         seed = scratch / f"wide-{size}-seed.json"
         ids = seed_file(seed, max(size // 200, 1), min(size, 200))
@@ -191,12 +197,16 @@ def memory(scratch: Path, env: dict[str, str], sizes: list[int]) -> None:
         home = scratch / f"wide-{size}-sandbox"
         server = start_sandbox(home, seed, env, rate_limit=RATE_LIMIT)
         try:
-            peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env)
+            for output in OUTPUTS:
+                peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env, output)
+                results[("wide", size, output)] = peak
+                print(
+                    f"memory  wide   rows {size:>7}  -o {output:<5}  peak {peak:6.1f} MiB  "
+                    f"{elapsed:7.1f} s  exit {code}"
+                )
         finally:
             server.terminate()
             server.wait(timeout=60)
-        results[("wide", size)] = peak
-        print(f"memory  wide   rows {size:>7}  peak {peak:6.1f} MiB  {elapsed:7.1f} s  exit {code}")
     seed = scratch / "narrow-seed.json"
     account = seed_file(seed, biggest * 11 // 10 // 20, 20)
     home = scratch / "narrow-sandbox"
@@ -206,23 +216,25 @@ def memory(scratch: Path, env: dict[str, str], sizes: list[int]) -> None:
         for size in sizes:
             plan = scratch / f"narrow-{size}.csv"
             plan_file(plan, account[:size])
-            peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env)
-            results[("narrow", size)] = peak
-            print(
-                f"memory  narrow rows {size:>7}  peak {peak:6.1f} MiB  {elapsed:7.1f} s  "
-                f"exit {code}  (account of {len(account)} stocks)"
-            )
+            for output in OUTPUTS:
+                peak, elapsed, code = dry_run_peak(plan, home / "config.toml", env, output)
+                results[("narrow", size, output)] = peak
+                print(
+                    f"memory  narrow rows {size:>7}  -o {output:<5}  peak {peak:6.1f} MiB  "
+                    f"{elapsed:7.1f} s  exit {code}  (account of {len(account)} stocks)"
+                )
     finally:
         server.terminate()
         server.wait(timeout=60)
     smallest = min(sizes)
     for layout in ("wide", "narrow"):
-        ratio = results[(layout, biggest)] / results[(layout, smallest)]
-        print(
-            f"memory  {layout:<6} {biggest:,} / {smallest:,} rows: ratio {ratio:.2f} "
-            f"(target <= 1.5); {smallest:,} rows: {results[(layout, smallest)]:.1f} MiB "
-            "(target <= 80)"
-        )
+        for output in OUTPUTS:
+            small, big = results[(layout, smallest, output)], results[(layout, biggest, output)]
+            print(
+                f"memory  {layout:<6} -o {output:<5} {biggest:,} / {smallest:,} rows: ratio "
+                f"{big / small:.2f} (target <= 1.5); {smallest:,} rows: {small:.1f} MiB "
+                "(target <= 80)"
+            )
 
 
 def main() -> None:

@@ -118,8 +118,8 @@ def test_history_with_no_journal_and_no_outcome_filter(
     assert operation["intent"]["out_request_no"] == "crashed-01"  # type: ignore[index]
 
 
-@pytest.mark.parametrize("kind", ["folder", "below a file", "device"])
-def test_an_audit_log_that_is_not_a_regular_file_is_one_line_and_exit_3(
+@pytest.mark.parametrize("kind", ["folder", "below a file", "device", "proc", "a plan"])
+def test_an_audit_log_that_is_not_a_journal_file_is_one_line_and_exit_3(
     sandbox: RunningSandbox, tmp_path: Path, kind: str
 ) -> None:
     from tests.helpers.logs import posts_of
@@ -127,10 +127,17 @@ def test_an_audit_log_that_is_not_a_regular_file_is_one_line_and_exit_3(
 
     plain = tmp_path / "plain.txt"
     plain.write_text("not a folder\n")
-    place = {"folder": tmp_path, "below a file": plain / "audit.jsonl", "device": "/dev/full"}
+    place = {
+        "folder": tmp_path,
+        "below a file": plain / "audit.jsonl",
+        "device": "/dev/full",
+        "proc": "/proc/version",  # a pseudo-file that calls itself regular
+        "a plan": plain,
+    }
     edit_profile(sandbox, audit_log=str(place[kind]))
     for args in (["history"], ["set-max", COUPON, STOCK, "+1", "--yes"]):
         result = run(*args, expect=3)
         assert result.stderr.count("\n") == 1, result.stderr
         assert result.stderr.startswith("error: audit journal ")
     assert posts_of(sandbox.home) == []
+    assert plain.read_text() == "not a folder\n"

@@ -132,6 +132,7 @@ class Journal:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         descriptor = open_state_file(self.path, self.what, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
+            self._check_is_journal(descriptor)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             size = os.fstat(descriptor).st_size
             if size and os.pread(descriptor, 1, size - 1) != b"\n":
@@ -157,6 +158,7 @@ class Journal:
         except FileNotFoundError:
             return
         with open(descriptor, "rb") as handle:
+            self._check_is_journal(descriptor)
             for line in _bounded_lines(handle, reading):
                 try:
                     entry = json.loads(line)
@@ -166,6 +168,21 @@ class Journal:
                     yield entry
                 else:
                     reading.unreadable += 1
+
+    def _check_is_journal(self, descriptor: int) -> None:
+        """Every line is a JSON object: a file that starts otherwise (a CSV plan, a pseudo-file
+        such as /proc/version, which calls itself regular) is neither read nor appended to."""
+        try:
+            start = os.pread(descriptor, 64, 0).lstrip()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read the {self.what} {self.path}: {error.strerror}"
+            ) from error
+        if start and not start.startswith(b"{"):
+            raise ConfigError(
+                f"{self.what} {self.path} is not a wxbudget audit journal (it does not start with "
+                "a JSON record); point audit_log at a file of its own (a new path is created)"
+            )
 
     def find_intent(self, mchid: str, out_request_no: str) -> dict[str, Any] | None:
         """The latest intent that used this out_request_no for this merchant."""
