@@ -4,6 +4,7 @@ help that reads at 80 columns, messages that say what happened."""
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -74,6 +75,35 @@ def test_no_id_or_number_is_ever_cut_at_any_width(
     assert "1000000013001" in shown
     assert re.search(r"(?<![\d,])10,000,000(?![\d,])", shown), shown
     assert max(len(line) for line in (listed + shown).splitlines()) <= columns
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60])
+def test_plans_and_history_keep_every_id_and_number_whole_at_narrow_widths(
+    columns: int, monkeypatch: pytest.MonkeyPatch, sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    sandboxes.start(rate_limit=0)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "product_coupon_id,stock_id,max_count,max_count_per_day\n"
+        "1000000013,1000000013001,+100,\n"
+        "1000000013,1000000013002,60000,+10%\n"
+    )
+    whole = r"(?<![\d,]){}(?![\d,])"
+    table = run("apply", str(plan), "--dry-run").stdout
+    applied = run("apply", str(plan), "--yes").stderr  # the plan table, before it is applied
+    history = run("history").stdout
+    for shown in (table, applied):
+        assert re.search(whole.format("10,000,000 -> 10,000,100"), shown), shown
+        assert re.search(whole.format("50,000 -> 60,000"), shown), shown
+        assert re.search(whole.format("5,000 -> 5,500"), shown), shown
+    for shown in (table, applied, history):
+        for stock in ("1000000013001", "1000000013002"):
+            assert re.search(whole.format(stock), shown), shown
+    recorded = json.loads(run("history", "-o", "json").stdout)
+    assert len(recorded) == 3
+    for operation in recorded:
+        assert operation["intent"]["out_request_no"] in history, history
 
 
 @pytest.mark.slow
