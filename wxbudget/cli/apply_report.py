@@ -25,13 +25,16 @@ def show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Sett
     from wxbudget import batch, render
 
     counts: Counter[str] = Counter()
-    rows: set[int] = set()
+    # Rows with a change, for the max_rows limit: a row's steps come one after the other, so
+    # a count and the last line counted do (a set of every line grew with the plan).
+    rows = {"count": 0, "last": -1}
 
     def counted() -> Iterator[Step]:
         for step in planned:
             counts[step.status] += 1
-            if step.status == "change":
-                rows.add(step.row.line)
+            if step.status == "change" and step.row.line != rows["last"]:
+                rows["count"] += 1
+                rows["last"] = step.row.line
             yield step
 
     if options.json:
@@ -42,7 +45,7 @@ def show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Sett
         render.notice(
             _("{refused} planned change(s) would be refused (listed)", refused=counts["refused"])
         )
-    beyond = settings.limits.rows_breach(len(rows))
+    beyond = settings.limits.rows_breach(rows["count"])
     if beyond is not None:
         render.notice(
             _(
