@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wxbudget import signing
+from wxbudget import authorization, signing
 
 DATA = Path(__file__).parent / "data"
 PRIVATE_KEY = signing.load_private_key((DATA / "golden_private_key.pem").read_bytes())
@@ -61,7 +61,7 @@ def test_parse_authorization_accepts_any_field_order() -> None:
         'WECHATPAY2-SHA256-RSA2048 serial_no="S", timestamp="1",nonce_str="n",'
         'signature="a+b/c=",mchid="m"'
     )
-    parsed = signing.parse_authorization(header)
+    parsed = authorization.parse_authorization(header)
     assert parsed is not None
     assert parsed.scheme == signing.PARTNER_SCHEME
     assert parsed.fields == {
@@ -78,7 +78,7 @@ def test_parse_authorization_accepts_any_field_order() -> None:
     ["", "WECHATPAY2-SHA256-RSA2048", "WECHATPAY2-SHA256-RSA2048 mchid=1", 'X a="1",a="2"'],
 )
 def test_parse_authorization_rejects_malformed(header: str) -> None:
-    assert signing.parse_authorization(header) is None
+    assert authorization.parse_authorization(header) is None
 
 
 def signed_headers(body: bytes, *, timestamp: int = NOW, nonce: str = "N" * 32) -> dict[str, str]:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wxbudget.errors import UsageError
+from wxbudget.i18n import _
 from wxbudget.journal import MAX_LINE_BYTES, Journal, new_operation_id, now_text
 from wxbudget.plan import Plan
 from wxbudget.settings import Settings
@@ -28,7 +29,7 @@ from wxbudget.statefiles import open_state_file
 
 PLAN_KEY = "__plan__"
 FINISHED_KEY = "__finished__"
-BATCH_JOURNAL = "batch journal"
+BATCH_JOURNAL = _("batch journal")
 
 
 @dataclass
@@ -64,13 +65,22 @@ class BatchJournal:
             return
         if header.get("digest") != plan.digest:
             raise UsageError(
-                f"batch journal {self.path} belongs to another plan ({header.get('source')}); "
-                "use a new --journal (or none) for this plan"
+                _(
+                    "batch journal {path} belongs to another plan ({source}); "
+                    "use a new --journal (or none) for this plan",
+                    path=self.path,
+                    source=header.get("source"),
+                )
             )
         if header.get("account") != account_of(settings):
             raise UsageError(
-                f"batch journal {self.path} belongs to {header.get('account')}, not "
-                f"{account_of(settings)}; use the profile it was made with"
+                _(
+                    "batch journal {path} belongs to {account}, not "
+                    "{own}; use the profile it was made with",
+                    path=self.path,
+                    account=header.get("account"),
+                    own=account_of(settings),
+                )
             )
 
     def check_is_journal(self) -> None:
@@ -78,7 +88,9 @@ class BatchJournal:
         folder) before writing a byte to it."""
         path = self.path
         if path.is_dir():
-            raise UsageError(f"--journal {path} is a folder; give a file name inside it")
+            raise UsageError(
+                _("--journal {path} is a folder; give a file name inside it", path=path)
+            )
         try:
             descriptor = open_state_file(path, BATCH_JOURNAL, os.O_RDONLY)
         except FileNotFoundError:
@@ -93,8 +105,11 @@ class BatchJournal:
             entry = None
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
             raise UsageError(
-                f"--journal {path} is not a wxbudget batch journal (its first line is not a "
-                "journal record); nothing was written to it: give a new file name"
+                _(
+                    "--journal {path} is not a wxbudget batch journal (its first line is not a "
+                    "journal record); nothing was written to it: give a new file name",
+                    path=path,
+                )
             )
 
     def load(self) -> None:
@@ -165,15 +180,19 @@ class BatchJournal:
         while True:
             # Checked before anything is written: a planted link here once made apply truncate
             # whatever it pointed at.
-            descriptor = open_state_file(lock_path, "batch lock", os.O_RDWR | os.O_CREAT)
+            descriptor = open_state_file(lock_path, _("batch lock"), os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.read(descriptor, 64).decode("ascii", "replace").strip() or "?"
                 os.close(descriptor)
                 raise UsageError(
-                    f"another apply of this plan is running (pid {holder}, lock {lock_path}); "
-                    "wait for it, or use --resume once it has stopped"
+                    _(
+                        "another apply of this plan is running (pid {holder}, lock {lock_path}); "
+                        "wait for it, or use --resume once it has stopped",
+                        holder=holder,
+                        lock_path=lock_path,
+                    )
                 ) from None
             if _same_file(descriptor, lock_path):
                 break

@@ -24,6 +24,7 @@ from typing import Any
 
 from wxbudget import signing
 from wxbudget.errors import ConfigError, VerificationError
+from wxbudget.i18n import _
 
 CERTIFICATES_PATH = "/v3/certificates"
 CACHE_SUFFIX = ".json"
@@ -76,19 +77,19 @@ def read_cache(folder: Path, apiv3_key: bytes | None) -> CacheContents:
     require_trusted_if_present(folder, "platform_cert_dir", secret=False)
     for path in cached_files(folder):
         if path.suffix == LEGACY_SUFFIX:
-            ignored.append((path, "a plain certificate, not sealed with the APIv3 key"))
+            ignored.append((path, _("a plain certificate, not sealed with the APIv3 key")))
             continue
         try:
-            raw = trust.read_trusted(path, "cached platform certificate", secret=False)
+            raw = trust.read_trusted(path, _("cached platform certificate"), secret=False)
         except OSError:
             continue  # vanished or unreadable: nothing to believe
         if apiv3_key is None:
-            ignored.append((path, "no APIv3 key to open it"))
+            ignored.append((path, _("no APIv3 key to open it")))
             continue
         try:
             cached = _open_entry(json.loads(raw), apiv3_key, path)
         except (ValueError, KeyError, TypeError, RecursionError, VerificationError) as error:
-            ignored.append((path, f"not believed: {error}"))
+            ignored.append((path, _("not believed: {error}", error=error)))
             continue
         found.append(cached)
     found.sort(key=lambda cached: cached.certificate.not_after)
@@ -104,7 +105,13 @@ def _open_entry(entry: Any, apiv3_key: bytes, path: Path) -> CachedCertificate:
     """Decrypt one cached listing entry; a file not named by the serial inside it is stray."""
     cached = _decrypt_entry(entry, apiv3_key)
     if path.stem != cached.serial_no:
-        raise VerificationError(f"it is named {path.stem} but holds {cached.serial_no}")
+        raise VerificationError(
+            _(
+                "it is named {stem} but holds {serial_no}",
+                stem=path.stem,
+                serial_no=cached.serial_no,
+            )
+        )
     return CachedCertificate(cached.certificate, cached.serial_no, cached.entry, path)
 
 
@@ -119,8 +126,12 @@ def _decrypt_entry(entry: Any, apiv3_key: bytes) -> CachedCertificate:
     listed = entry.get("serial_no")
     if not isinstance(listed, str) or not signing.same_serial(certificate.serial_no, listed):
         raise VerificationError(
-            f"platform certificate serial {certificate.serial_no} does not match its "
-            f"listing entry {listed}; not believed"
+            _(
+                "platform certificate serial {serial_no} does not match its "
+                "listing entry {listed}; not believed",
+                serial_no=certificate.serial_no,
+                listed=listed,
+            )
         )
     # Kept as WeChat Pay sent it, minus anything that is not part of the sealed entry.
     kept = {key: entry[key] for key in _ENTRY_KEYS if key in entry}
@@ -159,18 +170,24 @@ def decrypt_listing(data: Any, apiv3_key: bytes, now: datetime) -> list[CachedCe
     """
     entries = data.get("data") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise VerificationError("the certificate listing has no data array; not believed")
+        raise VerificationError(_("the certificate listing has no data array; not believed"))
     found = []
     for entry in entries:
         try:
             cached = _decrypt_entry(entry, apiv3_key)
         except (KeyError, TypeError, AttributeError) as error:
-            raise VerificationError(f"a certificate entry is malformed ({error})") from error
+            raise VerificationError(
+                _("a certificate entry is malformed ({error})", error=error)
+            ) from error
         except ValueError as error:
             serial = entry.get("serial_no") if isinstance(entry, dict) else None
             raise ConfigError(
-                f"cannot decrypt platform certificate {serial}: {error}; "
-                "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)"
+                _(
+                    "cannot decrypt platform certificate {serial}: {error}; "
+                    "check apiv3_key_file (the APIv3 key set in 商户平台 > API安全)",
+                    serial=serial,
+                    error=error,
+                )
             ) from error
         if cached.valid_at(now):
             found.append(cached)

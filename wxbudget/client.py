@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from wxbudget import signing
 from wxbudget.errors import ConfigError, VerificationError
+from wxbudget.i18n import _
 from wxbudget.models import Stock
 from wxbudget.transport import Response, Settle, Transport
 
@@ -45,7 +46,9 @@ class Client(Transport):
 
     def fetch_stock(self, product_coupon_id: str, stock_id: str) -> Stock:
         """One stock of this profile's brand (the partner's default brand, or the brand itself)."""
-        stock, _ = self.get_stock(product_coupon_id, stock_id, self.settings.body_brand_id())
+        stock, _response = self.get_stock(
+            product_coupon_id, stock_id, self.settings.body_brand_id()
+        )
         return stock
 
     def list_stocks(
@@ -71,7 +74,7 @@ class Client(Transport):
             stocks = data.get("stock_list") or []
             if not isinstance(stocks, list):
                 raise VerificationError(
-                    "stock_list in the list answer is not an array; not believed",
+                    _("stock_list in the list answer is not an array; not believed"),
                     request_id=response.request_id,
                 )
             for item in stocks:
@@ -106,7 +109,8 @@ class Client(Transport):
         items = data.get("stock_list")
         if not isinstance(items, list) or not items:
             raise VerificationError(
-                "the bundle answer has no stock_list; not believed", request_id=response.request_id
+                _("the bundle answer has no stock_list; not believed"),
+                request_id=response.request_id,
             )
         return [Stock.from_api(item) for item in items], response
 
@@ -117,8 +121,11 @@ class Client(Transport):
         folder = self.settings.platform_cert_dir
         if folder is None or self.settings.is_brand:
             raise ConfigError(
-                f"profile '{self.settings.profile}' has no platform certificates: set "
-                "apiv3_key_file and platform_cert_dir (partner profiles only)"
+                _(
+                    "profile '{profile}' has no platform certificates: set "
+                    "apiv3_key_file and platform_cert_dir (partner profiles only)",
+                    profile=self.settings.profile,
+                )
             )
         apiv3_key = self.settings.read_apiv3_key()
         listed: list[CachedCertificate] = []
@@ -129,7 +136,7 @@ class Client(Transport):
             try:
                 data = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
-                return signing.Verification.failed("the certificate listing is not JSON")
+                return signing.Verification.failed(_("the certificate listing is not JSON"))
             listed[:] = certs.decrypt_listing(data, apiv3_key, certs.utc_now(now))
             keys = self.verifier.keys(now) | certs.keys_by_serial(listed, certs.utc_now(now))
             return signing.verify_response(headers, body, public_keys=keys, now=now)

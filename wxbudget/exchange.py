@@ -28,6 +28,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from wxbudget.errors import NetworkError, ProtocolError
+from wxbudget.i18n import _
 
 # Far above any real answer (a page of 50 stocks is ~50 KiB), far below harm.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -120,13 +121,20 @@ class Exchanges:
                 raise
             return Answer(raw.status_code, raw.headers, content)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-            unknown = "; the outcome is unknown" if method != "GET" else ""
+            unknown = _("; the outcome is unknown") if method != "GET" else ""
             reason = (
-                f"no complete answer within {deadline_seconds:g} s{unknown}"
+                _(
+                    "no complete answer within {deadline_seconds:g} s{unknown}",
+                    deadline_seconds=deadline_seconds,
+                    unknown=unknown,
+                )
                 if watch.expired
                 else transport_reason(error, method)
             )
-            raise NoAnswerError(f"{method} {url} failed: {reason}", reason=reason) from error
+            raise NoAnswerError(
+                _("{method} {url} failed: {reason}", method=method, url=url, reason=reason),
+                reason=reason,
+            ) from error
         finally:
             watch.cancel()
             _current.watch = None
@@ -148,7 +156,7 @@ def _read_body(raw: requests.Response, watch: _Watch) -> bytes:
     """The body, streamed: at most MAX_ANSWER_BYTES on the wire and once decompressed."""
     declared = raw.headers.get("Content-Length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        raise ProtocolError(_too_large(f"declares {int(declared):,} bytes"))
+        raise ProtocolError(_too_large(_("declares {declared:,} bytes", declared=int(declared))))
     decoder = _decoder(raw.headers.get("Content-Encoding"))
     received = 0
     decoded = bytearray()
@@ -159,7 +167,14 @@ def _read_body(raw: requests.Response, watch: _Watch) -> bytes:
             break
         received += len(chunk)
         if received > MAX_ANSWER_BYTES:
-            raise ProtocolError(_too_large(f"sent more than {MAX_ANSWER_BYTES:,} bytes"))
+            raise ProtocolError(
+                _too_large(
+                    _(
+                        "sent more than {max_answer_bytes:,} bytes",
+                        max_answer_bytes=MAX_ANSWER_BYTES,
+                    )
+                )
+            )
         if decoder is None:
             decoded += chunk
             continue
@@ -167,12 +182,18 @@ def _read_body(raw: requests.Response, watch: _Watch) -> bytes:
         try:
             decoded += decoder.decompress(chunk, room)
         except zlib.error as error:
-            raise ProtocolError(f"the answer's compressed body is corrupt ({error})") from error
+            raise ProtocolError(
+                _("the answer's compressed body is corrupt ({error})", error=error)
+            ) from error
         if len(decoded) > MAX_ANSWER_BYTES:
-            raise ProtocolError(_too_large(f"expands past {MAX_ANSWER_BYTES:,} bytes"))
+            raise ProtocolError(
+                _too_large(
+                    _("expands past {max_answer_bytes:,} bytes", max_answer_bytes=MAX_ANSWER_BYTES)
+                )
+            )
     watch.check()  # a body without a length ends where the deadline cut it: not its end
     if decoder is not None and not decoder.eof:
-        raise ProtocolError("the answer's compressed body is cut short")
+        raise ProtocolError(_("the answer's compressed body is cut short"))
     raw.raw.release_conn()  # read to its end: the connection can serve the next request
     return bytes(decoded)
 
@@ -183,30 +204,36 @@ def _decoder(encoding: str | None) -> Any:
         return None
     if name not in _WBITS:
         raise ProtocolError(
-            f"the answer is encoded as {encoding!r}, which wxbudget neither asked for nor reads"
+            _(
+                "the answer is encoded as {encoding!r}, which wxbudget neither asked for nor reads",
+                encoding=encoding,
+            )
         )
     return zlib.decompressobj(_WBITS[name])
 
 
 def _too_large(what: str) -> str:
-    return f"the answer {what}, more than any WeChat Pay answer; not read further, not believed"
+    return _(
+        "the answer {what}, more than any WeChat Pay answer; not read further, not believed",
+        what=what,
+    )
 
 
 def transport_reason(error: BaseException, method: str) -> str:
     """Why no answer came, and what that means: a connection never made sent nothing; once a
     request went out, a write's outcome is unknown (a read's does not matter)."""
-    unknown = "; the outcome is unknown" if method != "GET" else ""
+    unknown = _("; the outcome is unknown") if method != "GET" else ""
     if _never_connected(error):
         if isinstance(error, requests.ConnectTimeout):
-            return "could not connect (timed out); nothing was sent"
-        return "could not connect (connection refused or host unreachable); nothing was sent"
+            return _("could not connect (timed out); nothing was sent")
+        return _("could not connect (connection refused or host unreachable); nothing was sent")
     if isinstance(error, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
-        return f"no answer before the timeout{unknown}"
+        return _("no answer before the timeout{unknown}", unknown=unknown)
     if isinstance(
         error, requests.ConnectionError | urllib3.exceptions.ProtocolError | ConnectionError
     ):
-        return f"the connection was closed or reset before an answer{unknown}"
-    return f"{type(error).__name__}{unknown}"
+        return _("the connection was closed or reset before an answer{unknown}", unknown=unknown)
+    return _("{kind}{unknown}", kind=type(error).__name__, unknown=unknown)
 
 
 def _never_connected(error: BaseException) -> bool:

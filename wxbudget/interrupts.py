@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from wxbudget.i18n import _
+
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How often a waiting worker looks at the flag: the latency of a stop during a back-off wait.
 POLL_SECONDS = 0.05
@@ -135,8 +137,6 @@ class Interrupts:
 
     def stopped_line(self, name: str) -> str:
         """What a signal that ended the run outside a write left behind."""
-        from wxbudget.i18n import _
-
         if not self.wrote:
             return _("interrupted by {signal}; no budget change was sent", signal=name)
         # After the writes (e.g. while the result was printed): they stand, and are recorded.
@@ -158,10 +158,14 @@ class Interrupts:
         self.stop.set()
         if self._writing and self.count == 1:
             if self._notify is not None:
-                again = "Ctrl-C" if number == signal.SIGINT else "the signal"
+                again = "Ctrl-C" if number == signal.SIGINT else _("the signal")
                 self._notify(
-                    f"{signal_name(number)}: finishing the write in flight and recording its "
-                    f"outcome (send {again} again to stop at once)"
+                    _(
+                        "{signal_name}: finishing the write in flight and recording its "
+                        "outcome (send {again} again to stop at once)",
+                        signal_name=signal_name(number),
+                        again=again,
+                    )
                 )
             return
         raise Interrupted(number, forced=bool(self._writing))

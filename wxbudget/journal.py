@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wxbudget.errors import ConfigError
+from wxbudget.i18n import _
 from wxbudget.statefiles import open_state_file
 
 # Environment variables that identify a CI job, in the order they are looked for.
@@ -115,7 +116,7 @@ class Journal:
     """
 
     path: Path
-    what: str = "audit journal"
+    what: str = _("audit journal")
     # Makes an appended line durable; a parameter because a crash that loses an unsynced
     # line cannot be staged in a test, but the call's place (before the write is sent) can.
     sync: Callable[[int], None] = field(default=os.fsync, repr=False)
@@ -141,7 +142,12 @@ class Journal:
             self.sync(descriptor)
         except OSError as error:
             raise ConfigError(
-                f"cannot write the {self.what} {self.path}: {error.strerror}"
+                _(
+                    "cannot write the {what} {path}: {strerror}",
+                    what=self.what,
+                    path=self.path,
+                    strerror=error.strerror,
+                )
             ) from error
         finally:
             os.close(descriptor)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from wxbudget.client import Client
 from wxbudget.errors import LocalCheckError, RejectedError, WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.models import Stock
 from wxbudget.readpool import ReadPool
 
@@ -82,7 +83,7 @@ def _get_each(
     if make_client is None or len(stock_ids) == 1:
         return [_get(client, product_coupon_id, stock_id) for stock_id in stock_ids]
     idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
-    made = [make_client() for _ in range(min(workers, len(stock_ids)))]
+    made = [make_client() for _worker in range(min(workers, len(stock_ids)))]
     for worker_client in made:
         idle.put(worker_client)
 
@@ -109,4 +110,10 @@ def _get(client: Client, product_coupon_id: str, stock_id: str) -> Stock | Rejec
 
 
 def _not_in_coupon(stock_id: str, product_coupon_id: str) -> WxBudgetError:
-    return LocalCheckError(f"stock {stock_id} is not in coupon {product_coupon_id}")
+    return LocalCheckError(
+        _(
+            "stock {stock_id} is not in coupon {product_coupon_id}",
+            stock_id=stock_id,
+            product_coupon_id=product_coupon_id,
+        )
+    )

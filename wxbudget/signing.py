@@ -17,6 +17,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from wxbudget.i18n import _
+
 # Key types, re-exported so other modules can annotate without importing cryptography.
 PrivateKey = rsa.RSAPrivateKey
 PublicKey = rsa.RSAPublicKey
@@ -38,7 +40,6 @@ HEADER_SERIAL = "Wechatpay-Serial"
 HEADER_SIGNATURE_TYPE = "Wechatpay-Signature-Type"
 REQUIRED_RESPONSE_HEADERS = (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SERIAL)
 
-_AUTH_FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
 # Unix seconds in ASCII digits. str.isdigit() is no test: it accepts "1²", which int() refuses.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 # What a nonce may hold: printable ASCII (SDKs send 32 of [0-9A-Za-z]).
@@ -112,43 +113,6 @@ def authorization_header(
 
 
 @dataclass(frozen=True)
-class Authorization:
-    scheme: str
-    fields: dict[str, str]
-
-
-def parse_authorization(header: str) -> Authorization | None:
-    """Parse an Authorization header; fields may come in any order. None when malformed."""
-    scheme, _, rest = header.strip().partition(" ")
-    if not scheme or not rest:
-        return None
-    fields: dict[str, str] = {}
-    for part in _split_fields(rest):
-        match = _AUTH_FIELD.fullmatch(part)
-        if match is None or match.group(1) in fields:
-            return None
-        fields[match.group(1)] = match.group(2)
-    return Authorization(scheme=scheme, fields=fields)
-
-
-def _split_fields(text: str) -> list[str]:
-    # Commas inside quoted values never occur in base64 or ids, but split on quotes to be safe.
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-@dataclass(frozen=True)
 class Verification:
     """The outcome of checking a response signature; `reason` says why it failed."""
 
@@ -171,36 +135,58 @@ def check_response_headers(headers: Mapping[str, str], *, now: int) -> Verificat
     missing = [name for name in REQUIRED_RESPONSE_HEADERS if not headers.get(name)]
     if missing:
         return Verification.failed(
-            f"response is unsigned: header {missing[0]} is missing"
-            + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "")
+            _("response is unsigned: header {missing} is missing", missing=missing[0])
+            if len(missing) == 1
+            else _(
+                "response is unsigned: header {missing} is missing (also {others})",
+                missing=missing[0],
+                others=", ".join(missing[1:]),
+            )
         )
     timestamp_text = headers[HEADER_TIMESTAMP]
     timestamp = parse_unix_seconds(timestamp_text)
     if timestamp is None:
-        return Verification.failed(f"{HEADER_TIMESTAMP} {timestamp_text!r} is not Unix seconds")
+        return Verification.failed(
+            _(
+                "Wechatpay-Timestamp {timestamp_text!r} is not Unix seconds",
+                timestamp_text=timestamp_text,
+            )
+        )
     nonce = headers[HEADER_NONCE]
     if not _NONCE.fullmatch(nonce):
-        return Verification.failed(f"{HEADER_NONCE} {nonce!r} is not a printable ASCII nonce")
+        return Verification.failed(
+            _("Wechatpay-Nonce {nonce!r} is not a printable ASCII nonce", nonce=nonce)
+        )
     signature_type = headers.get(HEADER_SIGNATURE_TYPE)
     if signature_type and signature_type not in (PARTNER_SCHEME, BRAND_SCHEME):
         return Verification.failed(
-            f"{HEADER_SIGNATURE_TYPE} {signature_type!r} is not {PARTNER_SCHEME} or {BRAND_SCHEME}"
+            _(
+                "Wechatpay-Signature-Type {signature_type!r} is not WECHATPAY2-SHA256-RSA2048 or "
+                "WECHATPAY-BRAND-SHA256-RSA2048",
+                signature_type=signature_type,
+            )
         )
     skew = now - timestamp
     if abs(skew) > MAX_CLOCK_SKEW_SECONDS:
-        direction = "behind" if skew > 0 else "ahead of"
-        return Verification.failed(
-            f"clock skew of {abs(skew)} s: the response timestamp is {direction} this machine's "
-            f"clock by more than {MAX_CLOCK_SKEW_SECONDS} s; check the system time (NTP)"
+        direction = _("behind") if skew > 0 else _("ahead of")
+        message = _(
+            "clock skew of {seconds} s: the response timestamp is {direction} this machine's "
+            "clock by more than {limit} s; check the system time (NTP)",
+            seconds=abs(skew),
+            direction=direction,
+            limit=MAX_CLOCK_SKEW_SECONDS,
         )
+        return Verification.failed(message)
     signature = headers[HEADER_SIGNATURE]
     if signature.startswith(PROBE_SIGNATURE_PREFIX):
         return Verification.failed(
-            f"probe signature ({PROBE_SIGNATURE_PREFIX}...) in {HEADER_SIGNATURE}: WeChat Pay's "
-            "signature test traffic, deliberately invalid"
+            _(
+                "probe signature (WECHATPAY/SIGNTEST/...) in Wechatpay-Signature: WeChat Pay's "
+                "signature test traffic, deliberately invalid",
+            )
         )
     if _decoded_signature(signature) is None:
-        return Verification.failed(f"{HEADER_SIGNATURE} is not base64")
+        return Verification.failed(_("Wechatpay-Signature is not base64"))
     return Verification.passed()
 
 
@@ -215,9 +201,13 @@ def verify_response(
     serial = headers.get(HEADER_SERIAL) or ""
     key = key_for_serial(public_keys, serial)
     if key is None and all(headers.get(name) for name in REQUIRED_RESPONSE_HEADERS):
-        expected = " or ".join(sorted(public_keys)) or "none configured"
+        expected = " or ".join(sorted(public_keys)) or _("none configured")
         return Verification.failed(
-            f"{HEADER_SERIAL}: unknown serial {serial} (expected {expected})"
+            _(
+                "Wechatpay-Serial: unknown serial {serial} (expected {expected})",
+                serial=serial,
+                expected=expected,
+            )
         )
     checked = check_response_headers(headers, now=now)  # first of all, names what is missing
     if not checked.ok or key is None:
@@ -225,8 +215,11 @@ def verify_response(
     message = response_message(headers[HEADER_TIMESTAMP], headers[HEADER_NONCE], body)
     if not signature_is_valid(key, message, headers[HEADER_SIGNATURE]):
         return Verification.failed(
-            f"signature invalid ({HEADER_SIGNATURE}): the body or headers were altered, or the "
-            f"key for {serial} is wrong"
+            _(
+                "signature invalid (Wechatpay-Signature): the body or headers were altered, or the "
+                "key for {serial} is wrong",
+                serial=serial,
+            )
         )
     return Verification.passed()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wxbudget import trust
 from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.i18n import _
 
 
 def open_state_file(path: Path, what: str, flags: int) -> int:
@@ -48,8 +49,12 @@ def open_state_file(path: Path, what: str, flags: int) -> int:
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise ConfigError(
-                f"{what} {path} is a symbolic link, and wxbudget never follows links for its "
-                "state files; remove the link (or configure the real path)"
+                _(
+                    "{what} {path} is a symbolic link, and wxbudget never follows links for its "
+                    "state files; remove the link (or configure the real path)",
+                    what=what,
+                    path=path,
+                )
             ) from error
         raise _unusable(path, what, error) from error
     try:
@@ -71,12 +76,21 @@ def check_folder(folder: Path, what: str, path: Path) -> None:
     except OSError as error:
         raise _unusable(path, what, error) from error
     if not stat.S_ISDIR(info.st_mode):
-        raise ConfigError(f"{what} {path}: {folder} is not a folder")
+        raise ConfigError(
+            _("{what} {path}: {folder} is not a folder", what=what, path=path, folder=folder)
+        )
     found = trust.exposure(folder, secret=False, info=info)
     sticky = info.st_mode & stat.S_ISVTX and info.st_uid in (os.geteuid(), trust.ROOT_UID)
     if found is not None and not sticky:
         raise UntrustedFileError(
-            f"{what} {path} is in {folder}, which {found.problem}; run: {found.fix}",
+            _(
+                "{what} {path} is in {folder}, which {problem}; run: {fix}",
+                what=what,
+                path=path,
+                folder=folder,
+                problem=found.problem,
+                fix=found.fix,
+            ),
             fix=found.fix,
         )
 
@@ -85,7 +99,12 @@ def check_file(path: Path, what: str, info: os.stat_result) -> None:
     """Refuse an opened state file that is not a regular file or fails the trust rule."""
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(
-            f"{what} {path} is not a regular file ({_kind(info.st_mode)}); point it at a file"
+            _(
+                "{what} {path} is not a regular file ({kind}); point it at a file",
+                what=what,
+                path=path,
+                kind=_kind(info.st_mode),
+            )
         )
     trust.require_trusted(path, what, secret=False, info=info)
 
@@ -93,17 +112,30 @@ def check_file(path: Path, what: str, info: os.stat_result) -> None:
 def _kind(mode: int) -> str:
     for test, name in (
         (stat.S_ISDIR, "a folder"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, _("a character device")),
+        (stat.S_ISBLK, _("a block device")),
+        (stat.S_ISFIFO, _("a named pipe")),
         (stat.S_ISSOCK, "a socket"),
     ):
         if test(mode):
             return name
-    return "not a file"
+    return _("not a file")
 
 
 def _unusable(path: Path, what: str, error: OSError) -> ConfigError:
     if error.errno == errno.EISDIR:
-        return ConfigError(f"{what} {path} is not a regular file (a folder); point it at a file")
-    return ConfigError(f"cannot use {what} {path}: {error.strerror or error}")
+        return ConfigError(
+            _(
+                "{what} {path} is not a regular file (a folder); point it at a file",
+                what=what,
+                path=path,
+            )
+        )
+    return ConfigError(
+        _(
+            "cannot use {what} {path}: {reason}",
+            what=what,
+            path=path,
+            reason=error.strerror or error,
+        )
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from wxbudget import signing
+from wxbudget import authorization, signing
 from wxbudget.errors import (
     ApiError,
     NetworkError,
@@ -28,6 +28,7 @@ from wxbudget.errors import (
     error_from_response,
 )
 from wxbudget.exchange import Exchanges, NoAnswerError
+from wxbudget.i18n import _
 from wxbudget.ratelimit import RateLimiter
 from wxbudget.settings import Settings
 from wxbudget.verifier import Verifier
@@ -50,7 +51,7 @@ def serialize_body(body: Mapping[str, Any]) -> bytes:
 
 
 def new_nonce() -> str:
-    return "".join(secrets.choice(NONCE_ALPHABET) for _ in range(NONCE_LENGTH))
+    return "".join(secrets.choice(NONCE_ALPHABET) for _index in range(NONCE_LENGTH))
 
 
 def user_agent() -> str:
@@ -197,14 +198,18 @@ class Transport:
             if self._stopping(last_error):
                 break
         if record.attempts > 1:
-            last_error.message += f" (after {record.attempts} attempts)"
+            last_error.message = _(
+                "{message} (after {attempts} attempts)",
+                message=last_error.message,
+                attempts=record.attempts,
+            )
         raise last_error
 
     def _stopping(self, last_error: WxBudgetError) -> bool:
         """A signal asked to stop: the attempt made stands, no other is started."""
         if self.stop is None or not self.stop.is_set():
             return False
-        last_error.message += " (not retried: interrupted)"
+        last_error.message = _("{message} (not retried: interrupted)", message=last_error.message)
         return True
 
     def _settle(self, settle: Settle | None, record: CallRecord) -> Response | None:
@@ -275,7 +280,10 @@ class Transport:
                 self._trace_response(status, received, None)
                 self._trace(f"< verification: {head.reason} (body not read)")
                 raise VerificationError(
-                    f"response failed verification: {head.reason}; its body is not believed",
+                    _(
+                        "response failed verification: {reason}; its body is not believed",
+                        reason=head.reason,
+                    ),
                     request_id=record.request_id,
                 )
 
@@ -308,7 +316,10 @@ class Transport:
         self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
         if not verification.ok:
             raise VerificationError(
-                f"response failed verification: {verification.reason}; its body is not believed",
+                _(
+                    "response failed verification: {reason}; its body is not believed",
+                    reason=verification.reason,
+                ),
                 request_id=request_id,
             )
         try:
@@ -316,7 +327,7 @@ class Transport:
         except (UnicodeDecodeError, ValueError, RecursionError) as error:
             record.verified = False
             raise ProtocolError(
-                "the signed answer's body is not JSON; not believed", request_id=request_id
+                _("the signed answer's body is not JSON; not believed"), request_id=request_id
             ) from error
         return Response(answer.status, content, data, request_id)
 
@@ -350,7 +361,7 @@ def redact_header(name: str, value: str) -> str:
     if lowered == "wechatpay-signature":
         return f"<elided, {len(value)} chars>"
     if lowered == "authorization":
-        parsed = signing.parse_authorization(value)
+        parsed = authorization.parse_authorization(value)
         if parsed is None:
             return "<elided>"
         fields = ",".join(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wxbudget.errors import UntrustedFileError
+from wxbudget.i18n import _
 
 _GROUP_OR_OTHERS = stat.S_IRWXG | stat.S_IRWXO
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
@@ -42,22 +43,24 @@ def exposure(path: Path, *, secret: bool, info: os.stat_result | None = None) ->
     """
     info = path.stat() if info is None else info
     mode = stat.S_IMODE(info.st_mode)
-    shown = f"(mode {mode:04o})"
+    shown = _("(mode {mode:04o})", mode=mode)
     own_uid = os.geteuid() if hasattr(os, "geteuid") else None
     if own_uid is not None and info.st_uid not in (own_uid, ROOT_UID):
         return Exposure(
-            f"is owned by another user (uid {info.st_uid}), who can rewrite it",
-            f"chown {_user_name(own_uid)} {path}",
+            _("is owned by another user (uid {uid}), who can rewrite it", uid=info.st_uid),
+            _("chown {user_name} {path}", user_name=_user_name(own_uid), path=path),
         )
     folder = stat.S_ISDIR(info.st_mode)
     if secret and mode & _GROUP_OR_OTHERS:
         if mode & _WRITABLE_BY_OTHERS:
-            problem = f"can be read and rewritten by group or others {shown}"
+            problem = _("can be read and rewritten by group or others {shown}", shown=shown)
         else:
-            problem = f"is readable by group or others {shown}"
+            problem = _("is readable by group or others {shown}", shown=shown)
         return Exposure(problem, f"chmod {'700' if folder else '600'} {path}")
     if mode & _WRITABLE_BY_OTHERS:
-        return Exposure(f"can be rewritten by group or others {shown}", f"chmod go-w {path}")
+        return Exposure(
+            _("can be rewritten by group or others {shown}", shown=shown), f"chmod go-w {path}"
+        )
     return None
 
 
@@ -67,7 +70,16 @@ def require_trusted(
     """Refuse (exit 3, one line with the fix) a path `exposure` finds a problem with."""
     found = exposure(path, secret=secret, info=info)
     if found is not None:
-        raise UntrustedFileError(f"{what} {path} {found.problem}; run: {found.fix}", fix=found.fix)
+        raise UntrustedFileError(
+            _(
+                "{what} {path} {problem}; run: {fix}",
+                what=what,
+                path=path,
+                problem=found.problem,
+                fix=found.fix,
+            ),
+            fix=found.fix,
+        )
 
 
 def read_trusted(path: Path, what: str, *, secret: bool) -> bytes:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from wxbudget import signing
 from wxbudget.errors import WxBudgetError
+from wxbudget.i18n import _
 from wxbudget.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,7 +67,11 @@ class Verifier:
                 self.refresh()
             except WxBudgetError as error:
                 return signing.Verification.failed(
-                    f"{result.reason}; refreshing the platform certificates failed: {error.line()}"
+                    _(
+                        "{reason}; refreshing the platform certificates failed: {line}",
+                        reason=result.reason,
+                        line=error.line(),
+                    )
                 )
             result = signing.verify_response(headers, body, public_keys=self.keys(now), now=now)
         return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wxbudget import signing
+from wxbudget.authorization import parse_authorization
 from wxbudget.sandbox.keys import HomeKeys
 from wxbudget.sandbox.replies import (
     MESSAGE_AUTH_FORMAT,
@@ -77,7 +78,7 @@ def authenticate(
 ) -> Caller:
     """Check the Authorization header the path's variant requires; returns who signed."""
     scheme, identity_field = _SCHEMES[variant]
-    authorization = signing.parse_authorization(request.header("Authorization") or "")
+    authorization = parse_authorization(request.header("Authorization") or "")
     required = COMMON_AUTH_FIELDS | {identity_field}
     if (
         authorization is None
