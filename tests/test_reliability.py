@@ -237,7 +237,9 @@ def test_max_retries_counts_unanswered_attempts_too(
     assert result.stderr.count("> GET http://127.0.0.1:9/") == attempts
 
 
-def test_a_second_server_on_a_served_home_is_refused(sandbox: RunningSandbox) -> None:
+def test_a_second_server_on_a_served_home_is_refused(
+    sandboxes: Sandboxes, sandbox: RunningSandbox
+) -> None:
     config_before = sandbox.config_path.read_text()
     with pytest.raises(UsageError) as caught:
         start_in_background(sandbox.home)
@@ -249,9 +251,7 @@ def test_a_second_server_on_a_served_home_is_refused(sandbox: RunningSandbox) ->
     assert sandbox.config_path.read_text() == config_before
     run("show", COUPON, STOCK)
     # Once it stops, the home can be served again.
-    sandbox.stop()
-    again = start_in_background(sandbox.home)
-    try:
-        run("show", COUPON, STOCK)
-    finally:
-        again.stop()
+    sandboxes.stop("sandbox")
+    again = sandboxes.start("sandbox")
+    assert again.home == sandbox.home
+    run("show", COUPON, STOCK)

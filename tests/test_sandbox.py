@@ -106,31 +106,29 @@ def test_first_start_creates_a_private_home_and_a_usable_profile(tmp_path: Path)
     assert (home / "sandbox.db").exists()
 
 
-def test_restart_keeps_keys_state_and_other_config_but_moves_base_url(tmp_path: Path) -> None:
-    home = tmp_path / "sb"
-    first = start_in_background(home)
+def test_restart_keeps_keys_state_and_other_config_but_moves_base_url(
+    sandboxes: Sandboxes,
+) -> None:
+    first = sandboxes.start("sb", use=False)
     client = merchant_of(first.home)
     assert client.update(UPDATE, target_max_count=4321).status_code == 200
     client.close()
-    first.stop()
+    sandboxes.stop("sb")
     profile_before = tomllib.loads(first.config_path.read_text())["profiles"]["sandbox"]
     with first.config_path.open("a") as handle:
         handle.write('\n[profiles.prod]\nmchid = "1234567890"\n')
-    second = start_in_background(home)
-    try:
-        config = tomllib.loads(second.config_path.read_text())
-        assert config["profiles"]["prod"] == {"mchid": "1234567890"}
-        profile_after = config["profiles"]["sandbox"]
-        assert profile_after["base_url"] == second.base_url
-        assert {k: v for k, v in profile_after.items() if k != "base_url"} == {
-            k: v for k, v in profile_before.items() if k != "base_url"
-        }
-        again = merchant_of(second.home)
-        stock = again.call("GET", STOCK + "?brand_id=" + BRAND).json()
-        assert stock["stock_send_rule"]["max_count"] == 4321
-        again.close()
-    finally:
-        second.stop()
+    second = sandboxes.start("sb", use=False)
+    config = tomllib.loads(second.config_path.read_text())
+    assert config["profiles"]["prod"] == {"mchid": "1234567890"}
+    profile_after = config["profiles"]["sandbox"]
+    assert profile_after["base_url"] == second.base_url
+    assert {k: v for k, v in profile_after.items() if k != "base_url"} == {
+        k: v for k, v in profile_before.items() if k != "base_url"
+    }
+    again = merchant_of(second.home)
+    stock = again.call("GET", STOCK + "?brand_id=" + BRAND).json()
+    assert stock["stock_send_rule"]["max_count"] == 4321
+    again.close()
 
 
 def test_a_folder_of_somebody_else_is_refused(tmp_path: Path) -> None:
