@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_path, read_jsonl
+from tests.helpers.logs import audit_path, plant_intent_without_outcome, read_jsonl
 from tests.helpers.sandboxes import Sandboxes
 from wxbudget.sandbox import RunningSandbox
 
@@ -99,21 +99,7 @@ def test_history_with_no_journal_and_no_outcome_filter(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
     assert "no budget changes recorded" in run("history").stderr
-    journal = audit_path(isolated_environment)
-    journal.parent.mkdir(parents=True)
-    intent = {
-        "type": "intent",
-        "operation": "abc",
-        "time": "2026-11-22T10:00:00+00:00",
-        "product_coupon_id": COUPON,
-        "stock_id": STOCK,
-        "update_mode": "MAX_COUNT",
-        "from": 1,
-        "to": 2,
-        "target": "2",
-        "out_request_no": "crashed-01",
-    }
-    journal.write_text(json.dumps(intent) + "\n")
+    plant_intent_without_outcome(audit_path(isolated_environment), COUPON, STOCK)
     (operation,) = listed("--result", "no-outcome")
     assert operation["intent"]["out_request_no"] == "crashed-01"  # type: ignore[index]
 

@@ -13,7 +13,14 @@ import pytest
 import tomli_w
 
 from tests.helpers.cli import run
-from tests.helpers.logs import audit_entries, audit_path, posts_of, read_jsonl, request_log
+from tests.helpers.logs import (
+    audit_entries,
+    audit_path,
+    plant_intent_without_outcome,
+    posts_of,
+    read_jsonl,
+    request_log,
+)
 from tests.helpers.sandboxes import Sandboxes, sandbox_profile_copy
 from wxbudget import config
 from wxbudget.client import Client
@@ -154,25 +161,11 @@ def test_history_pairs_and_filters(sandbox: RunningSandbox) -> None:
 def test_history_flags_an_intent_without_outcome(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:
-    journal = audit_path(isolated_environment)
-    journal.parent.mkdir(parents=True)
-    journal.write_text(
-        json.dumps(
-            {
-                "type": "intent",
-                "operation": "abc",
-                "time": "2026-11-22T10:00:00+00:00",
-                "product_coupon_id": COUPON,
-                "stock_id": STOCK,
-                "update_mode": "MAX_COUNT",
-                "from": 1,
-                "to": 2,
-                "target": "2",
-                "out_request_no": "crashed-01",
-            }
-        )
-        + "\n"
-        + '{"type": "outcome", "operation": "ab'  # a torn line from a crash mid-write
+    plant_intent_without_outcome(
+        audit_path(isolated_environment),
+        COUPON,
+        STOCK,
+        torn_tail='{"type": "outcome", "operation": "ab',  # a torn line from a crash mid-write
     )
     assert "NO OUTCOME" in run("history").stdout
     listed = json.loads(run("history", "-o", "json").stdout)

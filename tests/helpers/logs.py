@@ -60,6 +60,28 @@ def audit_entries(isolated_home: Path) -> list[Entry]:
     return read_jsonl(audit_path(isolated_home))
 
 
+def plant_intent_without_outcome(
+    journal: Path, coupon: str, stock: str, *, torn_tail: str = ""
+) -> Entry:
+    """Write a journal holding one intent and no outcome, as a crash before the answer leaves
+    it (`torn_tail`: raw text after it, such as a line cut short mid-write); returns the intent."""
+    intent: Entry = {
+        "type": "intent",
+        "operation": "abc",
+        "time": "2026-11-22T10:00:00+00:00",
+        "product_coupon_id": coupon,
+        "stock_id": stock,
+        "update_mode": "MAX_COUNT",
+        "from": 1,
+        "to": 2,
+        "target": "2",
+        "out_request_no": "crashed-01",
+    }
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text(json.dumps(intent) + "\n" + torn_tail, encoding="utf-8")
+    return intent
+
+
 def outcome_of(entries: list[Entry], out_request_no: str) -> Entry:
     """The one outcome line the journal holds for `out_request_no`."""
     (outcome,) = [
