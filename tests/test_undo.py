@@ -135,6 +135,9 @@ def test_a_forged_or_unknown_journal_line_is_never_undone(
     journal.write_text(text.replace('"from":50000,"to":51000', '"from":90000,"to":51000'))
     forged = run("undo", "raise-5", "--yes", expect=CONFLICT)
     assert "which is not a change wxbudget wrote (edited or planted)" in forged.stderr
+    journal.write_text(text.replace('"host":"127.0.0.1",', ""))
+    hostless = run("undo", "raise-5", "--yes", expect=2)
+    assert "records no API host (an older wxbudget wrote it)" in hostless.stderr
     unknown = run("undo", "no-such-change", "--yes", expect=2)
     assert "no change with out_request_no or operation id 'no-such-change'" in unknown.stderr
     both = run("undo", "raise-5", "--batch", "b1", expect=2)
@@ -263,15 +266,21 @@ def test_an_interrupted_undo_batch_finishes_on_a_rerun_exactly_once(
     assert fields["total cap (max_count)"] == "50,000"
 
 
-def test_an_undo_tells_the_team(sandbox: RunningSandbox) -> None:
+def test_an_undo_tells_the_team(sandbox: RunningSandbox, tmp_path: Path) -> None:
     receiver = HostileServer(lambda request: Answer(body=b'{"errcode":0,"errmsg":"ok"}'))
     try:
         run("set-max", COUPON, STOCK, "+1000", "--yes", "--out-request-no", "raise-7")
         url = receiver.base_url + "/cgi-bin/webhook/send?key=k"
         run("undo", "raise-7", "--yes", "--notify", url)
+        run("apply", str(plan(tmp_path)), "--yes")
+        (batch,) = {op["intent"].get("batch") for op in history()} - {None}
+        run("undo", "--batch", batch, "--yes", "--notify", url)
     finally:
         receiver.stop()
-    (request,) = receiver.received
-    content = json.loads(request.body)["markdown"]["content"]
-    assert content.startswith("**wxbudget undo raise-7**:")
-    assert "total cap 51,000 -> 50,000, applied" in content
+    single, whole = (
+        json.loads(request.body)["markdown"]["content"] for request in receiver.received
+    )
+    assert single.startswith("**wxbudget undo raise-7**:")
+    assert "total cap 51,000 -> 50,000, applied" in single
+    assert whole.startswith(f"**wxbudget undo --batch {batch}**:")
+    assert "> 3 applied" in whole

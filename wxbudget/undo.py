@@ -166,6 +166,11 @@ def reverted(
     """
     intent = operation.intent
     number = intent.get("out_request_no")
+    if not intent.get("host"):
+        raise UsageError(
+            f"out_request_no {number} records no API host (an older wxbudget wrote it), so "
+            "which account it changed cannot be told: set the cap back with set-max instead"
+        )
     if intent_account(intent) != account(settings):
         raise UsageError(
             f"out_request_no {number} was made as {intent_account(intent)}, not "
