@@ -34,7 +34,7 @@ def diagnose_json(*args: str, expect: int) -> dict[str, Any]:
     """`doctor -o json`, its exit code and JSON shape asserted; the checks keyed by name."""
     result = run("doctor", *args, "-o", "json", expect=expect)
     data: dict[str, Any] = json.loads(result.stdout)
-    assert set(data) == {"profile", "config", "checks", "ok"}
+    assert set(data) - {"sandbox"} == {"profile", "config", "checks", "ok"}
     assert [check["name"] for check in data["checks"]] == list(doctor.CHECK_NAMES)
     for check in data["checks"]:
         assert set(check) == CHECK_KEYS
@@ -165,23 +165,35 @@ def test_unknown_profile_fails_the_config_check(sandbox: RunningSandbox) -> None
     assert "pass -p NAME" in config["fix"]
 
 
-def test_on_a_fresh_install_doctor_checks_the_embedded_sandbox(
-    isolated_environment: Path,
-) -> None:
-    # No config file anywhere: every command runs on the embedded sandbox, so doctor checks
-    # that setup instead of failing (issue 10).
-    data = diagnose_json("--stock", "1000000013", "1000000013001", expect=0)
+def test_with_sandbox_doctor_checks_the_embedded_sandbox(isolated_environment: Path) -> None:
+    # --sandbox: every command of this run uses the embedded sandbox, so doctor checks that.
+    data = diagnose_json("--sandbox", "--stock", "1000000013", "1000000013001", expect=0)
     found = checks(data)
     home = isolated_environment / ".local" / "share" / "wxbudget" / "sandbox"
     assert data["config"] == str(home / "config.toml")
+    assert data["sandbox"] is True
     assert found["config"]["status"] == "warn"
-    assert "every command uses the embedded sandbox" in found["config"]["detail"]
+    assert "--sandbox: this run uses the embedded sandbox" in found["config"]["detail"]
     assert (
         found["config"]["fix"] == "for the real API, create a profile: wxbudget profile init NAME"
     )
     statuses = {name: check["status"] for name, check in found.items()}
     for name in ("files", "private-key", "wechatpay-key", "host", "signed-answer"):
         assert statuses[name] == "pass", found[name]
+
+
+def test_on_a_fresh_install_without_a_terminal_doctor_names_the_opt_in(
+    isolated_environment: Path,
+) -> None:
+    data = diagnose_json(expect=CONFIG_EXIT)
+    config = checks(data)["config"]
+    assert config["status"] == "fail"
+    assert config["detail"] == (
+        f"no config file at {isolated_environment / '.config' / 'wxbudget' / 'config.toml'}"
+    )
+    assert "wxbudget doctor --sandbox" in config["fix"]
+    assert "sandbox" not in data
+    assert not (isolated_environment / ".local" / "share" / "wxbudget" / "sandbox").exists()
 
 
 # --- 2. files ---------------------------------------------------------------------------------

@@ -174,10 +174,10 @@ def test_a_second_sandbox_on_one_home_is_refused_naming_the_first(
         # The first still serves, and the profiles still point at it.
         monkeypatch.setenv("WXBUDGET_CONFIG", str(home / "config.toml"))
         run("show", COUPON, STOCK)
-        # The embedded default on a served home uses the running sandbox.
+        # The embedded sandbox on a served home uses the running sandbox.
         monkeypatch.delenv("WXBUDGET_CONFIG")
         monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-        embedded = run("show", COUPON, STOCK)
+        embedded = run("--sandbox", "show", COUPON, STOCK)
         assert f"using the sandbox serving {home} (pid {first.pid}, {url})" in embedded.stderr
     finally:
         first.terminate()

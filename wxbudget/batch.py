@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -254,10 +254,12 @@ def check_rows_limit(steps: list[Step], limits: Limits, *, override: bool) -> No
             step.journal_extra = {**extra, "limits_overridden": [*passed, breach]}
 
 
-def steps_json(steps: Iterable[Step]) -> Iterator[str]:
-    """A JSON array, one object per step, produced piece by piece (plans can be huge)."""
+def steps_json(steps: Iterable[Step], marks: Mapping[str, Any] | None = None) -> Iterator[str]:
+    """A JSON array, one object per step (with `marks` added), produced piece by piece (plans
+    can be huge)."""
     yield "["
     for index, step in enumerate(steps):
         separator = "," if index else ""
-        yield separator + "\n  " + json.dumps(step.to_json(), ensure_ascii=False)
+        shown = step.to_json() | dict(marks or {})
+        yield separator + "\n  " + json.dumps(shown, ensure_ascii=False)
     yield "\n]"

@@ -42,6 +42,8 @@ class Flags:
     brand_id: str | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    # --sandbox: the embedded sandbox, not any config file (the CLI acts on it, config never).
+    sandbox: bool | None = None
 
 
 class NoConfigFile(ConfigError):

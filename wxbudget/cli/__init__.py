@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from wxbudget.cli.embedded import SandboxOption
 from wxbudget.cli.options import (
     BrandOption,
     ConfigOption,
@@ -58,6 +59,7 @@ def root(
     debug: DebugOption = None,
     timeout: TimeoutOption = None,
     max_retries: MaxRetriesOption = None,
+    sandbox: SandboxOption = None,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help=_("Print the version and exit")
     ),
@@ -71,6 +73,7 @@ def root(
         debug=debug,
         timeout=timeout,
         max_retries=max_retries,
+        sandbox=sandbox,
     )
 
 

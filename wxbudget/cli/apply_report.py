@@ -38,7 +38,7 @@ def show_dry_run(options: GlobalOptions, planned: Iterator[Step], settings: Sett
             yield step
 
     if options.json:
-        render.streamed_result(batch.steps_json(counted()))
+        render.streamed_result(batch.steps_json(counted(), render.result_marks()))
     else:
         render.plan_table(counted(), to_stdout=True)
     if counts["refused"]:
@@ -103,6 +103,6 @@ def summary(options: GlobalOptions, steps: list[Step]) -> None:
     from wxbudget import batch, render
 
     if options.json:
-        render.streamed_result(batch.steps_json(steps))
+        render.streamed_result(batch.steps_json(steps, render.result_marks()))
     else:
         render.batch_summary(steps)

@@ -51,14 +51,14 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
 
     if stock is not None:
         stock = (parse_id(stock[0], _("product coupon id")), parse_id(stock[1], _("stock id")))
-    flags, missing = _embedded_or_given(options)
+    flags, missing, embedded = _embedded_or_given(options)
     report = checkup.diagnose(
         flags,
         os.environ,
         stock=stock,
         trace=render.trace if options.verbose else None,
     )
-    if missing is not None:
+    if embedded:
         report = checkup.on_embedded_sandbox(report, missing)
     if options.json:
         render.json_result(report.to_json())
@@ -68,17 +68,24 @@ def doctor(stock: StockOption = None, *, options: GlobalOptions) -> None:
         raise typer.Exit(int(ExitCode.CONFIG))
 
 
-def _embedded_or_given(options: GlobalOptions) -> tuple[Flags, Path | None]:
-    """The flags to check: as given, or, with no config file at all (none named, none at the
-    default place), the embedded sandbox's, which every other command would use; and the
-    config file that was missing."""
+def _embedded_or_given(options: GlobalOptions) -> tuple[Flags, Path | None, bool]:
+    """The flags to check: as given, or the embedded sandbox's when this run uses it (asked
+    for, or no config file at all and a person at a terminal), which every other command would
+    use; the config file that was missing; and whether it is the embedded sandbox. With no
+    config file and nobody at a terminal the flags stay as given: the config check fails."""
     from dataclasses import replace
 
-    from wxbudget import config
-    from wxbudget.cli.embedded import start_embedded_sandbox
+    from wxbudget import render
+    from wxbudget.cli.embedded import sandbox_config
+    from wxbudget.errors import ConfigError
 
     flags = options.flags()
-    path, named = config.locate(flags, os.environ)
-    if named or path.exists():
-        return flags, None
-    return replace(flags, config=start_embedded_sandbox(os.environ, missing_config=path)), path
+    try:
+        found = sandbox_config(flags, os.environ)
+    except ConfigError:
+        return flags, None, False
+    if found is None:
+        return flags, None, False
+    path, missing = found
+    render.mark_sandbox()
+    return replace(flags, config=path, sandbox=None), missing, True

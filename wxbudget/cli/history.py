@@ -85,7 +85,8 @@ def history(
 
       wxbudget history 1000000013 1000000013001 --since 2026-11-01 --limit 5
     """
-    from wxbudget import config, render
+    from wxbudget import render
+    from wxbudget.cli.embedded import audit_log_path
     from wxbudget.errors import UsageError
     from wxbudget.journal import Journal, Reading
 
@@ -99,7 +100,7 @@ def history(
                 results=", ".join(RESULTS),
             )
         )
-    path = config.audit_log_path(options.flags())
+    path = audit_log_path(options.flags())
     reading = Reading()
     total = 0
     matched: list[Operation] = []

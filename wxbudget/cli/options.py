@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from wxbudget.cli import localized
+from wxbudget.cli.embedded import SandboxOption
 from wxbudget.i18n import _, localize
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class GlobalOptions:
     debug: bool | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    sandbox: bool | None = None
 
     def merged(self, later: GlobalOptions) -> GlobalOptions:
         """Values given after the subcommand win over those given before it."""
@@ -76,6 +78,7 @@ class GlobalOptions:
             brand_id=self.brand_id,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            sandbox=self.sandbox,
         )
 
 
@@ -152,6 +155,7 @@ _GLOBAL_PARAMETERS = [
         ("debug", DebugOption),
         ("timeout", TimeoutOption),
         ("max_retries", MaxRetriesOption),
+        ("sandbox", SandboxOption),
     )
 ]
 

@@ -66,22 +66,32 @@ def diagnose(
     return Report(path, name, tuple(checks), language)
 
 
-def on_embedded_sandbox(report: Report, missing_config: Path) -> Report:
-    """A report of the embedded sandbox's profile, checked because there is no config file: the
-    config check says so (a warning: fine for trying wxbudget, not for the real API)."""
+def on_embedded_sandbox(report: Report, missing_config: Path | None) -> Report:
+    """A report of the embedded sandbox's profile, checked because it was asked for or there is
+    no config file: the config check says so (a warning: fine for trying wxbudget, not for the
+    real API)."""
     first = report.checks[0]
     if first.status is Status.FAIL:
         return report
-    explained = Check(
-        CONFIG,
-        Status.WARN,
-        _(
-            "no config file at {missing_config}: every command uses the embedded sandbox, whose "
-            "profile '{profile}' ({config_path}) is what is checked here",
+    if missing_config is None:
+        detail = _(
+            "--sandbox: this run uses the embedded sandbox, whose profile '{profile}' "
+            "({config_path}) is what is checked here",
+            profile=report.profile,
+            config_path=report.config_path,
+        )
+    else:
+        detail = _(
+            "no config file at {missing_config}: every command on a terminal uses the embedded "
+            "sandbox, whose profile '{profile}' ({config_path}) is what is checked here",
             missing_config=missing_config,
             profile=report.profile,
             config_path=report.config_path,
-        ),
+        )
+    explained = Check(
+        CONFIG,
+        Status.WARN,
+        detail,
         _("for the real API, create a profile: wxbudget profile init NAME"),
     )
     return replace(report, checks=(explained, *report.checks[1:]))

@@ -55,8 +55,11 @@ def check_config(
             failed = Check(
                 CONFIG,
                 Status.FAIL,
-                _("no config file at {path} (commands would use the embedded sandbox)", path=path),
-                _("create a profile: wxbudget profile init NAME"),
+                _("no config file at {path}", path=path),
+                _(
+                    "create a profile: wxbudget profile init NAME; or check the embedded "
+                    "sandbox: wxbudget doctor --sandbox"
+                ),
             )
         return failed, None, path, requested
     try:

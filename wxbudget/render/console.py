@@ -40,6 +40,21 @@ def reset() -> None:
     the CLI in one process, as tests do, sees its own COLUMNS and NO_COLOR)."""
     stdout.cache_clear()
     stderr.cache_clear()
+    _MARKS.clear()
+
+
+# What every JSON result object of this run carries: {"sandbox": True} on the embedded sandbox,
+# so a script can tell a result from a throwaway world (`jq -e '.sandbox != true'`).
+_MARKS: dict[str, Any] = {}
+
+
+def mark_sandbox() -> None:
+    _MARKS["sandbox"] = True
+
+
+def result_marks() -> dict[str, Any]:
+    """The fields every JSON result object of this run carries (none against a real profile)."""
+    return dict(_MARKS)
 
 
 def _console(*, stderr: bool) -> Console:
@@ -99,7 +114,13 @@ def trace(line: str) -> None:
 
 
 def json_result(value: Any) -> None:
-    """Machine output: plain JSON on stdout, exactly the value given, nothing else."""
+    """Machine output: plain JSON on stdout, the value given (each object of it marked on the
+    embedded sandbox), nothing else."""
+    if _MARKS:
+        if isinstance(value, dict):
+            value = value | _MARKS
+        elif isinstance(value, list):
+            value = [item | _MARKS if isinstance(item, dict) else item for item in value]
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
 
