@@ -6,11 +6,12 @@ Helpers live in tests/helpers/; this file holds only fixtures.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.hostile import HostileServer, Respond, WechatPayKey, profile_for
 from tests.helpers.sandboxes import PristineHomes, Sandboxes, is_strict
 from wxbudget.sandbox import RunningSandbox
 
@@ -77,3 +78,27 @@ def sandbox(sandboxes: Sandboxes, request: pytest.FixtureRequest) -> RunningSand
     `--strict` as well.
     """
     return sandboxes.start(strict=is_strict(request))
+
+
+@pytest.fixture
+def hostile(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> Iterator[Callable[[Respond], tuple[HostileServer, str]]]:
+    """Start a hostile server answering with `script`; returns it and a config pointing at it
+    (the sandbox's profile, so answers can be signed with its WeChat Pay key: `key`)."""
+    servers: list[HostileServer] = []
+
+    def start(script: Respond) -> tuple[HostileServer, str]:
+        server = HostileServer(script)
+        servers.append(server)
+        return server, str(profile_for(sandbox, tmp_path, server.base_url))
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def key(sandbox: RunningSandbox) -> WechatPayKey:
+    """The sandbox's WeChat Pay key, as a hostile server holding it would sign with."""
+    return WechatPayKey.of(sandbox)

@@ -4,7 +4,6 @@ checked before they are read, and anything unparsable is a protocol error (exit 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,13 @@ import pytest
 from tests.helpers.cli import run
 from tests.helpers.hostile import (
     Answer,
-    HostileServer,
     Received,
     WechatPayKey,
     gzip_bomb,
-    profile_for,
     repeated,
 )
 from tests.helpers.logs import audit_entries
 from wxbudget.exchange import MAX_ANSWER_BYTES
-from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
 STOCK = "1000000013002"
@@ -39,31 +35,6 @@ def stock_object(max_count: int = 50000) -> dict[str, Any]:
         "sent_count_info": {"total_count": 12000, "today_count": 800},
         "brand_id": "120344",
     }
-
-
-Script = Callable[[Received], Answer]
-
-
-@pytest.fixture
-def hostile(
-    sandbox: RunningSandbox, tmp_path: Path
-) -> Iterator[Callable[[Script], tuple[HostileServer, str]]]:
-    """Start a hostile server answering with `script`; returns it and a config pointing at it."""
-    servers: list[HostileServer] = []
-
-    def start(script: Script) -> tuple[HostileServer, str]:
-        server = HostileServer(script)
-        servers.append(server)
-        return server, str(profile_for(sandbox, tmp_path, server.base_url))
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def key(sandbox: RunningSandbox) -> WechatPayKey:
-    return WechatPayKey.of(sandbox)
 
 
 def one_line(stderr: str) -> str:

@@ -37,7 +37,8 @@ class WxBudgetError(Exception):
 
     def line(self) -> str:
         """The single line printed on stderr: embedded newlines are escaped, never printed.
-        A marked message stays one (shown in the user's language; its str is the English)."""
+        A marked message stays one (shown in the user's language; its str is the English).
+        Control characters (an answer's escapes) are dropped where it is printed (`render`)."""
         text = _one_line(self.message)
         if self.request_id:
             return _(

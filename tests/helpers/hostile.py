@@ -87,6 +87,9 @@ class HostileServer:
                             time.sleep(answer.pause)
                         return
                     self.send_response(answer.status)
+                    # Said, not only done: a client that pooled the connection could otherwise
+                    # send its next request into the close (a flaky "no answer").
+                    self.send_header("Connection", "close")
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
                     if answer.chunks is None:

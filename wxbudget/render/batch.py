@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from wxbudget import i18n
 from wxbudget.i18n import _, localize
+from wxbudget.printable import printable
 from wxbudget.render import table
 from wxbudget.render.console import notice, stderr, stdout
 
@@ -189,7 +190,7 @@ class BatchProgress:
             self._bar.update(self._task, advance=1, rate=rate)
             if step.status == "failed":
                 failed = _("failed: {step}: {reason}", step=step.key, reason=step.reason)
-                self._bar.console.print(localize(failed), markup=False)
+                self._bar.console.print(printable(localize(failed)), markup=False)
             return
         change = step.change
         span = f"{change.current} -> {change.target}" if change else ""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from wxbudget import i18n
 from wxbudget.i18n import _, localize
+from wxbudget.printable import printable
 from wxbudget.render import table
 from wxbudget.render.bars import usage
 from wxbudget.render.console import count, stderr, stdout
@@ -64,7 +65,7 @@ def on_terminal(message: str) -> None:
     """A reassurance for a person at a terminal; nothing at all in cron or a pipeline, which
     read the exit code (and mail any output)."""
     if stderr().is_terminal:
-        stderr().print(localize(message), markup=False)
+        stderr().print(printable(localize(message)), markup=False)
 
 
 class Watch:

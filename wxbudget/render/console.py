@@ -16,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from wxbudget.i18n import _, localize
+from wxbudget.printable import json_escaped, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -88,7 +89,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def notice(message: str) -> None:
     """A human message on stderr (never markup-interpreted: ids may contain brackets)."""
-    stderr().print(localize(message), markup=False)
+    stderr().print(printable(localize(message)), markup=False)
 
 
 def urgent_notice(message: str) -> None:
@@ -98,19 +99,20 @@ def urgent_notice(message: str) -> None:
     import os
 
     with contextlib.suppress(OSError, ValueError):  # stderr closed: nowhere to say it
-        os.write(sys.stderr.fileno(), (localize(message) + "\n").encode("utf-8", "replace"))
+        line = printable(localize(message)) + "\n"
+        os.write(sys.stderr.fileno(), line.encode("utf-8", "replace"))
 
 
 def error(line: str) -> None:
     from rich.text import Text
 
-    stderr().print(Text(localize(ERROR_PREFIX), style="bold red") + Text(localize(line)))
+    stderr().print(Text(localize(ERROR_PREFIX), style="bold red") + Text(printable(localize(line))))
 
 
 def trace(line: str) -> None:
     from rich.text import Text
 
-    stderr().print(Text(line, style="dim"))
+    stderr().print(Text(printable(line), style="dim"))
 
 
 def json_result(value: Any) -> None:
@@ -121,7 +123,7 @@ def json_result(value: Any) -> None:
             value = value | _MARKS
         elif isinstance(value, list):
             value = [item | _MARKS if isinstance(item, dict) else item for item in value]
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_escaped(json.dumps(value, ensure_ascii=False, indent=2)) + "\n")
     sys.stdout.flush()
 
 
@@ -131,9 +133,9 @@ def raw_result(text: str) -> None:
 
 
 def streamed_result(pieces: Iterable[str]) -> None:
-    """Large machine output written as it is produced, never held whole in memory."""
+    """Large JSON output written as it is produced, never held whole in memory."""
     for piece in pieces:
-        sys.stdout.write(piece)
+        sys.stdout.write(json_escaped(piece))
     sys.stdout.write("\n")
     sys.stdout.flush()
 
@@ -144,7 +146,8 @@ def count(value: int | None, *, none: str = UNLIMITED) -> str:
 
 def confirm(question: str) -> bool:
     """Ask on the terminal; only called when stdin is a TTY."""
-    answer = stderr().input(localize(_("{question} [y/N] ", question=question)), markup=False)
+    question = printable(localize(_("{question} [y/N] ", question=question)))
+    answer = stderr().input(question, markup=False)
     return answer.strip().lower() in ("y", "yes")
 
 

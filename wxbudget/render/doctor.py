@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from wxbudget import i18n
 from wxbudget.i18n import _, localize
+from wxbudget.printable import printable
 from wxbudget.render.console import stdout
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def doctor_report(report: Report) -> None:
     console = stdout()
     if report.profile is not None and report.config_path is not None:
         title = _("profile {name} in {path}", name=report.profile, path=report.config_path)
-        console.print(localize(title), markup=False)
+        console.print(printable(localize(title)), markup=False)
     if report.language is not None:
         console.print(localize(_language_line(report.language)), markup=False)
     width = max(len(check.name) for check in report.checks)
@@ -36,10 +37,10 @@ def doctor_report(report: Report) -> None:
         status = check.status.value
         label = labels[status]
         line = Text(label + " " * (label_width - cell_len(label)), style=_DOCTOR_STYLES[status])
-        line.append(f"  {check.name.ljust(width)}  {localize(check.detail)}")
+        line.append(printable(f"  {check.name.ljust(width)}  {localize(check.detail)}"))
         console.print(line, soft_wrap=True)
         if check.fix:
-            fix = localize(_("fix: {fix}", fix=check.fix))
+            fix = printable(localize(_("fix: {fix}", fix=check.fix)))
             console.print(Text(f"{' ' * (label_width + 2)}{' ' * width}  {fix}"), soft_wrap=True)
     counts = {status: 0 for status in _DOCTOR_STYLES}
     for check in report.checks:

@@ -4,6 +4,9 @@ A table is laid out in columns when its ids and numbers fit the width whole (tex
 as a reason, may wrap between words); otherwise it is folded into one block per record, every
 value on a line of its own after its column's name. A plausible but wrong number (`10,000` for
 10,000,000) or an empty id column is worse than a longer listing.
+
+Cells are data, never markup: a stock id `[link=...]x[/link]` is shown as typed, and every cell,
+title and caption is made printable (no control characters) first.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from wxbudget.i18n import Message, localize
+from wxbudget.printable import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,7 +99,19 @@ def _localized(
 def _caption(caption: str) -> Any:
     from rich.text import Text
 
-    return Text(caption, style="dim")
+    return Text(printable(caption), style="dim")
+
+
+def _cell(value: Any, style: str = "") -> Any:
+    """A cell, title or caption as plain text (markup never interpreted), printable."""
+    from rich.text import Text
+
+    if isinstance(value, Text):
+        shown = printable(value.plain)
+        if shown == value.plain:
+            return value
+        return Text(shown, style=value.style)
+    return Text(printable(str(value)), style=style)
 
 
 def fits(width: int, columns: Sequence[Column], rows: Sequence[Sequence[Any]]) -> bool:
@@ -127,7 +143,11 @@ def _table(
 ) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", caption=caption)
+    table = Table(
+        title=None if title is None else _cell(title, "table.title"),
+        header_style="bold",
+        caption=None if caption is None else _cell(caption, "table.caption"),
+    )
     for column in columns:
         table.add_column(
             column.header,
@@ -137,7 +157,7 @@ def _table(
             style=column.style,
         )
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(_cell(value) for value in row))
     return table
 
 
@@ -156,7 +176,7 @@ def _blocks(
     def line(*parts: Any) -> None:
         text = Text()
         for part in parts:
-            text.append(part if isinstance(part, Text) else Text(str(part)))
+            text.append(_cell(part))
         lines.append(text)
 
     if title:
