@@ -212,6 +212,13 @@ NOT_HTTPS = "must be an https:// URL"
         ("http://10.0.0.1", PLAIN_HTTP),
         ("ftp://x", NOT_HTTPS),
         ("not a url", NOT_HTTPS),
+        # urlsplit reads 127.0.0.1, urllib3 (which connects) evil.example: refused.
+        ("http://evil.example\\@127.0.0.1", f"{NOT_HTTPS}: it holds a backslash"),
+        ("https://api.mch.weixin.qq.com@evil.example", f"{NOT_HTTPS}: it holds user information"),
+        ("http://127.0.0.1:8080/?next=evil", f"{NOT_HTTPS}: it holds a query"),
+        ("https://api.mch.weixin.qq.com#x", f"{NOT_HTTPS}: it holds a fragment"),
+        ("https://api.mch.weixin.qq.com/%2e%2e", f"{NOT_HTTPS}: its path holds characters"),
+        ("https://api.mch.weixin.qq.com /v3", f"{NOT_HTTPS}: it holds whitespace"),
     ],
 )
 def test_base_url_must_be_https_unless_loopback(
@@ -221,7 +228,14 @@ def test_base_url_must_be_https_unless_loopback(
     if problem is None:
         assert config.resolve(Flags(config=path), {}).base_url == base_url
     else:
-        assert refusal(path).endswith(f"base_url {base_url!r} in profile 'p' of {path} {problem}")
+        assert f"base_url {base_url!r} in profile 'p' of {path} {problem}" in refusal(path)
+
+
+def test_base_url_is_rebuilt_from_what_urllib3_parsed(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path, {"profiles": {"p": profile(base_url="HTTPS://API.mch.weixin.qq.com:443/")}}
+    )
+    assert config.resolve(Flags(config=path), {}).base_url == "https://api.mch.weixin.qq.com:443"
 
 
 @pytest.mark.parametrize("timeout", [0, -1, "10", True, 1e308, 601, 0.0009])

@@ -14,6 +14,7 @@ comes back is bounded in size and in time. The only importer of requests.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import zlib
@@ -337,3 +338,52 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         if not proxy.lower().startswith("socks"):
             manager.pool_classes_by_scheme = _POOLS
         return manager
+
+
+@dataclass(frozen=True)
+class BaseUrl:
+    """A base URL as urllib3, the library that connects, reads it, rebuilt from its parts."""
+
+    scheme: str
+    host: str  # an IPv6 address keeps its brackets
+    url: str
+
+
+# What a base URL's path may hold: a proxy's prefix, never anything a parser could disagree on.
+_URL_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
+
+
+def parse_base_url(value: str) -> BaseUrl:
+    """Parse `value` as the connection will, or raise ValueError saying what is refused.
+
+    Parsers disagree on a backslash (`http://evil.example\\@127.0.0.1` is 127.0.0.1 to urlsplit
+    and evil.example to urllib3), so it is refused, and so are user information, a query and a
+    fragment (none belongs in an API host); the URL used is rebuilt from the parts urllib3 saw.
+    """
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    if "\\" in value:
+        raise ValueError("it holds a backslash, which URL parsers read differently")
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("it holds whitespace or a control character")
+    try:
+        parts = parse_url(value)
+    except LocationParseError as error:
+        raise ValueError(f"it does not parse ({error})") from error
+    if parts.scheme not in ("https", "http") or not parts.host:
+        raise ValueError("it is not an https:// URL with a host")
+    for present, what in (
+        (parts.auth is not None, "user information (user@)"),
+        (parts.query is not None, "a query (?...)"),
+        (parts.fragment is not None, "a fragment (#...)"),
+    ):
+        if present:
+            raise ValueError(f"it holds {what}, which has no place in an API host")
+    if parts.port is not None and not 0 < parts.port < 65536:
+        raise ValueError(f"port {parts.port} is outside 1..65535")
+    path = (parts.path or "").rstrip("/")
+    if not _URL_PATH.fullmatch(path):
+        raise ValueError("its path holds characters other than letters, digits and . _ ~ / -")
+    port = "" if parts.port is None else f":{parts.port}"
+    return BaseUrl(parts.scheme, parts.host, f"{parts.scheme}://{parts.host}{port}{path}")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 
+from wxbudget.errors import VerificationError
 from wxbudget.models import Stock
 from wxbudget.plan import EXPORT_COLUMNS
 
@@ -52,19 +54,33 @@ def _export_row(stock: Stock, stock_id: str, bundle_id: str | None) -> ExportRow
 
 
 def plan_csv(rows: list[ExportRow]) -> str:
-    """A ready plan file holding the given caps."""
+    """A ready plan file holding the given caps.
+
+    Every cell is an id or a whole number, so none can start with `=`, `+`, `-` or `@` and be
+    run as a formula by a spreadsheet; a cell that is anything else is refused (exit 6), never
+    written. Ids are already checked where an answer is read (`Stock.from_api`): this is the
+    last line, for whatever column is added next.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for product_coupon_id, stock_id, bundle_id, max_count, per_day, brand_id in rows:
-        writer.writerow(
-            [
-                product_coupon_id,
-                stock_id,
-                bundle_id or "",
-                max_count,
-                "" if per_day is None else per_day,
-                brand_id or "",
-            ]
-        )
+        cells = [
+            product_coupon_id,
+            stock_id,
+            bundle_id or "",
+            str(max_count),
+            "" if per_day is None else str(per_day),
+            brand_id or "",
+        ]
+        for column, cell in zip(EXPORT_COLUMNS, cells, strict=True):
+            if not _CSV_CELL.fullmatch(cell):
+                raise VerificationError(
+                    f"{column} {cell!r} is not an id or a whole number; not written to CSV"
+                )
+        writer.writerow(cells)
     return buffer.getvalue()
+
+
+# What a plan file cell may hold: ASCII digits, or nothing.
+_CSV_CELL = re.compile(r"[0-9]*")

@@ -191,27 +191,42 @@ def resolve_path(config_path: Path, value: str) -> Path:
     return path if path.is_absolute() else config_path.parent / path
 
 
-def check_base_url(value: str, key: str, where: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+def check_base_url(value: object, key: str, where: str) -> str:
+    """The API host as the connection reads it (urllib3's parser), rebuilt from its parts:
+    https, or plain http to a loopback host only."""
+    from wxbudget.exchange import parse_base_url
+
+    if not isinstance(value, str):
+        raise ConfigError(
+            _("{key} in {where} must be an https:// URL string", key=key, where=where)
+        )
+    # A password in user information is never repeated back.
+    shown = repr(_PASSWORD.sub(r"\1:***@", value))
+    try:
+        parsed = parse_base_url(value)
+    except ValueError as error:
         raise ConfigError(
             _(
-                "{key} '{value}' in {where} must be an https:// URL",
+                "{key} {value} in {where} must be an https:// URL: {reason}",
                 key=key,
-                value=value,
+                value=shown,
+                where=where,
+                reason=str(error),
+            )
+        ) from error
+    if parsed.scheme == "http" and not _is_loopback(parsed.host.strip("[]")):
+        raise ConfigError(
+            _(
+                "{key} {value} in {where} uses plain http to a non-loopback host; use https://",
+                key=key,
+                value=shown,
                 where=where,
             )
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            _(
-                "{key} '{value}' in {where} uses plain http to a non-loopback host; use https://",
-                key=key,
-                value=value,
-                where=where,
-            )
-        )
-    return value.rstrip("/")
+    return parsed.url
+
+
+_PASSWORD = re.compile(r"(://[^/?#:@]*):[^/?#@]*@")
 
 
 def check_notify_url(value: object, key: str, where: str) -> str | None:
@@ -230,6 +245,17 @@ def check_notify_url(value: object, key: str, where: str) -> str | None:
         raise ConfigError(
             f"{key} {shown} in {where} must be an https:// URL, e.g. "
             "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."
+        )
+    if "\\" in value or "@" in parts.netloc:
+        # urlsplit and urllib3 (which connects) read a backslash or user@ differently.
+        raise ConfigError(
+            _(
+                "{key} {shown} in {where} holds a backslash or user information (user@); give "
+                "the webhook URL as issued",
+                key=key,
+                shown=shown,
+                where=where,
+            )
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
