@@ -428,3 +428,37 @@ def test_an_interrupted_set_daily_holds_back_a_plan_that_would_stack_on_it(
     assert caps_of(COUPON, STOCK) == 50_001
     assert set(applied_counts(holding.home).values()) == {1}
     assert len(posts_of(holding.home)) == 2
+
+
+@pytest.mark.slow
+def test_a_second_signal_mid_batch_stops_at_once_and_resume_applies_each_change_once(
+    sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed.json"
+    ids = write_seed(seed, {"3000000007": 12})
+    running = sandboxes.start(seed=seed, rate_limit=0)
+    plan = tmp_path / "plan.csv"
+    lines = ["product_coupon_id,stock_id,max_count,max_count_per_day"]
+    plan.write_text("\n".join(lines + [f"{c},{s},+7," for c, s in ids]) + "\n")
+    hold = running.hold_answers("POST", limit=3)  # applied, answers held until the end
+    process = start("apply", str(plan), "--yes", "--concurrency", "3", "--timeout", "600")
+    try:
+        hold.wait_held(3)
+        process.send_signal(signal.SIGTERM)
+        stderr = read_until(process, "SIGTERM: finishing the write in flight")
+        process.send_signal(signal.SIGTERM)
+        stderr += process.communicate(timeout=60)[1]
+    finally:
+        hold.release()
+    assert process.returncode == 143, stderr
+    assert "stopped at once by a second SIGTERM: writes in flight have no outcome" in stderr
+    assert "apply --resume" in stderr
+    assert len(applied_counts(running.home)) == 3
+    assert not list((tmp_path / "home").rglob("*.lock"))
+    # Resuming settles the three that landed by reading them and applies the other nine.
+    resumed = json.loads(run("apply", "--resume", "--yes", "-o", "json").stdout)
+    assert sorted(step["outcome"] for step in resumed) == ["applied"] * 9 + ["done"] * 3
+    counts = applied_counts(running.home)
+    assert len(counts) == 12
+    assert set(counts.values()) == {1}
+    assert {caps_of(c, s) for c, s in ids} == {10_007}

@@ -189,7 +189,8 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
             journal.write({"type": "result", "key": step.key, "result": "applied"})
         return step
 
-    with ThreadPoolExecutor(max_workers=max(options.concurrency, 1)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(options.concurrency, 1))
+    try:
         futures: set[Future[Step]] = {pool.submit(run, step) for step in pending}
         while futures:
             done, futures = wait(futures, return_when=FIRST_COMPLETED)
@@ -197,6 +198,12 @@ def apply_steps(steps: list[Step], journal: BatchJournal, options: ApplyOptions)
                 step = future.result()
                 if step.status != "not-started":
                     options.on_step_done(step)
+    except BaseException:
+        # A second signal (or a bug): return at once, not after the writes still in flight
+        # (`with` would wait for them); the CLI then ends the process without waiting either.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     clients.__exit__()
     return not options.stop.is_set()
 
