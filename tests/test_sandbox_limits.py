@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers.logs import request_log
+from tests.helpers.logs import request_log, wait_until
 from tests.helpers.sandboxes import PristineHomes
 from tests.helpers.signing_client import UPDATE, SigningClient
 from wxbudget.sandbox import RunningSandbox, start_in_background
@@ -164,10 +164,7 @@ def test_idle_connections_cannot_grow_the_thread_count(running: RunningSandbox) 
         for connection in idle:
             connection.close()
     # Once they are gone, their workers end and requests are served again.
-    for _ in range(400):
-        if threading.active_count() <= before:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: threading.active_count() <= before, "the idle connections' workers end")
     client = SigningClient.of(running.home)
     try:
         assert client.call("GET", "/v3/certificates").status_code == 404
