@@ -240,9 +240,11 @@ def _undoable(incomplete: str, *, batches: bool) -> list[tuple[str, str]]:
     try:
         from wxbudget import config
         from wxbudget import undo as undoing
+        from wxbudget.cli.embedded import audit_log_path
         from wxbudget.journal import Journal
 
-        operations = list(Journal(config.audit_log_path(config.Flags())).operations())
+        # The journal `history` reads (the embedded sandbox's when this run would use it).
+        operations = list(Journal(audit_log_path(config.Flags())).operations())
         undos = undoing.undos_of(operations)
         found: dict[str, str] = {}
         for operation in reversed(operations):
