@@ -462,3 +462,32 @@ def test_a_second_signal_mid_batch_stops_at_once_and_resume_applies_each_change_
     assert len(counts) == 12
     assert set(counts.values()) == {1}
     assert {caps_of(c, s) for c, s in ids} == {10_007}
+
+
+@pytest.mark.slow
+def test_a_write_whose_outcome_stays_unknown_names_the_command_that_finishes_it(
+    holding: RunningSandbox,
+) -> None:
+    # The write lands but no answer ever comes, nor to the reads that would settle it: the
+    # client gives up on each after --timeout, and a signal means no retry.
+    post = holding.hold_answers("POST")
+    reads = holding.hold_answers("GET", skip=1, limit=None)
+    process = start("set-max", COUPON, STOCK, "+100", "--yes", "--timeout", "2")
+    try:
+        post.wait_held()
+        process.send_signal(signal.SIGINT)
+        stderr = read_until(process, "SIGINT: finishing the write in flight")
+        stderr += process.communicate(timeout=60)[1]
+    finally:
+        post.release()
+        reads.release()
+    assert process.returncode == 130, stderr
+    (number,) = applied_counts(holding.home)
+    advised = f"wxbudget set-max {COUPON} {STOCK} +100 --out-request-no {number}"
+    assert f"interrupted: the outcome is unknown; finish it with: {advised}" in stderr
+    # The natural re-run is refused (the earlier change is in place), the advised one finishes it.
+    refused = run("set-max", COUPON, STOCK, "+100", "--yes", expect=5)
+    assert number in refused.stderr
+    assert "nothing to do" in run(*advised.split()[1:]).stderr
+    assert caps_of(COUPON, STOCK) == 50_100
+    assert applied_counts(holding.home) == {number: 1}
