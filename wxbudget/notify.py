@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from wxbudget.i18n import _
+
 WECOM_PATH = "/cgi-bin/webhook/send"
 # WeCom takes at most 4096 bytes of markdown content.
 MAX_CONTENT_BYTES = 4096
@@ -72,7 +74,8 @@ def shown_url(url: str) -> str:
         netloc += f":{parts.port}" if parts.port is not None else ""
     except ValueError:  # not a port: not shown either
         netloc += ":?"
-    query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+    fields = parse_qsl(parts.query, keep_blank_values=True)
+    query = "&".join(f"{name}=***" for name, _value in fields)
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
@@ -180,24 +183,25 @@ def send(url: str, summary: Summary) -> str | None:
     worker.start()
     worker.join(NOTIFY_SECONDS + 1)
     if not box:
-        return "no answer in time"
+        return _("no answer in time")
     found = box[0]
     if isinstance(found, BaseException):
         return _scrubbed(_reason(found), url)
     status, answer = found
     if not 200 <= status < 300:
-        return f"it answered HTTP {status}"
+        return _("it answered HTTP {status}", status=status)
     if not is_wecom(url):
         return None
     try:
         decoded = json.loads(answer.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return "the robot's answer is not JSON"
+        return _("the robot's answer is not JSON")
     if isinstance(decoded, dict) and decoded.get("errcode") == 0:
         return None
     code = decoded.get("errcode") if isinstance(decoded, dict) else None
     said = decoded.get("errmsg") if isinstance(decoded, dict) else decoded
-    return _scrubbed(f"the robot answered errcode {code}: {str(said)[:200]}", url)
+    said = str(said)[:200]
+    return _scrubbed(_("the robot answered errcode {code}: {said}", code=code, said=said), url)
 
 
 def post(url: str, body: bytes) -> tuple[int, bytes]:
@@ -235,15 +239,16 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
         error = error.reason
     if isinstance(error, TimeoutError):
-        return "no answer in time"
+        return _("no answer in time")
     if isinstance(error, ConnectionRefusedError):
-        return "the connection was refused"
+        return _("the connection was refused")
     return f"{type(error).__name__}: {error}"[:300]
 
 
 def _scrubbed(text: str, url: str) -> str:
     """`text` without the URL's query (the robot's key), however it came to hold it."""
     query = urlsplit(url).query
-    for secret in {query, *(value for _, value in parse_qsl(query))} - {""}:
-        text = text.replace(secret, "***")
+    for secret in {query, *(value for _name, value in parse_qsl(query))} - {""}:
+        if secret in text:  # a message without it stays one (shown in the user's language)
+            text = text.replace(secret, "***")
     return text

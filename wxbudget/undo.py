@@ -20,6 +20,7 @@ from typing import Any
 from wxbudget.budget import Change, gives, parse_target
 from wxbudget.earlier import host_of
 from wxbudget.errors import LocalCheckError, StaleCurrentError, UsageError
+from wxbudget.i18n import _
 from wxbudget.ids import is_id
 from wxbudget.journal import Journal, Operation, intent_account
 from wxbudget.models import UpdateMode
@@ -71,8 +72,8 @@ class Reverted:
     @property
     def subject(self) -> str:
         if self.bundle_id:
-            return f"stock bundle {self.bundle_id}"
-        return f"stock {self.stock_id}"
+            return _("stock bundle {bundle_id}", bundle_id=self.bundle_id)
+        return _("stock {stock_id}", stock_id=self.stock_id)
 
     @property
     def key(self) -> str:
@@ -82,10 +83,17 @@ class Reverted:
         return f"{self.product_coupon_id}/{self.stock_id}/{self.mode.value}"
 
     def describe(self) -> str:
-        return (
-            f"out_request_no {self.out_request_no} ({self.intent.get('time')}, by "
-            f"{self.intent.get('actor')}): {self.mode.label} of {self.subject} "
-            f"{self.before:,} -> {self.after:,}"
+        return _(
+            "out_request_no {out_request_no} ({time}, by "
+            "{actor}): {label} of {subject} "
+            "{before:,} -> {after:,}",
+            out_request_no=self.out_request_no,
+            time=self.intent.get("time"),
+            actor=self.intent.get("actor"),
+            label=self.mode.label,
+            subject=self.subject,
+            before=self.before,
+            after=self.after,
         )
 
     def journal_extra(self, batch: str | None = None) -> dict[str, Any]:
@@ -103,14 +111,23 @@ class Reverted:
         if change.is_noop or (change.current == self.after and self.undone_by is None):
             return None
         if self.undone_by is not None:
-            return (
-                f"already undone by out_request_no {self.undone_by}, and the {self.mode.label} "
-                f"of {self.subject} was changed since (now {change.current:,}); nothing was sent"
+            return _(
+                "already undone by out_request_no {undone_by}, and the {label} "
+                "of {subject} was changed since (now {current:,}); nothing was sent",
+                undone_by=self.undone_by,
+                label=self.mode.label,
+                subject=self.subject,
+                current=change.current,
             )
-        return (
-            f"the {self.mode.label} of {self.subject} is now {change.current:,}, not the "
-            f"{self.after:,} that out_request_no {self.out_request_no} set: it was changed "
-            "since, and undoing would overwrite that change; nothing was sent"
+        return _(
+            "the {label} of {subject} is now {current:,}, not the "
+            "{after:,} that out_request_no {out_request_no} set: it was changed "
+            "since, and undoing would overwrite that change; nothing was sent",
+            label=self.mode.label,
+            subject=self.subject,
+            current=change.current,
+            after=self.after,
+            out_request_no=self.out_request_no,
         )
 
     def check_unchanged(self, change: Change) -> None:
@@ -137,8 +154,12 @@ def find(journal: Journal, settings: Settings, name: str) -> Operation:
             found = operation
     if found is None:
         raise UsageError(
-            f"no change with out_request_no or operation id {named!r} in the audit journal "
-            f"{journal.path} of this profile's account; 'wxbudget history' lists them"
+            _(
+                "no change with out_request_no or operation id {named!r} in the audit journal "
+                "{path} of this profile's account; 'wxbudget history' lists them",
+                named=named,
+                path=journal.path,
+            )
         )
     return found
 
@@ -173,22 +194,39 @@ def reverted(
         )
     if intent_account(intent) != account(settings):
         raise UsageError(
-            f"out_request_no {number} was made as {intent_account(intent)}, not "
-            f"{account(settings)}: undo it with the profile it was made with"
+            _(
+                "out_request_no {number} was made as {intent_account}, not "
+                "{account}: undo it with the profile it was made with",
+                number=number,
+                intent_account=intent_account(intent),
+                account=account(settings),
+            )
         )
     mode, before, after = _trusted(intent)
     if intent.get("undoes"):
         raise LocalCheckError(
-            f"out_request_no {number} is itself an undo (of out_request_no "
-            f"{intent.get('undoes_out_request_no')}); an undo is not undone: set the cap you "
-            "want with set-max or set-daily"
+            _(
+                "out_request_no {number} is itself an undo (of out_request_no "
+                "{undoes_out_request_no}); an undo is not undone: set the cap you "
+                "want with set-max or set-daily",
+                number=number,
+                undoes_out_request_no=intent.get("undoes_out_request_no"),
+            )
         )
     outcome = operation.outcome
     if outcome is None or outcome.get("result") != "applied":
-        result = "no outcome on record" if outcome is None else f"result {outcome.get('result')}"
+        result = (
+            _("no outcome on record")
+            if outcome is None
+            else _("result {result}", result=outcome.get("result"))
+        )
         raise LocalCheckError(
-            f"out_request_no {number} was not applied ({result}): nothing to undo; finish an "
-            "interrupted change first (its command with --out-request-no), then undo it"
+            _(
+                "out_request_no {number} was not applied ({result}): nothing to undo; finish an "
+                "interrupted change first (its command with --out-request-no), then undo it",
+                number=number,
+                result=result,
+            )
         )
     unfinished: str | None = None
     undone_by: str | None = None
@@ -198,9 +236,14 @@ def reverted(
             undone_by = str(undo.intent.get("out_request_no"))
         elif state == "applied":
             raise LocalCheckError(
-                f"out_request_no {number} was already undone by out_request_no "
-                f"{undo.intent.get('out_request_no')} ({undo.intent.get('time')}); undoing it "
-                "again is refused"
+                _(
+                    "out_request_no {number} was already undone by out_request_no "
+                    "{out_request_no} ({time}); undoing it "
+                    "again is refused",
+                    number=number,
+                    out_request_no=undo.intent.get("out_request_no"),
+                    time=undo.intent.get("time"),
+                )
             )
         if state in UNFINISHED:
             unfinished = str(undo.intent.get("out_request_no"))
@@ -221,8 +264,11 @@ def _trusted(intent: dict[str, Any]) -> tuple[UpdateMode, int, int]:
     ids = [intent.get("product_coupon_id"), intent.get("stock_bundle_id") or intent.get("stock_id")]
     if mode is UpdateMode.MAX_COUNT_PER_DAY and before is None and target is not None:
         raise LocalCheckError(
-            f"out_request_no {number} gave a stock without a daily cap one; a cap cannot be "
-            "set back to unlimited, so it cannot be undone: lower it with set-daily instead"
+            _(
+                "out_request_no {number} gave a stock without a daily cap one; a cap cannot be "
+                "set back to unlimited, so it cannot be undone: lower it with set-daily instead",
+                number=number,
+            )
         )
     if (
         mode is None
@@ -233,9 +279,17 @@ def _trusted(intent: dict[str, Any]) -> tuple[UpdateMode, int, int]:
         or not isinstance(after, int)
     ):
         raise StaleCurrentError(
-            f"out_request_no {number}: the audit journal records {intent.get('update_mode')} "
-            f"{intent.get('target')!r} of {ids[1]!r} as {before!r} -> {after!r}, which is not a "
-            "change wxbudget wrote (edited or planted), so nothing was sent"
+            _(
+                "out_request_no {number}: the audit journal records {update_mode} "
+                "{target!r} of {stock!r} as {before!r} -> {after!r}, which is not a "
+                "change wxbudget wrote (edited or planted), so nothing was sent",
+                number=number,
+                update_mode=intent.get("update_mode"),
+                target=intent.get("target"),
+                stock=ids[1],
+                before=before,
+                after=after,
+            )
         )
     return mode, before, after
 
@@ -249,13 +303,20 @@ def batch_changes(
     members = [op for op in operations if op.intent.get("batch") == batch]
     if not members:
         raise UsageError(
-            f"no batch {batch!r} in the audit journal {journal.path}; 'wxbudget history' shows "
-            "each write's batch"
+            _(
+                "no batch {batch!r} in the audit journal {path}; 'wxbudget history' shows "
+                "each write's batch",
+                batch=batch,
+                path=journal.path,
+            )
         )
     if any(op.intent.get("undoes") for op in members):
         raise LocalCheckError(
-            f"batch {batch} is itself an undo (of batch "
-            f"{members[0].intent.get('undoes_batch')}); an undo is not undone"
+            _(
+                "batch {batch} is itself an undo (of batch {undoes_batch}); an undo is not undone",
+                batch=batch,
+                undoes_batch=members[0].intent.get("undoes_batch"),
+            )
         )
     changes: dict[str, Reverted] = {}
     left: list[str] = []

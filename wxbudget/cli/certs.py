@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from wxbudget.cli.options import GlobalOptions, with_global_options
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from wxbudget.certs import CachedCertificate
@@ -36,7 +37,9 @@ def download(*, options: GlobalOptions) -> None:
     with open_client(options) as client:
         downloaded = client.download_certificates()
         folder = client.settings.platform_cert_dir
-    render.notice(f"{len(downloaded)} valid certificate(s) cached in {folder}")
+    render.notice(
+        _("{count} valid certificate(s) cached in {folder}", count=len(downloaded), folder=folder)
+    )
     _show(options, downloaded, client.settings.wechatpay_public_key_id)
 
 
@@ -55,13 +58,22 @@ def list_certificates(*, options: GlobalOptions) -> None:
     settings = resolve_settings(options.flags())
     if settings.platform_cert_dir is None:
         raise ConfigError(
-            f"profile '{settings.profile}' has no platform_cert_dir: it verifies with the WeChat "
-            f"Pay public key {settings.wechatpay_public_key_id} only"
+            _(
+                "profile '{profile}' has no platform_cert_dir: it verifies with the WeChat "
+                "Pay public key {wechatpay_public_key_id} only",
+                profile=settings.profile,
+                wechatpay_public_key_id=settings.wechatpay_public_key_id,
+            )
         )
     contents = certs.read_cache(settings.platform_cert_dir, cache_key(settings))
     for path, reason in contents.ignored:
         render.notice(
-            f"ignored {path} ({reason}); run: wxbudget certs download -p {settings.profile}"
+            _(
+                "ignored {path} ({reason}); run: wxbudget certs download -p {profile}",
+                path=path,
+                reason=reason,
+                profile=settings.profile,
+            )
         )
     _show(options, contents.certificates, settings.wechatpay_public_key_id)
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wxbudget.i18n import _
+
 if TYPE_CHECKING:
     from wxbudget.config import Flags
     from wxbudget.settings import Settings
@@ -81,8 +83,12 @@ def sandbox_config(flags: Flags, env: Mapping[str, str]) -> tuple[Path, Path | N
             named = config.ENV_CONFIG
         if named is not None:
             raise UsageError(
-                f"--sandbox (or {ENV_SANDBOX}) and {named} name two different worlds; "
-                "drop one of them"
+                _(
+                    "--sandbox (or {env_sandbox}) and {named} name two different worlds; "
+                    "drop one of them",
+                    env_sandbox=ENV_SANDBOX,
+                    named=named,
+                )
             )
         return start_embedded_sandbox(env, missing_config=None), None
     path, named_config = config.locate(flags, env)
@@ -98,8 +104,13 @@ def require_opt_in(missing_config: Path) -> None:
 
     if not on_a_terminal():
         raise ConfigError(
-            f"no config file at {missing_config}; create a profile with 'wxbudget profile "
-            f"init NAME', or run against the embedded sandbox with --sandbox (or {ENV_SANDBOX}=1)"
+            _(
+                "no config file at {missing_config}; create a profile with 'wxbudget profile "
+                "init NAME', or run against the embedded sandbox with --sandbox (or "
+                "{env_sandbox}=1)",
+                missing_config=missing_config,
+                env_sandbox=ENV_SANDBOX,
+            )
         )
 
 
@@ -111,7 +122,7 @@ def resolve_settings(flags: Flags, env: Mapping[str, str] | None = None) -> Sett
     found = sandbox_config(flags, env)
     if found is None:
         return config.resolve(flags, env)
-    path, _ = found
+    path, _missing = found
     settings = config.resolve(replace(flags, config=path, sandbox=None), env)
     render.mark_sandbox()
     return replace(settings, embedded_sandbox=True, audit_log=embedded_audit_log(env))
@@ -138,7 +149,7 @@ def start_embedded_sandbox(env: Mapping[str, str], *, missing_config: Path | Non
 
     home = embedded_home(env)
     why = (
-        f"no config file at {missing_config}"
+        _("no config file at {path}", path=missing_config)
         if missing_config is not None
         else f"--sandbox ({ENV_SANDBOX})"
     )
@@ -146,10 +157,22 @@ def start_embedded_sandbox(env: Mapping[str, str], *, missing_config: Path | Non
         running = start_in_background(home)
     except HomeInUse as busy:
         # `wxbudget sandbox serve` runs on this very home: its profiles point at it; use them.
-        render.notice(f"{why}: using the sandbox serving {home} ({busy.holder})")
+        render.notice(
+            _(
+                "{why}: using the sandbox serving {home} ({holder})",
+                why=why,
+                home=home,
+                holder=busy.holder,
+            )
+        )
         return home / "config.toml"
     atexit.register(running.stop)
     render.notice(
-        f"{why}: using the embedded sandbox ({home}), not WeChat Pay; see 'wxbudget sandbox --help'"
+        _(
+            "{why}: using the embedded sandbox ({home}), not WeChat Pay; see "
+            "'wxbudget sandbox --help'",
+            why=why,
+            home=home,
+        )
     )
     return running.config_path

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from wxbudget.i18n import _
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -246,6 +248,10 @@ def _deliver(url: str, summary: Summary) -> None:
     reason = notify.send(url, summary)
     if reason is not None:
         render.notice(
-            f"warning: the notification to {notify.shown_url(url)} failed ({reason}); the "
-            "exit code and the audit journal are as they would be without it"
+            _(
+                "warning: the notification to {shown_url} failed ({reason}); the "
+                "exit code and the audit journal are as they would be without it",
+                shown_url=notify.shown_url(url),
+                reason=reason,
+            )
         )

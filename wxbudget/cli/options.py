@@ -65,8 +65,11 @@ class GlobalOptions:
             from wxbudget.errors import UsageError
 
             raise UsageError(
-                f"-o csv (a plan file) is only for {CSV_COMMAND_NAMES}; use -o table or -o json "
-                f"with {command}"
+                _(
+                    "-o csv (a plan file) is only for 'wxbudget list', 'wxbudget show' and "
+                    "'wxbudget bundle show'; use -o table or -o json with {command}",
+                    command=command,
+                )
             )
 
     def flags(self) -> Flags:
@@ -163,7 +166,6 @@ _GLOBAL_PARAMETERS = [
 CSV_COMMANDS = frozenset(
     {"wxbudget.cli.batch.list_stocks", "wxbudget.cli.show.show", "wxbudget.cli.bundle.show"}
 )
-CSV_COMMAND_NAMES = "'wxbudget list', 'wxbudget show' and 'wxbudget bundle show'"
 
 # Typer injects the click context into a parameter annotated typer.Context.
 _CONTEXT_PARAMETER = inspect.Parameter(
@@ -273,8 +275,10 @@ class WxBudgetGroup(localized.LocalizedGroup):
         if sys.stdout is None:
             # Started with stdout closed (`>&-`): results would go nowhere; nothing is sent.
             _fail(
-                "stdout is closed: results have nowhere to go; nothing was read or sent (run "
-                "with stdout open, e.g. > /dev/null to discard the results)",
+                _(
+                    "stdout is closed: results have nowhere to go; nothing was read or sent (run "
+                    "with stdout open, e.g. > /dev/null to discard the results)"
+                ),
                 2,
             )
         from wxbudget.interrupts import INTERRUPTS, Interrupted
@@ -343,7 +347,8 @@ class WxBudgetGroup(localized.LocalizedGroup):
             # A result that cannot be written (/dev/full, a full disk): one line, and no
             # retried flush at exit (it would fail again, loudly).
             _discard_stdout()
-            _fail(f"cannot write the result to stdout: {error.strerror or error}", 2)
+            reason = error.strerror or error
+            _fail(_("cannot write the result to stdout: {reason}", reason=reason), 2)
         except Exception as error:
             from wxbudget.errors import WxBudgetError
 

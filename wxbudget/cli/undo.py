@@ -20,6 +20,7 @@ from wxbudget.cli.write_options import (
     OverrideLimitsOption,
     YesOption,
 )
+from wxbudget.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,11 +86,15 @@ def undo(
 
     if (name is None) == (batch is None):
         raise UsageError(
-            "give the change to undo (its OUT_REQUEST_NO, from 'wxbudget history') or "
-            "--batch BATCH_ID, not both"
+            _(
+                "give the change to undo (its OUT_REQUEST_NO, from 'wxbudget history') or "
+                "--batch BATCH_ID, not both"
+            )
             if name is not None
-            else "missing OUT_REQUEST_NO: give a change's out_request_no or --batch BATCH_ID "
-            "('wxbudget history' shows both)"
+            else _(
+                "missing OUT_REQUEST_NO: give a change's out_request_no or --batch BATCH_ID "
+                "('wxbudget history' shows both)"
+            )
         )
     notifying.check_flag(notify)
     if batch is not None:
@@ -104,8 +109,13 @@ def undo(
             # The change was made for another brand (--brand-id): undo it for that brand.
             if options.brand_id is not None:
                 raise UsageError(
-                    f"out_request_no {found.out_request_no} was made for brand "
-                    f"{found.brand_id}, not --brand-id {options.brand_id}"
+                    _(
+                        "out_request_no {out_request_no} was made for brand "
+                        "{brand_id}, not --brand-id {flag_brand_id}",
+                        out_request_no=found.out_request_no,
+                        brand_id=found.brand_id,
+                        flag_brand_id=options.brand_id,
+                    )
                 )
             with open_client(replace(options, brand_id=found.brand_id)) as branded:
                 _undo_one(options, branded, journal, found, yes, dry_run, override_limits, notify)
@@ -134,10 +144,14 @@ def _undo_one(
     from wxbudget import budget, render
     from wxbudget.cli.change import ChangeRequest, change_with
 
-    render.notice(f"undo of {found.describe()}: back to {found.before:,}")
+    render.notice(
+        _("undo of {change}: back to {before:,}", change=found.describe(), before=found.before)
+    )
     number = found.unfinished_undo
     if number is not None:
-        render.notice(f"an interrupted undo of it is on record: finishing it ({number})")
+        render.notice(
+            _("an interrupted undo of it is on record: finishing it ({number})", number=number)
+        )
     request = ChangeRequest(
         mode=found.mode,
         product_coupon_id=found.product_coupon_id,
@@ -180,20 +194,30 @@ def _undo_batch(
         settings = client.settings
         changes, left = undoing.batch_changes(Journal(settings.audit_log), settings, batch)
         for reason in left:
-            render.notice(f"not undone: {reason}")
+            render.notice(_("not undone: {reason}", reason=reason))
         if not changes:
             raise LocalCheckError(
-                f"nothing of batch {batch} can be undone"
-                + ("" if left else ": none of its changes was applied")
-                + "; nothing was sent"
+                _("nothing of batch {batch} can be undone; nothing was sent", batch=batch)
+                if left
+                else _(
+                    "nothing of batch {batch} can be undone: none of its changes was applied; "
+                    "nothing was sent",
+                    batch=batch,
+                )
             )
-        plan = parse_plan(undoing.plan_text(changes).encode(), f"undo of batch {batch}")
+        plan = parse_plan(
+            undoing.plan_text(changes).encode(), _("undo of batch {batch}", batch=batch)
+        )
         batch_journal = BatchJournal(BatchJournal.default_path(settings, plan))
         batch_journal.load()
         if batch_journal.finished is not None:
             raise LocalCheckError(
-                f"batch {batch} was already undone (finished {batch_journal.finished.get('time')})"
-                "; undoing it again is refused"
+                _(
+                    "batch {batch} was already undone (finished {time})"
+                    "; undoing it again is refused",
+                    batch=batch,
+                    time=batch_journal.finished.get("time"),
+                )
             )
         by_key = {found.key: found for found in changes}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from wxbudget.i18n import _, localize
 from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class RunningSandbox:
     def __enter__(self) -> RunningSandbox:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self.stop()
 
 
@@ -188,13 +189,13 @@ def serve(
         # seed is printed even when drawn at random, so a surprising run can be replayed.
         for hook in server.app.hooks:
             if isinstance(hook, FaultInjector):
-                print(hook.describe(), file=sys.stderr, flush=True)
+                print(localize(hook.describe()), file=sys.stderr, flush=True)
         if strict:
-            print(
-                "strict mode: the strict reading of every point the official pages leave open",
-                file=sys.stderr,
-                flush=True,
+            strict_line = _(
+                "strict mode: the strict reading of every point the official pages leave open"
             )
+            print(localize(strict_line), file=sys.stderr, flush=True)
+        # Scripts wait for this line: the same words in every language.
         print(f"listening on {server.base_url}", flush=True)
         server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
     finally:

@@ -45,6 +45,7 @@ from urllib.parse import unquote
 
 from wxbudget import signing
 from wxbudget.errors import UsageError
+from wxbudget.i18n import _
 from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.endpoints import Route
 from wxbudget.sandbox.replies import (
@@ -147,9 +148,15 @@ class FaultInjector:
         self._stranger: signing.PrivateKey | None = None
 
     def describe(self) -> str:
-        limit = "" if self.limit is None else f", at most {self.limit}"
         specs = " ".join(str(spec) for spec in self.specs)
-        return f"injecting faults {specs} (--fault-seed {self.seed}{limit})"
+        if self.limit is None:
+            return _("injecting faults {specs} (--fault-seed {seed})", specs=specs, seed=self.seed)
+        return _(
+            "injecting faults {specs} (--fault-seed {seed}, at most {limit})",
+            specs=specs,
+            seed=self.seed,
+            limit=self.limit,
+        )
 
     def draw(self, method: str) -> str | None:
         """The fault kind for the next request of `method`, or None."""
