@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import functools
 import inspect
 import os
@@ -17,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from wxbudget.cli import localized
+from wxbudget.cli import failures, localized
 from wxbudget.cli.embedded import SandboxOption
 from wxbudget.i18n import _, localize
 
@@ -274,7 +272,7 @@ class WxBudgetGroup(localized.LocalizedGroup):
         debug = "--debug" in argv
         if sys.stdout is None:
             # Started with stdout closed (`>&-`): results would go nowhere; nothing is sent.
-            _fail(
+            failures.fail(
                 _(
                     "stdout is closed: results have nowhere to go; nothing was read or sent (run "
                     "with stdout open, e.g. > /dev/null to discard the results)"
@@ -285,12 +283,12 @@ class WxBudgetGroup(localized.LocalizedGroup):
         from wxbudget.render.console import reset
 
         reset()
-        INTERRUPTS.install(notify=_urgent_notice)
+        INTERRUPTS.install(notify=failures.urgent_notice)
         try:
             result = self._main(argv, prog_name, complete_var, debug, **extra)
         except Interrupted as stopped:
             if not stopped.reported:
-                _print_error(INTERRUPTS.stopped_line(str(stopped)))
+                failures.print_error(INTERRUPTS.stopped_line(str(stopped)))
             if stopped.forced:
                 # Stop at once: do not wait for worker threads still holding a request.
                 sys.stdout.flush()
@@ -324,7 +322,7 @@ class WxBudgetGroup(localized.LocalizedGroup):
         except Interrupted:
             raise
         except typer.Abort:
-            _fail(_("aborted"), 130)
+            failures.fail(_("aborted"), 130)
         except typer.TyperException as error:
             # typer's (vendored click's) usage errors: bad option, missing argument, ...
             context = getattr(error, "ctx", None)
@@ -335,20 +333,20 @@ class WxBudgetGroup(localized.LocalizedGroup):
             message = error.format_message() if hasattr(error, "format_message") else str(error)
             message = localized.translate_usage_error(message)
             see = _("{message} (see '{command} --help')", message=message, command=command)
-            _fail(see, getattr(error, "exit_code", 2))
+            failures.fail(see, getattr(error, "exit_code", 2))
         except KeyboardInterrupt:
-            _fail(_("interrupted"), 130)
+            failures.fail(_("interrupted"), 130)
         except BrokenPipeError:
             # The reader went away (`| head`); nothing useful can be printed.
             os._exit(0)
         except OSError as error:
-            if error.errno not in _OUTPUT_ERRORS:
+            if error.errno not in failures.OUTPUT_ERRORS:
                 raise
             # A result that cannot be written (/dev/full, a full disk): one line, and no
             # retried flush at exit (it would fail again, loudly).
-            _discard_stdout()
+            failures.discard_stdout()
             reason = error.strerror or error
-            _fail(_("cannot write the result to stdout: {reason}", reason=reason), 2)
+            failures.fail(_("cannot write the result to stdout: {reason}", reason=reason), 2)
         except Exception as error:
             from wxbudget.errors import WxBudgetError
 
@@ -357,10 +355,10 @@ class WxBudgetGroup(localized.LocalizedGroup):
                     import traceback
 
                     traceback.print_exc()
-                _fail(error.line(), int(error.exit_code))
+                failures.fail(error.line(), int(error.exit_code))
             if debug:
                 raise
-            _fail(
+            failures.fail(
                 _(
                     "internal error: {kind}: {error} (rerun with --debug for the traceback, "
                     "and please report it)",
@@ -370,35 +368,3 @@ class WxBudgetGroup(localized.LocalizedGroup):
                 1,
             )
         return None
-
-
-# Failures of writing the results: a full device or disk, an I/O error, a bad descriptor.
-_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG})
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null: what could not be written is dropped, not flushed again."""
-    with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.close(null)
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the rest of the run
-
-
-def _urgent_notice(line: str) -> None:
-    from wxbudget import render
-
-    render.urgent_notice(line)
-
-
-def _print_error(line: str) -> None:
-    from wxbudget import render
-
-    render.error(line)
-
-
-def _fail(line: str, code: int) -> None:
-    from wxbudget import render
-
-    render.error(line)
-    sys.exit(code)
