@@ -364,26 +364,26 @@ def parse_base_url(value: str) -> BaseUrl:
     from urllib3.util import parse_url
 
     if "\\" in value:
-        raise ValueError("it holds a backslash, which URL parsers read differently")
+        raise ValueError(_("it holds a backslash, which URL parsers read differently"))
     if any(char.isspace() or not char.isprintable() for char in value):
-        raise ValueError("it holds whitespace or a control character")
+        raise ValueError(_("it holds whitespace or a control character"))
     try:
         parts = parse_url(value)
     except LocationParseError as error:
-        raise ValueError(f"it does not parse ({error})") from error
+        raise ValueError(_("it does not parse ({error})", error=error)) from error
     if parts.scheme not in ("https", "http") or not parts.host:
-        raise ValueError("it is not an https:// URL with a host")
+        raise ValueError(_("it is not an https:// URL with a host"))
     for present, what in (
-        (parts.auth is not None, "user information (user@)"),
-        (parts.query is not None, "a query (?...)"),
-        (parts.fragment is not None, "a fragment (#...)"),
+        (parts.auth is not None, _("user information (user@)")),
+        (parts.query is not None, _("a query (?...)")),
+        (parts.fragment is not None, _("a fragment (#...)")),
     ):
         if present:
-            raise ValueError(f"it holds {what}, which has no place in an API host")
+            raise ValueError(_("it holds {what}, which has no place in an API host", what=what))
     if parts.port is not None and not 0 < parts.port < 65536:
-        raise ValueError(f"port {parts.port} is outside 1..65535")
+        raise ValueError(_("port {port} is outside 1..65535", port=parts.port))
     path = (parts.path or "").rstrip("/")
     if not _URL_PATH.fullmatch(path):
-        raise ValueError("its path holds characters other than letters, digits and . _ ~ / -")
+        raise ValueError(_("its path holds characters other than letters, digits and . _ ~ / -"))
     port = "" if parts.port is None else f":{parts.port}"
     return BaseUrl(parts.scheme, parts.host, f"{parts.scheme}://{parts.host}{port}{path}")

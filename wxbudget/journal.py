@@ -182,12 +182,21 @@ class Journal:
             start = os.pread(descriptor, 64, 0).lstrip()
         except OSError as error:
             raise ConfigError(
-                f"cannot read the {self.what} {self.path}: {error.strerror}"
+                _(
+                    "cannot read the {what} {path}: {strerror}",
+                    what=self.what,
+                    path=self.path,
+                    strerror=error.strerror,
+                )
             ) from error
         if start and not start.startswith(b"{"):
             raise ConfigError(
-                f"{self.what} {self.path} is not a wxbudget audit journal (it does not start with "
-                "a JSON record); point audit_log at a file of its own (a new path is created)"
+                _(
+                    "{what} {path} is not a wxbudget audit journal (it does not start with a JSON "
+                    "record); point audit_log at a file of its own (a new path is created)",
+                    what=self.what,
+                    path=self.path,
+                )
             )
 
     def find_intent(self, mchid: str, out_request_no: str) -> dict[str, Any] | None:

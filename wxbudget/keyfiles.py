@@ -40,8 +40,12 @@ def refuse_key_material(table: dict[str, object], where: str, folder: Path) -> N
     for key, value in table.items():
         if isinstance(value, str) and looks_like_key_material(key, value, folder):
             raise ConfigError(
-                f"{key} in {where} holds key material instead of a path (not shown); move the "
-                f"key into a file only you can read (chmod 600) and set {key} to its path"
+                _(
+                    "{key} in {where} holds key material instead of a path (not shown); move the "
+                    "key into a file only you can read (chmod 600) and set {key} to its path",
+                    key=key,
+                    where=where,
+                )
             )
 
 

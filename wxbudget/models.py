@@ -101,7 +101,10 @@ class Stock:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise VerificationError(
-                f"the stock object in the response is malformed ({error}); not believed"
+                _(
+                    "the stock object in the response is malformed ({error}); not believed",
+                    error=error,
+                )
             ) from error
 
     def cap(self, mode: UpdateMode) -> int | None:

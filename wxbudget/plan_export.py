@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 
 from wxbudget.errors import VerificationError
+from wxbudget.i18n import _
 from wxbudget.models import Stock
 from wxbudget.plan import EXPORT_COLUMNS
 
@@ -76,7 +77,11 @@ def plan_csv(rows: list[ExportRow]) -> str:
         for column, cell in zip(EXPORT_COLUMNS, cells, strict=True):
             if not _CSV_CELL.fullmatch(cell):
                 raise VerificationError(
-                    f"{column} {cell!r} is not an id or a whole number; not written to CSV"
+                    _(
+                        "{column} {cell!r} is not an id or a whole number; not written to CSV",
+                        column=column,
+                        cell=cell,
+                    )
                 )
         writer.writerow(cells)
     return buffer.getvalue()

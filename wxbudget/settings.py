@@ -211,7 +211,7 @@ def check_base_url(value: object, key: str, where: str) -> str:
                 key=key,
                 value=shown,
                 where=where,
-                reason=str(error),
+                reason=error.args[0] if error.args else str(error),
             )
         ) from error
     if parsed.scheme == "http" and not _is_loopback(parsed.host.strip("[]")):
@@ -236,15 +236,20 @@ def check_notify_url(value: object, key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{key} in {where} must be a URL string")
+        raise ConfigError(_("{key} in {where} must be a URL string", key=key, where=where))
     from wxbudget.notify import shown_url
 
     parts = urlsplit(value)
     shown = shown_url(value) if parts.hostname else "(no host)"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
-            f"{key} {shown} in {where} must be an https:// URL, e.g. "
-            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."
+            _(
+                "{key} {shown} in {where} must be an https:// URL, e.g. "
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
+                key=key,
+                shown=shown,
+                where=where,
+            )
         )
     if "\\" in value or "@" in parts.netloc:
         # urlsplit and urllib3 (which connects) read a backslash or user@ differently.
@@ -259,7 +264,12 @@ def check_notify_url(value: object, key: str, where: str) -> str | None:
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"{key} {shown} in {where} uses plain http to a non-loopback host; use https://"
+            _(
+                "{key} {shown} in {where} uses plain http to a non-loopback host; use https://",
+                key=key,
+                shown=shown,
+                where=where,
+            )
         )
     return value
 

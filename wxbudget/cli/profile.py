@@ -225,7 +225,7 @@ def _ask(path: Path, key: str, *, optional: bool = False) -> str:
         try:
             profile_editor.refuse_key_material({key: typed})
         except WxBudgetError as error:
-            render.notice(f"{error.line()}; try again")
+            render.notice(_("{problem}; try again", problem=error.line()))
             continue
         answer = str(profile_editor.typed_path(key, typed))
         if not answer:
