@@ -421,3 +421,31 @@ def test_machine_output_is_the_same_in_both_languages(
         # Generated request numbers differ from run to run, whatever the language.
         assert GENERATED_NUMBER.sub("N", chinese_run) == GENERATED_NUMBER.sub("N", english_run)
         assert chinese_run.strip(), args
+
+
+def test_a_wecom_message_in_chinese_and_the_json_document_unchanged() -> None:
+    from wxbudget import notify
+
+    line = notify.Line(
+        _("{subject} of coupon {product_coupon_id}", subject="stock 2", product_coupon_id="1"),
+        _("total cap"),
+        100,
+        None,
+        "failed",
+        _("cancelled: nothing was sent"),
+        {"stock_id": "2"},
+    )
+    summary = notify.Summary("set-max", "partly applied", 8, "ops@host", "prod", "api", (line,))
+    wecom = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"
+    other = "https://example.com/hook"
+    english = (notify.message(wecom, summary), notify.message(other, summary))
+    i18n.activate("zh")
+    try:
+        chinese = (notify.message(wecom, summary), notify.message(other, summary))
+    finally:
+        i18n.activate("en")
+    content = json.loads(chinese[0])["markdown"]["content"]
+    assert "部分生效" in content
+    assert "商品券 1 的stock 2，发放次数总上限 100 -> 不限，失败：已取消：未发送任何请求" in content
+    assert "partly applied" in json.loads(english[0])["markdown"]["content"]
+    assert chinese[1] == english[1]  # the JSON document any other URL gets: the same bytes

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from wxbudget.i18n import _
+from wxbudget import i18n
+from wxbudget.i18n import _, localize
 
 WECOM_PATH = "/cgi-bin/webhook/send"
 # WeCom takes at most 4096 bytes of markdown content.
@@ -86,7 +87,8 @@ def is_wecom(url: str) -> bool:
 def message(url: str, summary: Summary) -> bytes:
     """The body to post: WeCom markdown or a JSON document."""
     if is_wecom(url):
-        content = _bounded(markdown(summary))
+        # In the sender's language for the people of the group; the JSON document stays as is.
+        content = _bounded([localize(line) for line in markdown(summary)], localized=True)
         document: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": content}}
     else:
         document = _document(summary)
@@ -96,41 +98,82 @@ def message(url: str, summary: Summary) -> bytes:
 def markdown(summary: Summary) -> list[str]:
     """The message as lines of WeCom markdown (the JSON document's `text` too)."""
     colour = "info" if summary.exit_code == 0 else "warning"
-    lines = [
-        f'**wxbudget {summary.command}**: <font color="{colour}">{summary.result}</font> '
-        f"(exit {summary.exit_code})"
+    lines: list[str] = [
+        _(
+            '**wxbudget {command}**: <font color="{colour}">{result}</font> (exit {code})',
+            command=summary.command,
+            colour=colour,
+            result=_result(summary.result),
+            code=summary.exit_code,
+        )
     ]
     if summary.counts:
-        lines.append("> " + ", ".join(f"{n} {status}" for status, n in summary.counts.items()))
+        counts = (
+            _("{count} {status}", count=n, status=_result(status))
+            for status, n in summary.counts.items()
+        )
+        lines.append(_("> {counts}", counts=i18n.join(", ", counts)))
     if summary.at_stake:
-        lines.append(f"> at stake {summary.at_stake}")
-    lines += [f"> {_line_text(line)}" for line in summary.lines[:MAX_LISTED]]
+        lines.append(_("> at stake {amount}", amount=summary.at_stake))
+    lines += [_("> {change}", change=_line_text(line)) for line in summary.lines[:MAX_LISTED]]
     if len(summary.lines) > MAX_LISTED:
-        lines.append(f"> and {len(summary.lines) - MAX_LISTED} more")
-    by = f"by {summary.actor}" + (f" ({summary.ci_job})" if summary.ci_job else "")
-    lines.append(f"{by}, profile {summary.profile}, {summary.host}")
+        lines.append(_("> and {count} more", count=len(summary.lines) - MAX_LISTED))
+    by = (
+        _("by {actor} ({ci_job})", actor=summary.actor, ci_job=summary.ci_job)
+        if summary.ci_job
+        else _("by {actor}", actor=summary.actor)
+    )
+    lines.append(
+        _("{by}, profile {profile}, {host}", by=by, profile=summary.profile, host=summary.host)
+    )
     return lines
 
 
+# How a result or a step's status reads for a person (the JSON document keeps the names).
+_RESULTS = {
+    "applied": _("applied"),
+    "failed": _("failed"),
+    "partly applied": _("partly applied"),
+    "interrupted": _("interrupted"),
+    "refused": _("refused"),
+    "done": _("done"),
+    "noop": _("in place"),
+    "not-started": _("not-started"),
+}
+
+
+def _result(name: str) -> str:
+    return _RESULTS.get(name, name)
+
+
 def _line_text(line: Line) -> str:
-    span = f"{_count(line.before)} -> {_count(line.after)}"
-    note = f": {line.note}" if line.note else ""
-    return f"{line.subject}, {line.cap} {span}, {line.result}{note}"
+    shown = {
+        "subject": line.subject,
+        "cap": line.cap,
+        "before": _count(line.before),
+        "after": _count(line.after),
+        "result": _result(line.result),
+    }
+    if line.note:
+        return _("{subject}, {cap} {before} -> {after}, {result}: {note}", **shown, note=line.note)
+    return _("{subject}, {cap} {before} -> {after}, {result}", **shown)
 
 
 def _count(value: int | None) -> str:
-    return "unlimited" if value is None else f"{value:,}"
+    return _("unlimited") if value is None else f"{value:,}"
 
 
-def _bounded(lines: list[str]) -> str:
-    """Whole lines up to the size WeCom takes; a last line says how many were left out."""
+def _bounded(lines: list[str], *, localized: bool = False) -> str:
+    """Whole lines up to the size WeCom takes; a last line says how many were left out (in the
+    user's language when the lines are)."""
     kept: list[str] = []
     size = 0
     room = MAX_CONTENT_BYTES - 64  # for that last line
     for index, line in enumerate(lines):
         cost = len(line.encode("utf-8")) + 1
         if size + cost > room:
-            kept.append(f"> ({len(lines) - index} more lines left out)")
+            left_out = _("> ({count} more lines left out)", count=len(lines) - index)
+            kept.append(localize(left_out) if localized else left_out)
             break
         kept.append(line)
         size += cost

@@ -88,7 +88,8 @@ def after_change(
         result, code, note = _failure(failure)
         after = change.target
     money = exposure.of_change(change)
-    line = _line(change, result, after, note or f"at stake {money.explained(signed=True)}")
+    stake = _("at stake {amount}", amount=money.explained(signed=True))
+    line = _line(change, result, after, note or stake)
     at_stake = money.text(signed=True) if result == "applied" and money.known else None
     _deliver(url, _summary(settings, command, result, code, (line,), at_stake=at_stake))
 
@@ -135,8 +136,9 @@ def after_batch(
     at_stake = None
     if known:
         total = exposure.Exposure(sum(m.fen or 0 for m in known))
-        daily = " (daily caps per day)" if any(m.per_day for m in known) else ""
-        at_stake = total.text(signed=True) + daily
+        at_stake = total.text(signed=True)
+        if any(m.per_day for m in known):
+            at_stake = _("{amount} (daily caps per day)", amount=at_stake)
     if exit_code == 0:
         result = "applied"
     elif applied:
@@ -174,7 +176,7 @@ def _failure(error: BaseException | None) -> tuple[str, int, str | None]:
     if isinstance(error, WxBudgetError):
         return "failed", int(error.exit_code), error.line()
     if isinstance(error, Interrupted):
-        return "interrupted", error.exit_code, f"interrupted by {error}"
+        return "interrupted", error.exit_code, _("interrupted by {signal}", signal=str(error))
     code = getattr(error, "exit_code", 1)
     return ("interrupted" if code >= 128 else "failed"), code, None
 
@@ -190,7 +192,11 @@ def _line(change: Change, result: str, after: int | None, note: str | None) -> L
         "update_mode": change.mode.value,
         "out_request_no": change.out_request_no,
     }
-    subject = f"{change.subject} of coupon {stock.product_coupon_id}"
+    subject = _(
+        "{subject} of coupon {product_coupon_id}",
+        subject=change.subject,
+        product_coupon_id=stock.product_coupon_id,
+    )
     before = stock.cap(change.mode)
     return Line(subject, change.mode.label, before, after, result, note, ids)
 
@@ -208,7 +214,11 @@ def _step_line(step: Step) -> Line:
         "update_mode": step.mode.value,
         "out_request_no": step.out_request_no,
     }
-    subject = f"{row.subject} of coupon {row.product_coupon_id}"
+    subject = _(
+        "{subject} of coupon {product_coupon_id}",
+        subject=row.subject,
+        product_coupon_id=row.product_coupon_id,
+    )
     return Line(subject, step.mode.label, step.current, step.to, step.status, step.reason, ids)
 
 
