@@ -31,7 +31,7 @@ def check_flag(url: str | None) -> None:
     from wxbudget.settings import check_notify_url
 
     try:
-        check_notify_url(url, "--notify", "the command line")
+        check_notify_url(url, "--notify", _("the command line"))
     except ConfigError as error:
         raise UsageError(error.message) from None
 
