@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.helpers.cli import SCRIPT, converse, run, spawn, table_fields, table_rows
+from tests.helpers.cli import SCRIPT, converse, run, script, spawn, table_fields, table_rows
 from tests.helpers.hostile import Answer, HostileServer
 from tests.helpers.logs import posts_of, request_log
 from tests.helpers.readme import README, arguments, readme_examples, run_example
@@ -44,9 +44,9 @@ INIT_ANSWERS = [
 ]
 
 QUICK_START = {
-    "python3 -m venv .venv && . .venv/bin/activate && pip install . && wxbudget show 1000000013 "
-    "1000000013001 && wxbudget set-max 1000000013 1000000013001 +500 --yes && wxbudget show "
-    "1000000013 1000000013001": "10,000,500",
+    "python3 -m venv .venv && . .venv/bin/activate && pip install . && wxbudget --sandbox show "
+    "1000000013 1000000013001 && wxbudget --sandbox set-max 1000000013 1000000013001 +500 --yes "
+    "&& wxbudget --sandbox show 1000000013 1000000013001": "10,000,500",
 }
 SHOW = {
     "wxbudget show 1000000013 1000000013002": "38,000",
@@ -246,7 +246,7 @@ def max_count(stock: str, coupon: str = "1000000013") -> int:
 @pytest.mark.parametrize(("example", "shown"), QUICK_START.items())
 def test_readme_quick_start(example: str, shown: str, isolated_environment: Path) -> None:
     # The venv and install steps are what this suite runs in (.ci/run does them from scratch).
-    # A person types it at a terminal: there the embedded sandbox starts without being asked.
+    # A person types it at a terminal, or a script runs it with no terminal: both work.
     commands = [part.strip() for part in example.split("&&") if part.strip().startswith("wxb")]
     outputs = []
     for command in commands:
@@ -258,6 +258,10 @@ def test_readme_quick_start(example: str, shown: str, isolated_environment: Path
     assert table_fields(first)["total cap (max_count)"] == "10,000,000"
     assert table_fields(last)["total cap (max_count)"] == shown
     assert (isolated_environment / ".local/share/wxbudget/sandbox/sandbox.db").exists()
+    unattended = [script(*arguments(command), input="") for command in commands]
+    assert "using the embedded sandbox" in unattended[0].stderr
+    assert table_fields(unattended[0].stdout)["total cap (max_count)"] == shown
+    assert table_fields(unattended[-1].stdout)["total cap (max_count)"] == "10,001,000"
 
 
 @pytest.mark.parametrize(("example", "shown"), SHOW.items())
