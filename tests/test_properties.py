@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -113,6 +113,9 @@ PROFILE_KEYS = [
     changes=st.dictionaries(st.sampled_from(PROFILE_KEYS), TOML_VALUES, max_size=3),
     removed=st.sets(st.sampled_from(PROFILE_KEYS), max_size=2),
 )
+# Found by a CI run: a control character that str.splitlines() breaks on, in a quoted path.
+@example(changes={"private_key_file": "0\x1e"}, removed=set())
+@example(changes={"apiv3_key_file": "a\u2028b\x85c"}, removed=set())
 def test_any_profile_contents(
     shared_sandbox: RunningSandbox, tmp_path: Path, changes: dict[str, Any], removed: set[str]
 ) -> None:
