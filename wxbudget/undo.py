@@ -189,8 +189,11 @@ def reverted(
     number = intent.get("out_request_no")
     if not intent.get("host"):
         raise UsageError(
-            f"out_request_no {number} records no API host (an older wxbudget wrote it), so "
-            "which account it changed cannot be told: set the cap back with set-max instead"
+            _(
+                "out_request_no {number} records no API host (an older wxbudget wrote it), so "
+                "which account it changed cannot be told: set the cap back with set-max instead",
+                number=number,
+            )
         )
     if intent_account(intent) != account(settings):
         raise UsageError(
