@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 class FrozenClock:
     """Time that moves only when something sleeps on it (a rate limiter, a back-off).
@@ -19,3 +21,18 @@ class FrozenClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def limiters_on(clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client rate limiter made in this test counts and waits on `clock`: a command run
+    in-process then keeps to its limit on the same clock as a sandbox started with
+    `rate_limit_clock=clock`, however slow the machine.
+
+    The limiter's own code runs; only its time source is replaced, through its keyword
+    defaults, so it holds however and wherever a command imports `RateLimiter`. A command that
+    makes no limiter sends its requests at one frozen instant, and the sandbox refuses them.
+    """
+    from wxbudget.ratelimit import RateLimiter
+
+    defaults = {"clock": clock, "sleep": clock.sleep}
+    monkeypatch.setattr(RateLimiter.__init__, "__kwdefaults__", defaults)
