@@ -277,8 +277,8 @@ def test_list_marks_the_default_and_speaks_json(
         if line.startswith("│")
     ]
     assert rows == [
-        ["*", "a", "partner", "111", DEFAULT_BASE_URL],
-        ["", "b", "partner", "222", "http://127.0.0.1:9"],
+        ["*", "a", "partner (service provider)", "111", DEFAULT_BASE_URL],
+        ["", "b", "partner (service provider)", "222", "http://127.0.0.1:9"],
     ]
     listed = json.loads(run("profile", "list", "-o", "json").stdout)
     assert listed == [

@@ -80,17 +80,18 @@ TABLE_KEYS = frozenset({"limits"})
 STRING_KEYS = frozenset(PROFILE_KEYS) - NUMBER_KEYS - TABLE_KEYS
 APIV3_KEY_LENGTH = 32
 
+# key, pattern, an example of a valid value (its kind of characters said in the user's language)
 HEADER_VALUE_RULES = (
-    ("mchid", re.compile(r"[0-9]{1,32}"), '"1900000001" (digits)'),
+    ("mchid", re.compile(r"[0-9]{1,32}"), _("{example} (digits)", example='"1900000001"')),
     (
         "merchant_serial_no",
         re.compile(r"[0-9A-Fa-f]{1,64}"),
-        '"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C" (hex)',
+        _("{example} (hex)", example='"1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"'),
     ),
     (
         "brand_serial_no",
         re.compile(r"[0-9A-Fa-f]{1,64}"),
-        '"3493DE0D9BB4EB98A8C65EAA7E8EE887EC24B71A" (hex)',
+        _("{example} (hex)", example='"3493DE0D9BB4EB98A8C65EAA7E8EE887EC24B71A"'),
     ),
     ("brand_id", re.compile(r"[0-9A-Za-z_-]{1,64}"), '"120344"'),
     (
@@ -240,7 +241,7 @@ def check_notify_url(value: object, key: str, where: str) -> str | None:
     from wxbudget.notify import shown_url
 
     parts = urlsplit(value)
-    shown = shown_url(value) if parts.hostname else "(no host)"
+    shown = shown_url(value) if parts.hostname else _("(no host)")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
             _(

@@ -193,7 +193,15 @@ class Transport:
             if retry == retries or self._stopping(last_error):
                 break
             delay = backoff_seconds(retry + 1, self.rng.random())
-            self._trace(f"  retry {retry + 1} of {retries} in {delay:.2f} s ({last_error.message})")
+            self._trace(
+                _(
+                    "  retry {retry} of {retries} in {delay:.2f} s ({reason})",
+                    retry=retry + 1,
+                    retries=retries,
+                    delay=delay,
+                    reason=last_error.message,
+                )
+            )
             self.sleep(delay)
             if self._stopping(last_error):
                 break
@@ -215,17 +223,17 @@ class Transport:
     def _settle(self, settle: Settle | None, record: CallRecord) -> Response | None:
         if settle is None:
             return None
-        self._trace("  the answer was lost: reading the current state before sending again")
+        self._trace(_("  the answer was lost: reading the current state before sending again"))
         try:
             found = settle()
         except WxBudgetError as error:
-            self._trace(f"  reading failed ({error.message}): sending again")
+            self._trace(_("  reading failed ({reason}): sending again", reason=error.message))
             found = None
         finally:
             self.last_call = record  # the read was a call of its own
         if found is not None:
             record.settled = True
-            self._trace("  the write is in place (confirmed by reading): not sent again")
+            self._trace(_("  the write is in place (confirmed by reading): not sent again"))
         return found
 
     def _attempt(
@@ -262,7 +270,7 @@ class Transport:
         record.status = record.code = record.request_id = None
         record.verified = False
         record.headers = record.received_at = None
-        self._trace(f"attempt {record.attempts}:")
+        self._trace(_("attempt {attempt}:", attempt=record.attempts))
 
         def show_headers(sent: Mapping[str, str]) -> None:
             self._trace_request(method, url, message, sent)
@@ -278,7 +286,7 @@ class Transport:
             head = signing.check_response_headers(received, now=int(self.clock()))
             if not head.ok:
                 self._trace_response(status, received, None)
-                self._trace(f"< verification: {head.reason} (body not read)")
+                self._trace(_("< verification: {reason} (body not read)", reason=head.reason))
                 raise VerificationError(
                     _(
                         "response failed verification: {reason}; its body is not believed",
@@ -301,7 +309,7 @@ class Transport:
             )
         except NoAnswerError as error:
             record.status = None
-            self._trace(f"< no answer: {error.reason}")
+            self._trace(_("< no answer: {reason}", reason=error.reason))
             raise
         request_id = answer.headers.get("Request-ID")
         content = answer.body
@@ -313,7 +321,11 @@ class Transport:
         check = verify or self.verifier.verify
         verification = check(answer.headers, content, now=int(self.clock()))
         record.verified = verification.ok
-        self._trace(f"< verification: {'ok' if verification.ok else verification.reason}")
+        self._trace(
+            _("< verification: ok")
+            if verification.ok
+            else _("< verification: {reason}", reason=verification.reason)
+        )
         if not verification.ok:
             raise VerificationError(
                 _(
@@ -341,7 +353,9 @@ class Transport:
         if self.trace is None:
             return
         self._trace(f"> {method} {url}")
-        self._trace("> signing message: " + json.dumps(message.decode("utf-8"), ensure_ascii=False))
+        # Only the words are translated: the method, URL, headers and bodies are shown verbatim.
+        signed = json.dumps(message.decode("utf-8"), ensure_ascii=False)
+        self._trace(_("> signing message: {message}", message=signed))
         for name, value in headers.items():
             self._trace(f"> {name}: {redact_header(name, value)}")
 

@@ -130,6 +130,14 @@ class _Localized:
         pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
         formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=localize(USAGE_PREFIX))
 
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[Any]:
+        """Completion candidates, each described on one line (`completion_help`)."""
+        items: list[Any] = super().shell_complete(ctx, incomplete)  # type: ignore[misc]
+        for item in items:
+            if item.help:
+                item.help = completion_help(item.help)
+        return items
+
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         option: TyperOption | None = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
@@ -149,6 +157,56 @@ class LocalizedGroup(_Localized, TyperGroup):
         self._localize_texts()
         if self.subcommand_metavar == SUBCOMMAND_METAVAR:
             self.subcommand_metavar = localize(SUBCOMMAND_METAVAR)
+
+    def get_params(self, ctx: Context) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        for param in params:  # typer adds its completion options after the group is made
+            if param.name == "install_completion":
+                param.callback = install_completion
+        return params
+
+
+# typer renders a candidate's description through rich at the terminal's width (80 columns
+# when a shell asks): longer ones wrap onto lines a shell reads as candidates of their own, and
+# `[limits]` is taken for markup and dropped. Shells show one line per candidate anyway.
+COMPLETION_HELP_COLUMNS = 78
+# Characters a shell's format escapes before rich renders the text (zsh: `:` becomes `\\:`).
+SHELL_ESCAPED = frozenset(":'\"$\\`")
+_MARKUP = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def completion_help(text: str) -> str:
+    """`text` on one line that fits COMPLETION_HELP_COLUMNS ("..." where it is cut), escaped
+    from rich's markup (as rich.markup.escape does; rich is imported only by the render
+    package)."""
+    import unicodedata
+
+    line = " ".join(text.split())
+    shown, columns = "", 0
+    for character in line:
+        if character in SHELL_ESCAPED:
+            columns += 3
+        else:
+            columns += 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        if columns > COMPLETION_HELP_COLUMNS - 3:
+            shown = shown.rstrip() + "..."
+            break
+        shown += character
+    return _MARKUP.sub(r"\1\1\\\2", shown)
+
+
+def install_completion(ctx: Context, param: Any, value: Any) -> Any:
+    """`--install-completion`: typer's own, saying what it did in the user's language."""
+    import sys
+
+    from typer._completion_shared import install
+
+    if not value or ctx.resilient_parsing:
+        return value
+    shell, path = install(shell=value) if isinstance(value, str) else install()
+    typer.secho(localize(_("{shell} completion installed in {path}", shell=shell, path=path)))
+    typer.echo(localize(_("Completion will take effect once you restart the terminal")))
+    sys.exit(0)
 
 
 def use_localized_classes(app: typer.Typer) -> None:

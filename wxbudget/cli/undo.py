@@ -20,7 +20,7 @@ from wxbudget.cli.write_options import (
     OverrideLimitsOption,
     YesOption,
 )
-from wxbudget.i18n import _
+from wxbudget.i18n import _, localize
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -281,9 +281,20 @@ def _undoable(incomplete: str, *, batches: bool) -> list[tuple[str, str]]:
                 continue
             name = intent.get("batch") if batches else intent.get("out_request_no")
             if isinstance(name, str) and name.startswith(incomplete) and name not in found:
-                subject = intent.get("stock_id") or f"bundle {intent.get('stock_bundle_id')}"
-                found[name] = f"{intent.get('time')} {subject} {intent.get('from')} -> " + str(
-                    intent.get("to")
+                fields = {"time": intent.get("time"), "before": intent.get("from")}
+                fields["after"] = intent.get("to")
+                found[name] = localize(
+                    _(
+                        "{time} stock {stock_id}: {before} -> {after}",
+                        stock_id=intent.get("stock_id"),
+                        **fields,
+                    )
+                    if intent.get("stock_id")
+                    else _(
+                        "{time} bundle {bundle_id}: {before} -> {after}",
+                        bundle_id=intent.get("stock_bundle_id"),
+                        **fields,
+                    )
                 )
             if len(found) >= MAX_COMPLETIONS:
                 break

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from wxbudget.i18n import _, localize
+from wxbudget.i18n import Message, _, localize
 from wxbudget.printable import json_escaped, printable
 
 if TYPE_CHECKING:
@@ -112,7 +112,9 @@ def error(line: str) -> None:
 def trace(line: str) -> None:
     from rich.text import Text
 
-    stderr().print(Text(printable(line), style="dim"))
+    # Only the trace's own words are messages: headers, URLs and bodies are shown verbatim.
+    shown = localize(line) if isinstance(line, Message) else line
+    stderr().print(Text(printable(shown), style="dim"))
 
 
 def json_result(value: Any) -> None:

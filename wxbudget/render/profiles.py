@@ -13,6 +13,17 @@ if TYPE_CHECKING:
 
     from wxbudget.profiles import ProfileReport, ProfileSummary
 
+# A profile's kind as people read it: the value of its `kind` key and, in Chinese, what WeChat
+# Pay calls that kind of merchant (as the state names show the state code).
+KIND_NAMES = {
+    "partner": _("partner (service provider)"),
+    "brand": _("brand (brand-direct)"),
+}
+
+
+def kind_name(kind: str) -> str:
+    return KIND_NAMES.get(kind, kind)
+
 
 def profiles_table(config_path: Path, summaries: list[ProfileSummary]) -> None:
     columns = [
@@ -23,7 +34,7 @@ def profiles_table(config_path: Path, summaries: list[ProfileSummary]) -> None:
         (
             "*" if summary.is_default else "",
             summary.name,
-            summary.kind,
+            kind_name(summary.kind),
             summary.identity or "-",
             summary.base_url,
         )
@@ -40,7 +51,7 @@ def profile_report(report: ProfileReport) -> None:
     rows: list[tuple[str, str | Text]] = []
     files = {key_file.key: key_file for key_file in report.files}
     for key, value in report.values.items():
-        rows.append((key, str(value)))
+        rows.append((key, kind_name(str(value)) if key == "kind" else str(value)))
         key_file = files.get(key)
         if key_file is None:
             continue
