@@ -23,7 +23,13 @@ import tomli_w
 from tests.helpers.cli import SCRIPT, converse, run, script, spawn, table_fields, table_rows
 from tests.helpers.hostile import Answer, HostileServer
 from tests.helpers.logs import posts_of, request_log
-from tests.helpers.readme import README, arguments, readme_examples, run_example
+from tests.helpers.readme import (
+    README,
+    arguments,
+    readme_examples,
+    run_example,
+    write_readme_config,
+)
 from tests.helpers.sandboxes import PristineHomes, Sandboxes
 from tests.helpers.signing_client import SigningClient
 from wxbudget.plan import parse_plan
@@ -213,18 +219,7 @@ def readme_sandbox(
     """A sandbox and a config holding the README's profiles: `prod` and `old` (partner),
     `legacy` (platform certificates); run from an empty working folder."""
     sandbox = sandboxes.start(platform_cert=True)
-    document = tomllib.loads(sandbox.config_path.read_text())
-    profiles = document["profiles"]
-    for profile in profiles.values():
-        for key, value in profile.items():
-            if key.endswith(("_file", "_dir")):
-                profile[key] = str(sandbox.home / value)
-    profiles["prod"] = dict(profiles["sandbox"])
-    profiles["old"] = dict(profiles["sandbox"])
-    profiles["legacy"] = dict(profiles["sandbox-cert"])
-    config = tmp_path / "readme.toml"
-    config.write_text(tomli_w.dumps(document))
-    config.chmod(0o600)
+    config = write_readme_config(sandbox, tmp_path / "readme.toml")
     monkeypatch.setenv("WXBUDGET_CONFIG", str(config))
     work = tmp_path / "work"
     work.mkdir()

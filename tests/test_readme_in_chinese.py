@@ -35,41 +35,28 @@ import tomli_w
 
 from tests.helpers.cli import SCRIPT, SUBPROCESS_SECONDS, converse, spawn
 from tests.helpers.hostile import Answer, HostileServer
-from tests.helpers.readme import readme_examples
+from tests.helpers.readme import readme_examples, write_readme_config
 from tests.helpers.sandboxes import PristineHomes
+from tests.test_readme import (
+    DATA,
+    GOLDEN_SERIAL_NO,
+    INIT_ANSWERS,
+    NOT_RUN,
+    PLAN,
+    PROFILE,
+    UNDO_NUMBER,
+)
 from wxbudget.sandbox import RunningSandbox, start_in_background
 from wxbudget.settings import PROFILE_KEYS
 
-DATA = Path(__file__).parent / "data"
-GOLDEN_SERIAL_NO = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C"
-UNDO_NUMBER = "wxb-20261129093923-6790398b53f89da2"
 README_BATCH = "3f2a9c1d0b7e4a55"
 ROBOT = "https://qyapi.weixin.qq.com"
-# README lines that are no wxbudget command run against a sandbox, and why.
-EXCLUDED = {
-    "pip install -e '.[dev]' && ruff check . && ruff format --check . && mypy && "
-    "python -m pytest": "the test suite itself (no wxbudget command)",
-    "python3 -m venv /tmp/bench && /tmp/bench/bin/pip install . && /tmp/bench/bin/python "
-    "bench/startup.py --runs 15 && /tmp/bench/bin/python bench/batch.py": (
-        "benchmarks: they measure time, which no test may (their output is figures)"
-    ),
-}
+# README lines that are no wxbudget command run against a sandbox, and why: those no test runs.
+EXCLUDED = NOT_RUN
 # The quick start's first steps make the virtualenv this suite already runs in.
 QUICK_START_SETUP = ("python3 ", ". .venv/", "pip install")
-PLAN = (
-    "product_coupon_id,stock_id,max_count,max_count_per_day\n"
-    "1000000013,1000000013001,+100,\n"
-    "1000000013,1000000013002,+100,-10%\n"
-)
-INIT_ANSWERS = [
-    (b"mchid = ", b"1900000001\n"),
-    (b"merchant_serial_no = ", GOLDEN_SERIAL_NO.encode() + b"\n"),
-    (b"private_key_file = ", b"~/keys/apiclient_key.pem\n"),
-    (b"wechatpay_public_key_id = ", b"PUB_KEY_ID_0000000001\n"),
-    (b"wechatpay_public_key_file = ", b"~/keys/pub_key.pem\n"),
-    (b"brand_id = ", b"120344\n"),
-    (b"language = ", b"\n"),
-]
+# The README's `profile init ci --mchid ...`, which makes a profile without asking.
+INIT_CI = next(example for example in PROFILE if "init ci --mchid" in example)
 
 # Lines scripts read, in every language: `sandbox serve`'s first line (README: "prints:
 # listening on ...").
@@ -327,24 +314,8 @@ class World:
             )
             example = example.replace(README_BATCH, batch)
         if words[1:3] == ["profile", "remove"]:
-            self.script(
-                [
-                    "profile",
-                    "init",
-                    "old",
-                    "--mchid",
-                    "1900000001",
-                    "--merchant-serial-no",
-                    GOLDEN_SERIAL_NO,
-                    "--private-key-file",
-                    "~/keys/apiclient_key.pem",
-                    "--wechatpay-public-key-id",
-                    "PUB_KEY_ID_0000000001",
-                    "--wechatpay-public-key-file",
-                    "~/keys/pub_key.pem",
-                ],
-                env,
-            )
+            made = INIT_CI.replace(" ci ", " old ").replace("1DDE55AD...", GOLDEN_SERIAL_NO)
+            self.script(shlex.split(made, comments=True)[1:], env)
         if "--override-limits" in words:
             self.edit_profile(limits={"max_increase": 100000})
         if "--limit" in words:  # guard rails: a fresh user config, so `init prod` is a first
@@ -396,17 +367,7 @@ def make_world(
         (keys / target).chmod(0o600)
     # The quick start's embedded sandbox, its keys made already (as a second run would find it).
     pristine.copy(world.home / ".local" / "share" / "wxbudget" / "sandbox")
-    document = tomllib.loads(sandbox.config_path.read_text())
-    profiles = document["profiles"]
-    for profile in profiles.values():
-        for key, value in profile.items():
-            if key.endswith(("_file", "_dir")):
-                profile[key] = str(sandbox.home / value)
-    profiles["prod"] = dict(profiles["sandbox"])
-    profiles["old"] = dict(profiles["sandbox"])
-    profiles["legacy"] = dict(profiles["sandbox-cert"])
-    world.config.write_text(tomli_w.dumps(document))
-    world.config.chmod(0o600)
+    write_readme_config(sandbox, world.config)
     return world
 
 

@@ -7,10 +7,14 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+import tomli_w
+
 from tests.helpers.cli import Result, run
+from wxbudget.sandbox import RunningSandbox
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -107,3 +111,20 @@ def arguments(example: str, substitutions: Mapping[str, str] | None = None) -> l
     words = shlex.split(line, comments=True)
     assert words[0] == "wxbudget", example
     return words[1:]
+
+
+def write_readme_config(sandbox: RunningSandbox, path: Path) -> Path:
+    """A config holding the README's profiles on `sandbox`: `prod` and `old` (partner), `legacy`
+    (platform certificates), its key paths absolute so it works from any folder."""
+    document = tomllib.loads(sandbox.config_path.read_text())
+    profiles = document["profiles"]
+    for profile in profiles.values():
+        for key, value in profile.items():
+            if key.endswith(("_file", "_dir")):
+                profile[key] = str(sandbox.home / value)
+    profiles["prod"] = dict(profiles["sandbox"])
+    profiles["old"] = dict(profiles["sandbox"])
+    profiles["legacy"] = dict(profiles["sandbox-cert"])
+    path.write_text(tomli_w.dumps(document))
+    path.chmod(0o600)
+    return path
