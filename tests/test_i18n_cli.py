@@ -5,7 +5,9 @@ pseudo-terminal, WXBUDGET_LANG=en over the locale, the -v trace, completion and 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,22 @@ def test_a_profile_value_of_the_wrong_kind_is_hinted_in_chinese(tmp_path: Path) 
     args = ["profile", "init", "x", "--mchid", "12", "--merchant-serial-no", "XYZ", *keys]
     _stdout, stderr = chinese(*args, expect=3)
     assert "（十六进制）" in stderr
+
+
+def test_install_completion_in_a_shell_it_cannot_serve_says_so_in_chinese(
+    isolated_environment: Path,
+) -> None:
+    from tests.helpers.cli import SCRIPT
+
+    # `sh` runs it as its child (not exec'd: a command list follows), so `sh` is detected.
+    completed = subprocess.run(
+        ["sh", "-c", f"'{SCRIPT}' --install-completion && echo"],
+        capture_output=True,
+        text=True,
+        env=os.environ | CHINESE,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert re.fullmatch(r"不支持 Shell \w+。\n", completed.stderr), completed.stderr
+    assert not (isolated_environment / ".bashrc").exists()

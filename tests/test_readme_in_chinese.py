@@ -191,7 +191,9 @@ class World:
             return self.quick_start(example, env)
         if words == ["wxbudget", "--install-completion"]:
             completed = subprocess.run(
-                ["bash", "-c", "wxbudget --install-completion"],
+                # As bash's child, so bash is the shell it detects (a lone command would be
+                # exec'd by `bash -c` and see the shell that started pytest).
+                ["bash", "-c", "wxbudget --install-completion && echo"],
                 capture_output=True,
                 text=True,
                 env=env,

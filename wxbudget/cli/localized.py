@@ -195,15 +195,23 @@ def completion_help(text: str) -> str:
     return _MARKUP.sub(r"\1\1\\\2", shown)
 
 
+# The shells typer's `install` writes completion for.
+INSTALLABLE_SHELLS = frozenset({"bash", "zsh", "fish", "powershell", "pwsh"})
+
+
 def install_completion(ctx: Context, param: Any, value: Any) -> Any:
     """`--install-completion`: typer's own, saying what it did in the user's language."""
     import sys
 
-    from typer._completion_shared import install
+    from typer._completion_shared import _get_shell_name, install
 
     if not value or ctx.resilient_parsing:
         return value
-    shell, path = install(shell=value) if isinstance(value, str) else install()
+    shell = value if isinstance(value, str) else _get_shell_name()
+    if shell not in INSTALLABLE_SHELLS:  # typer would say so in English
+        typer.echo(localize(_("Shell {shell} is not supported.", shell=shell)), err=True)
+        sys.exit(1)
+    shell, path = install(shell=shell)
     typer.secho(localize(_("{shell} completion installed in {path}", shell=shell, path=path)))
     typer.echo(localize(_("Completion will take effect once you restart the terminal")))
     sys.exit(0)
