@@ -18,7 +18,7 @@ from tests.helpers.cli import run
 from tests.helpers.hostile import HostileServer, WechatPayKey
 from tests.helpers.logs import request_log
 from tests.helpers.sandboxes import Sandboxes
-from wxbudget import signing
+from wxbudget import platform_crypto
 from wxbudget.sandbox import RunningSandbox
 
 COUPON = "1000000013"
@@ -101,10 +101,10 @@ def test_a_planted_entry_sealed_with_another_key_is_not_believed(
     entry = {
         "serial_no": PLANTED_SERIAL,
         "encrypt_certificate": {
-            "algorithm": signing.AEAD_ALGORITHM,
+            "algorithm": platform_crypto.AEAD_ALGORITHM,
             "nonce": nonce,
-            "associated_data": signing.CERTIFICATE_ASSOCIATED_DATA,
-            "ciphertext": signing.aead_encrypt(b"x" * 32, nonce, "certificate", planted),
+            "associated_data": platform_crypto.CERTIFICATE_ASSOCIATED_DATA,
+            "ciphertext": platform_crypto.aead_encrypt(b"x" * 32, nonce, "certificate", planted),
         },
     }
     target = cache_of(cert_sandbox) / f"{PLANTED_SERIAL}.json"
@@ -126,7 +126,7 @@ def test_the_cache_holds_the_sealed_listing_entries(cert_sandbox: RunningSandbox
         entry = json.loads(path.read_text())
         assert entry["serial_no"] == path.stem
         assert b"BEGIN CERTIFICATE" not in path.read_bytes()  # only the ciphertext is stored
-        assert entry["encrypt_certificate"]["algorithm"] == signing.AEAD_ALGORITHM
+        assert entry["encrypt_certificate"]["algorithm"] == platform_crypto.AEAD_ALGORITHM
         assert path.stat().st_mode & 0o022 == 0  # only its user can rewrite it
 
 
@@ -135,7 +135,7 @@ def test_an_old_plain_pem_cache_is_downloaded_again(cert_sandbox: RunningSandbox
     apiv3_key = (cert_sandbox.home / "keys" / "apiv3_key.txt").read_bytes().strip()
     for path in list(cache_of(cert_sandbox).glob("*.json")):
         sealed = json.loads(path.read_text())["encrypt_certificate"]
-        pem = signing.aead_decrypt(
+        pem = platform_crypto.aead_decrypt(
             apiv3_key, sealed["nonce"], sealed["associated_data"], sealed["ciphertext"]
         )
         path.with_suffix(".pem").write_bytes(pem)

@@ -28,7 +28,7 @@ from tests.helpers.signing_client import (
     assert_error,
     load_private_key,
 )
-from wxbudget import signing
+from wxbudget import platform_crypto, signing
 from wxbudget.cli.sandbox import sandbox_app
 from wxbudget.errors import UsageError
 from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
@@ -163,12 +163,14 @@ def test_config_has_a_brand_profile_and_the_merchant_certificate(running: Runnin
     assert "sandbox-cert" not in config["profiles"]
     for name in (profile["private_key_file"], profile["wechatpay_public_key_file"], "brand.json"):
         assert stat.S_IMODE((home / name).stat().st_mode) == 0o600
-    certificate = signing.load_certificate((home / partner["merchant_cert_file"]).read_bytes())
+    certificate = platform_crypto.load_certificate(
+        (home / partner["merchant_cert_file"]).read_bytes()
+    )
     assert certificate.serial_no == partner["merchant_serial_no"]
     merchant_key = load_private_key((home / partner["private_key_file"]).read_bytes())
-    assert signing.certificate_public_key_matches(certificate, merchant_key)
+    assert platform_crypto.certificate_public_key_matches(certificate, merchant_key)
     brand_key = load_private_key((home / profile["private_key_file"]).read_bytes())
-    assert not signing.certificate_public_key_matches(certificate, brand_key)
+    assert not platform_crypto.certificate_public_key_matches(certificate, brand_key)
     assert certificate.not_before < datetime.now().astimezone() < certificate.not_after
     assert not (home / "keys" / "apiv3_key.txt").exists()
 
@@ -198,7 +200,9 @@ def test_an_old_home_is_upgraded_keeping_its_merchant_keys(
     assert profiles["sandbox-brand"]["kind"] == "brand"
     serial = profiles["sandbox"]["merchant_serial_no"]
     assert serial != identity["merchant_serial_no"]
-    certificate = signing.load_certificate((home / "keys" / "merchant_cert.pem").read_bytes())
+    certificate = platform_crypto.load_certificate(
+        (home / "keys" / "merchant_cert.pem").read_bytes()
+    )
     assert certificate.serial_no == serial
     for profile_name, target in (
         ("sandbox", STOCK + "?brand_id=" + BRAND),
@@ -545,20 +549,22 @@ def test_without_platform_certificates_the_download_is_not_found(partner: Signin
     assert body["message"] == NO_PLATFORM_MESSAGE
 
 
-def decrypt_listing(response: requests.Response, home: Path) -> dict[str, signing.Certificate]:
+def decrypt_listing(
+    response: requests.Response, home: Path
+) -> dict[str, platform_crypto.Certificate]:
     """A GET /v3/certificates answer, each certificate decrypted and parsed, keyed by serial."""
     assert response.status_code == 200, response.text
     apiv3_key = (home / "keys" / "apiv3_key.txt").read_bytes()
-    found: dict[str, signing.Certificate] = {}
+    found: dict[str, platform_crypto.Certificate] = {}
     for entry in response.json()["data"]:
         sealed = entry["encrypt_certificate"]
         assert sealed["algorithm"] == "AEAD_AES_256_GCM"
         assert sealed["associated_data"] == "certificate"
         assert re.fullmatch(r"[A-Za-z0-9]{12}", sealed["nonce"])
-        pem = signing.aead_decrypt(
+        pem = platform_crypto.aead_decrypt(
             apiv3_key, sealed["nonce"], sealed["associated_data"], sealed["ciphertext"]
         )
-        certificate = signing.load_certificate(pem)
+        certificate = platform_crypto.load_certificate(pem)
         # Listed with all 20 bytes, leading zeros kept: the string WeChat Pay compares.
         assert re.fullmatch(r"[0-9A-F]{40}", entry["serial_no"])
         assert int(entry["serial_no"], 16) == certificate.serial_number
@@ -701,8 +707,8 @@ def test_rotation_needs_a_sandbox_home(tmp_path: Path) -> None:
 
 def test_aead_round_trip_and_its_refusals() -> None:
     key = b"k" * 32
-    sealed = signing.aead_encrypt(key, "abcdefghijkl", "certificate", b"pem bytes")
-    assert signing.aead_decrypt(key, "abcdefghijkl", "certificate", sealed) == b"pem bytes"
+    sealed = platform_crypto.aead_encrypt(key, "abcdefghijkl", "certificate", b"pem bytes")
+    assert platform_crypto.aead_decrypt(key, "abcdefghijkl", "certificate", sealed) == b"pem bytes"
     for args, reason in [
         ((b"x" * 32, "abcdefghijkl", "certificate", sealed), "wrong APIv3 key"),
         ((key, "abcdefghijkX", "certificate", sealed), "nonce"),
@@ -711,9 +717,11 @@ def test_aead_round_trip_and_its_refusals() -> None:
         ((b"short", "abcdefghijkl", "certificate", sealed), "32 bytes"),
     ]:
         with pytest.raises(ValueError, match=reason):
-            signing.aead_decrypt(*args)
+            platform_crypto.aead_decrypt(*args)
     with pytest.raises(ValueError, match=r"X\.509"):
-        signing.load_certificate(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
+        platform_crypto.load_certificate(
+            b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n"
+        )
 
 
 def test_cli_help_documents_the_platform_flag() -> None:

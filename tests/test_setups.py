@@ -15,7 +15,7 @@ from tests.helpers.cli import run
 from tests.helpers.logs import audit_entries, posts_of, request_log
 from tests.helpers.sandboxes import BOTH_MODES, Sandboxes
 from tests.helpers.signing_client import COUPONS, SigningClient
-from wxbudget import config, signing
+from wxbudget import config, platform_crypto, signing
 from wxbudget.client import Client
 from wxbudget.config import Flags
 from wxbudget.sandbox import RunningSandbox, rotate_platform_certificate
@@ -242,10 +242,12 @@ def test_expired_cached_certificates_are_not_trusted(cert_sandbox: RunningSandbo
     # As a download of long ago cached it: sealed with this profile's APIv3 key.
     apiv3_key = (cert_sandbox.home / "keys" / "apiv3_key.txt").read_bytes().strip()
     sealed = {
-        "algorithm": signing.AEAD_ALGORITHM,
+        "algorithm": platform_crypto.AEAD_ALGORITHM,
         "nonce": "0123456789ab",
-        "associated_data": signing.CERTIFICATE_ASSOCIATED_DATA,
-        "ciphertext": signing.aead_encrypt(apiv3_key, "0123456789ab", "certificate", expired),
+        "associated_data": platform_crypto.CERTIFICATE_ASSOCIATED_DATA,
+        "ciphertext": platform_crypto.aead_encrypt(
+            apiv3_key, "0123456789ab", "certificate", expired
+        ),
     }
     entry = {"serial_no": "ABCDEF", "encrypt_certificate": sealed}
     (folder / "ABCDEF.json").write_text(json.dumps(entry))
@@ -295,14 +297,15 @@ def platform_signed_answer(sandbox: RunningSandbox, client: Client) -> tuple[dic
 
 def test_certificate_serials_with_leading_zeros_verify(cert_sandbox: RunningSandbox) -> None:
     """WeChat Pay may write a certificate serial with a leading zero its number does not keep."""
-    from wxbudget import signing
     from wxbudget.certs import CachedCertificate
 
     key = new_key()
     pem = self_signed(key, serial=0x0A1B2C3D)
     settings = config.resolve(Flags(config=cert_sandbox.config_path, profile="sandbox-cert"))
     verifier = Verifier(settings, lambda: float(now()))
-    verifier.certificates = [CachedCertificate(signing.load_certificate(pem), "0A1B2C3D", {})]
+    verifier.certificates = [
+        CachedCertificate(platform_crypto.load_certificate(pem), "0A1B2C3D", {})
+    ]
     body, timestamp, nonce = b'{"ok":true}', str(now()), "N" * 32
     headers = {
         "Wechatpay-Timestamp": timestamp,

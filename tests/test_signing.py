@@ -156,3 +156,14 @@ def test_key_loaders_refuse_garbage() -> None:
         signing.load_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     with pytest.raises(ValueError, match=r"\w"):
         signing.load_public_key(b"nonsense")
+
+
+def test_the_key_loaders_are_cryptographys_public_ones() -> None:
+    # signing takes the PEM loaders from where cryptography's `serialization` takes them, to
+    # skip importing its SSH support at every start; this pins that they are the same functions.
+    from cryptography.hazmat.primitives import serialization
+
+    assert signing._pem_loaders() == (
+        serialization.load_pem_private_key,
+        serialization.load_pem_public_key,
+    )

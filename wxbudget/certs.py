@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wxbudget import signing
+from wxbudget import platform_crypto, signing
 from wxbudget.errors import ConfigError, VerificationError
 from wxbudget.i18n import _
 
@@ -38,7 +38,7 @@ class CachedCertificate:
     WeChat Pay compares; a parsed certificate's number drops leading zeros) and the listing
     entry it was decrypted from (what the cache stores)."""
 
-    certificate: signing.Certificate
+    certificate: platform_crypto.Certificate
     serial_no: str
     entry: dict[str, Any]
     path: Path | None = None
@@ -119,10 +119,10 @@ def _decrypt_entry(entry: Any, apiv3_key: bytes) -> CachedCertificate:
     """A listing entry's certificate; ValueError when it does not decrypt with this key,
     KeyError/TypeError when malformed, VerificationError when the serials disagree."""
     sealed = entry["encrypt_certificate"]
-    pem = signing.aead_decrypt(
+    pem = platform_crypto.aead_decrypt(
         apiv3_key, str(sealed["nonce"]), str(sealed["associated_data"]), str(sealed["ciphertext"])
     )
-    certificate = signing.load_certificate(pem)
+    certificate = platform_crypto.load_certificate(pem)
     listed = entry.get("serial_no")
     if not isinstance(listed, str) or not signing.same_serial(certificate.serial_no, listed):
         raise VerificationError(

@@ -2,9 +2,10 @@
 
 Nothing here loads a profile into Settings or writes anything; `profile_editor` writes.
 
-Fingerprints are `signing.public_key_fingerprint`: the SHA-256 of the DER SubjectPublicKeyInfo,
-plain lower-case hex, the same as `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum`
-(for a private key, of its public half: `openssl pkey -in KEY.pem -pubout -outform DER`).
+Fingerprints are `platform_crypto.public_key_fingerprint`: the SHA-256 of the DER
+SubjectPublicKeyInfo, plain lower-case hex, the same as
+`openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` (for a private key, of its public
+half: `openssl pkey -in KEY.pem -pubout -outform DER`).
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def describe(path: Path, name: str | None, env: Mapping[str, str]) -> ProfileRep
 
 
 def _inspect(key: str, path: Path) -> KeyFile:
-    from wxbudget import signing
+    from wxbudget import platform_crypto
 
     try:
         mode = path.stat().st_mode
@@ -192,11 +193,13 @@ def _inspect(key: str, path: Path) -> KeyFile:
     problem = None
     try:
         if key == "private_key_file":
-            fingerprint = signing.public_key_fingerprint(
+            fingerprint = platform_crypto.public_key_fingerprint(
                 keyfiles.load_private_key_file(path).public_key()
             )
         elif key == "wechatpay_public_key_file":
-            fingerprint = signing.public_key_fingerprint(keyfiles.load_public_key_file(path))
+            fingerprint = platform_crypto.public_key_fingerprint(
+                keyfiles.load_public_key_file(path)
+            )
     except ConfigError as error:
         problem = error.message
     return KeyFile(key, path, True, mode_text, fingerprint, problem)

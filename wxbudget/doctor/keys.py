@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wxbudget import certs, i18n, signing
+from wxbudget import certs, i18n, platform_crypto, signing
 from wxbudget.doctor.model import (
     CERTIFICATE_WARN_DAYS,
     KEY_SOURCE,
@@ -61,7 +61,7 @@ def check_private_key(
                 "pkcs12 -in apiclient_cert.p12 -nocerts -nodes -out apiclient_key.pem)"
             ),
         )
-    fingerprint = signing.public_key_fingerprint(key.public_key())
+    fingerprint = platform_crypto.public_key_fingerprint(key.public_key())
     findings = [
         Finding(
             Status.PASS,
@@ -101,7 +101,7 @@ def _certificate_findings(
             Finding(Status.SKIP, _("merchant certificate {path} unreadable (see files)", path=path))
         ]
     try:
-        certificate = signing.load_certificate(pem)
+        certificate = platform_crypto.load_certificate(pem)
     except ValueError as error:
         return [
             Finding(
@@ -114,7 +114,7 @@ def _certificate_findings(
         "renew the API certificate ({key_source}) and update the profile", key_source=KEY_SOURCE
     )
     findings = []
-    if not signing.certificate_public_key_matches(certificate, key):
+    if not platform_crypto.certificate_public_key_matches(certificate, key):
         findings.append(
             Finding(
                 Status.FAIL,
@@ -122,7 +122,9 @@ def _certificate_findings(
                     "merchant certificate {name} is for another key (its key sha256 "
                     "{public_key_fingerprint})",
                     name=path.name,
-                    public_key_fingerprint=signing.public_key_fingerprint(certificate.public_key),
+                    public_key_fingerprint=platform_crypto.public_key_fingerprint(
+                        certificate.public_key
+                    ),
                 ),
                 _("use the apiclient_cert.pem issued together with this apiclient_key.pem"),
             )
@@ -259,7 +261,7 @@ def _public_key_findings(
                 download,
             )
         )
-    fingerprint = signing.public_key_fingerprint(key)
+    fingerprint = platform_crypto.public_key_fingerprint(key)
     findings.append(
         Finding(
             Status.PASS,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from wxbudget import signing
+from wxbudget import platform_crypto
 from wxbudget.errors import UsageError
 from wxbudget.sandbox.keys import (
     APIV3_KEY_FILE,
@@ -165,13 +165,13 @@ def certificate_listing(platform: tuple[PlatformKey, ...], apiv3_key: bytes) -> 
                 "effective_time": _rfc3339(entry.certificate.not_before),
                 "expire_time": _rfc3339(entry.certificate.not_after),
                 "encrypt_certificate": {
-                    "algorithm": signing.AEAD_ALGORITHM,
+                    "algorithm": platform_crypto.AEAD_ALGORITHM,
                     "nonce": nonce,
-                    "associated_data": signing.CERTIFICATE_ASSOCIATED_DATA,
-                    "ciphertext": signing.aead_encrypt(
+                    "associated_data": platform_crypto.CERTIFICATE_ASSOCIATED_DATA,
+                    "ciphertext": platform_crypto.aead_encrypt(
                         apiv3_key,
                         nonce,
-                        signing.CERTIFICATE_ASSOCIATED_DATA,
+                        platform_crypto.CERTIFICATE_ASSOCIATED_DATA,
                         entry.certificate_pem,
                     ),
                 },
@@ -195,7 +195,7 @@ def _numbers(home: Path) -> list[int]:
 def _load_platform_key(home: Path, number: int) -> PlatformKey:
     folder = home / PLATFORM_DIR
     pem = (folder / f"platform_cert_{number:04d}.pem").read_bytes()
-    certificate = signing.load_certificate(pem)
+    certificate = platform_crypto.load_certificate(pem)
     return PlatformKey(
         # Listed as WeChat Pay lists its serials: all 20 bytes, leading zeros kept.
         serial_no=f"{certificate.serial_number:0{LISTED_SERIAL_DIGITS}X}",

@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from wxbudget import signing
+from wxbudget import platform_crypto
 
 SANDBOX_MCHID = "1900000001"
 SANDBOX_BRAND_ID = "120344"
@@ -87,7 +87,7 @@ class PlatformKey:
     serial_no: str
     private_key: rsa.RSAPrivateKey
     certificate_pem: bytes
-    certificate: signing.Certificate
+    certificate: platform_crypto.Certificate
 
 
 @dataclass(frozen=True)
