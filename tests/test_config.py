@@ -265,13 +265,12 @@ def test_bad_max_retries(tmp_path: Path, retries: object) -> None:
     ],
 )
 def test_flags_out_of_range_are_usage_errors(tmp_path: Path, flags: Flags, message: str) -> None:
-    from dataclasses import replace
 
     from wxbudget.errors import UsageError
 
     path = write_config(tmp_path, {"profiles": {"p": profile()}})
     with pytest.raises(UsageError) as caught:
-        config.resolve(replace(flags, config=path), {})
+        config.resolve(flags._replace(config=path), {})
     assert message in caught.value.message
     assert caught.value.exit_code is ExitCode.USAGE
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 _AUTH_FIELD = re.compile(r'\s*([a-z_]+)="([^"]*)"\s*')
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Authorization:
     scheme: str
     fields: dict[str, str]

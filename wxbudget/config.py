@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wxbudget import keyfiles, language, profile_rules
 from wxbudget.errors import ConfigError, UsageError, WxBudgetError
@@ -33,8 +32,7 @@ TOP_LEVEL_KEYS = ("default_profile", "language", "profiles")
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
-@dataclass(frozen=True)
-class Flags:
+class Flags(NamedTuple):
     """What the command line said; None means "not given", so a profile value is never shadowed."""
 
     config: Path | None = None

@@ -19,8 +19,7 @@ import socket
 import threading
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 import requests.adapters
@@ -50,8 +49,7 @@ class NoAnswerError(NetworkError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status: int
     headers: Mapping[str, str]  # looked up case-insensitively
     body: bytes
@@ -340,8 +338,7 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-@dataclass(frozen=True)
-class BaseUrl:
+class BaseUrl(NamedTuple):
     """A base URL as urllib3, the library that connects, reads it, rebuilt from its parts."""
 
     scheme: str

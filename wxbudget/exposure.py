@@ -8,8 +8,7 @@ reason. Amounts are whole fen, shown in yuan; no floating point anywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from wxbudget.i18n import _
 from wxbudget.models import EXPIRED_STATES, Stock, UpdateMode
@@ -28,8 +27,7 @@ _NO_FIXED_VALUE = {
 }
 
 
-@dataclass(frozen=True)
-class Exposure:
+class Exposure(NamedTuple):
     """An amount of money (fen), or why there is none; `per_day` for a daily cap's change."""
 
     fen: int | None

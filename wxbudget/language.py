@@ -10,7 +10,7 @@ any text, because --help and usage errors come before a profile is loaded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wxbudget.i18n import _
 
@@ -22,8 +22,7 @@ LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 DEFAULT_LANGUAGE = "en"
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """The language and what decided it, for doctor: "WXBUDGET_LANG", "profile 'prod'",
     "the config file", "LANG=zh_CN.UTF-8" or "the default"."""
 

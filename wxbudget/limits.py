@@ -9,9 +9,8 @@ for `+500`) or a runaway plan from reaching the API.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wxbudget import i18n
 from wxbudget.errors import ConfigError, LocalCheckError
@@ -33,8 +32,7 @@ WHOLE_KEYS = ("max_total_cap", "max_daily_cap", "max_increase", "max_rows")
 OVERRIDE_HINT = _("pass --override-limits to go beyond them (it is recorded in the audit journal)")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The limits of one profile; None means "no limit"."""
 
     profile: str = ""
@@ -48,9 +46,9 @@ class Limits:
     def set(self) -> dict[str, int | Decimal]:
         """The limits given, by key."""
         return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if f.name != "profile" and getattr(self, f.name) is not None
+            name: value
+            for name, value in self._asdict().items()
+            if name != "profile" and value is not None
         }
 
     def breaches(self, change: Change) -> tuple[str, ...]:

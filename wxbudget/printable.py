@@ -11,17 +11,33 @@ it prints through here; error lines are made printable where they are built.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
-# C0 but tab and newline, DEL, C1, bidirectional overrides.
-_CONTROLS_BUT_NEWLINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-# What JSON leaves unescaped (it escapes C0 itself): DEL, C1, bidirectional overrides.
-_JSON_UNESCAPED = re.compile(f"[\x7f-\x9f{_BIDI}]")
+# ASCII text, the common case (ids, numbers, English), is cleaned with a translate table; the
+# expressions below are compiled only when a text has more than ASCII: compiling a class
+# beyond Latin-1 costs ~1% of every start (bench/startup.py), and most runs never need it.
+_ASCII_CONTROLS_BUT_NEWLINE = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
+
+
+@cache
+def _controls_but_newline() -> re.Pattern[str]:
+    """C0 but tab and newline, DEL, C1, bidirectional overrides."""
+    return re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+
+
+@cache
+def _json_unescaped() -> re.Pattern[str]:
+    """What JSON leaves unescaped (it escapes C0 itself): DEL, C1, bidirectional overrides."""
+    return re.compile(f"[\x7f-\x9f{_BIDI}]")
 
 
 def printable(text: str) -> str:
     """`text` without control characters; newlines kept (a cell or a notice may have lines)."""
-    return _CONTROLS_BUT_NEWLINE.sub("", text.replace("\t", " "))
+    text = text.replace("\t", " ")
+    if text.isascii():
+        return text.translate(_ASCII_CONTROLS_BUT_NEWLINE)
+    return _controls_but_newline().sub("", text)
 
 
 def one_line(text: str) -> str:
@@ -32,4 +48,6 @@ def one_line(text: str) -> str:
 def json_escaped(document: str) -> str:
     """A JSON document with DEL, C1 and bidirectional controls written as `\\uXXXX`: the same
     value, nothing a terminal acts on (json.dumps already escapes C0)."""
-    return _JSON_UNESCAPED.sub(lambda found: f"\\u{ord(found.group()):04x}", document)
+    if document.isascii():
+        return document.replace("\x7f", "\\u007f")
+    return _json_unescaped().sub(lambda found: f"\\u{ord(found.group()):04x}", document)

@@ -7,9 +7,8 @@ that `config`, `profiles` and `doctor` apply the very same ones.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from wxbudget.errors import ConfigError
@@ -102,8 +101,7 @@ HEADER_VALUE_RULES = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything a client needs, resolved and checked. Holds key objects, never key text."""
 
     config_path: Path
@@ -127,7 +125,7 @@ class Settings:
     audit_log: Path
     rate_limit: int
     embedded_sandbox: bool = False
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
     notify_url: str | None = None  # where write commands post their summary
 
     @property

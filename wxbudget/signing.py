@@ -10,8 +10,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -112,8 +111,7 @@ def authorization_header(
     return scheme + " " + ",".join(f'{name}="{value}"' for name, value in fields)
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     """The outcome of checking a response signature; `reason` says why it failed."""
 
     ok: bool

@@ -14,10 +14,10 @@ import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode
 
-from wxbudget import authorization, signing
+from wxbudget import signing
 from wxbudget.errors import (
     ApiError,
     NetworkError,
@@ -73,7 +73,7 @@ def backoff_seconds(retry: int, fraction: float) -> float:
     return BACKOFF_BASE_SECONDS * 2.0 ** (retry - 1) * spread
 
 
-@dataclass
+@dataclass(eq=False)
 class CallRecord:
     """What one logical call did, for the audit journal: attempts and the last answer seen."""
 
@@ -94,8 +94,7 @@ class CallRecord:
     lost_answer: str | None = None
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
     """A verified 2xx answer: its raw body bytes and decoded JSON."""
 
     status: int
@@ -375,6 +374,8 @@ def redact_header(name: str, value: str) -> str:
     if lowered == "wechatpay-signature":
         return f"<elided, {len(value)} chars>"
     if lowered == "authorization":
+        from wxbudget import authorization  # -v only: off the start of every other run
+
         parsed = authorization.parse_authorization(value)
         if parsed is None:
             return "<elided>"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from wxbudget.errors import UntrustedFileError
 from wxbudget.i18n import _
@@ -25,8 +25,7 @@ _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 ROOT_UID = 0
 
 
-@dataclass(frozen=True)
-class Exposure:
+class Exposure(NamedTuple):
     """Why a path cannot be trusted (`problem`, e.g. "can be rewritten by group or others
     (mode 0666)") and the command that fixes it (`fix`)."""
 

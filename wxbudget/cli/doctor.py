@@ -73,7 +73,6 @@ def _embedded_or_given(options: GlobalOptions) -> tuple[Flags, Path | None, bool
     for, or no config file at all and a person at a terminal), which every other command would
     use; the config file that was missing; and whether it is the embedded sandbox. With no
     config file and nobody at a terminal the flags stay as given: the config check fails."""
-    from dataclasses import replace
 
     from wxbudget import render
     from wxbudget.cli.embedded import sandbox_config
@@ -88,4 +87,4 @@ def _embedded_or_given(options: GlobalOptions) -> tuple[Flags, Path | None, bool
         return flags, None, False
     path, missing = found
     render.mark_sandbox()
-    return replace(flags, config=path, sandbox=None), missing, True
+    return flags._replace(config=path, sandbox=None), missing, True

@@ -20,7 +20,6 @@ import atexit
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -123,9 +122,9 @@ def resolve_settings(flags: Flags, env: Mapping[str, str] | None = None) -> Sett
     if found is None:
         return config.resolve(flags, env)
     path, _missing = found
-    settings = config.resolve(replace(flags, config=path, sandbox=None), env)
+    settings = config.resolve(flags._replace(config=path, sandbox=None), env)
     render.mark_sandbox()
-    return replace(settings, embedded_sandbox=True, audit_log=embedded_audit_log(env))
+    return settings._replace(embedded_sandbox=True, audit_log=embedded_audit_log(env))
 
 
 def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:

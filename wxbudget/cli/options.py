@@ -8,10 +8,9 @@ import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar
 
 import typer
 
@@ -29,8 +28,7 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-@dataclass(frozen=True)
-class GlobalOptions:
+class GlobalOptions(NamedTuple):
     """The options shared by every command; None means "not given"."""
 
     profile: str | None = None
@@ -45,12 +43,8 @@ class GlobalOptions:
 
     def merged(self, later: GlobalOptions) -> GlobalOptions:
         """Values given after the subcommand win over those given before it."""
-        given = {
-            f.name: getattr(later, f.name)
-            for f in fields(later)
-            if getattr(later, f.name) is not None
-        }
-        return replace(self, **given)
+        given = {name: value for name, value in later._asdict().items() if value is not None}
+        return self._replace(**given)
 
     @property
     def json(self) -> bool:

@@ -7,7 +7,6 @@ What may be undone, and to what, is `wxbudget.undo`'s to decide.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -117,7 +116,7 @@ def undo(
                         flag_brand_id=options.brand_id,
                     )
                 )
-            with open_client(replace(options, brand_id=found.brand_id)) as branded:
+            with open_client(options._replace(brand_id=found.brand_id)) as branded:
                 _undo_one(options, branded, journal, found, yes, dry_run, override_limits, notify)
             return
         _undo_one(options, client, journal, found, yes, dry_run, override_limits, notify)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +77,7 @@ def check_config(
         )
         return Check(CONFIG, Status.FAIL, error.message, fix), None, path, requested
     # `config=path`: a file that vanished since is an error, never the embedded sandbox.
-    settings_flags = replace(flags, config=path)
+    settings_flags = flags._replace(config=path)
     try:
         settings = config.resolve(settings_flags, env)
     except ConfigError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -215,7 +215,7 @@ def _signed_call(
     from wxbudget.client import Client
 
     # One attempt, one host: a diagnosis must not hide a failure behind a retry or a failover.
-    client = Client(replace(settings, max_retries=0), trace=trace, clock=clock)
+    client = Client(settings._replace(max_retries=0), trace=trace, clock=clock)
     coupon, stock_id = stock or (PROBE_PRODUCT_COUPON_ID, PROBE_STOCK_ID)
     call = _Call(
         what=_("GET stock {stock_id} of coupon {coupon}", stock_id=stock_id, coupon=coupon)

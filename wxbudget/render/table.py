@@ -12,8 +12,7 @@ title and caption is made printable (no control characters) first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wxbudget.i18n import Message, localize
 from wxbudget.printable import printable
@@ -30,8 +29,7 @@ TEXT_MIN_WIDTH = 12
 Cell = "str | Text"
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     header: str
     kind: str = ID
     style: str | None = None
@@ -90,7 +88,7 @@ def _localized(
     are messages (never data: an id or a state that happens to read like a message)."""
     return (
         localize(title) if title else title,
-        [replace(column, header=localize(column.header)) for column in columns],
+        [column._replace(header=localize(column.header)) for column in columns],
         [[localize(cell) if isinstance(cell, Message) else cell for cell in row] for row in rows],
         localize(caption) if caption else caption,
     )
