@@ -34,5 +34,5 @@ def limiters_on(clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """
     from wxbudget.ratelimit import RateLimiter
 
-    defaults = {"clock": clock, "sleep": clock.sleep}
+    defaults = (RateLimiter.__init__.__kwdefaults__ or {}) | {"clock": clock, "sleep": clock.sleep}
     monkeypatch.setattr(RateLimiter.__init__, "__kwdefaults__", defaults)
