@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 from tests.helpers.cli import converse
 from tests.helpers.cli import script as wxbudget
+from tests.helpers.sandboxes import PristineHomes
+from tests.test_readme_in_chinese import untranslated
 from wxbudget.sandbox import RunningSandbox
 
 CHINESE = {"LANG": "zh_CN.UTF-8"}
@@ -37,6 +40,8 @@ def chinese(*args: str, expect: int = 0) -> tuple[str, str]:
     result = wxbudget(*args, expect=expect, env=CHINESE)
     for words in ENGLISH_ONLY:
         assert words not in result.stdout + result.stderr, (args, words, result.stderr)
+    machine = any(word in ("json", "csv") for word in args)
+    assert untranslated(result.stderr + ("" if machine else result.stdout)) == [], args
     return result.stdout, result.stderr
 
 
@@ -265,3 +270,21 @@ def test_install_completion_in_a_shell_it_cannot_serve_says_so_in_chinese(
     assert completed.returncode == 1
     assert re.fullmatch(r"不支持 Shell \w+。\n", completed.stderr), completed.stderr
     assert not (isolated_environment / ".bashrc").exists()
+
+
+def test_the_operating_systems_words_are_translated_too(
+    sandbox: RunningSandbox, tmp_path: Path, pristine_homes: PristineHomes
+) -> None:
+    _stdout, stderr = chinese("apply", str(tmp_path / "nothing.csv"), "--dry-run", expect=2)
+    assert stderr.endswith("nothing.csv：没有那个文件或目录\n"), stderr
+    english = wxbudget(
+        "apply", str(tmp_path / "nothing.csv"), "--dry-run", expect=2, env=OVERRIDDEN
+    )
+    assert english.stderr.endswith("nothing.csv: No such file or directory\n")
+    home = pristine_homes.copy(tmp_path / "sb")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        _stdout, stderr = chinese("sandbox", "serve", "--home", str(home), "--port", port, expect=2)
+    assert f"错误：无法监听 127.0.0.1:{port}：地址已被占用" in stderr

@@ -14,7 +14,8 @@ in parallel. For each example:
   byte (once the values that differ from run to run by nature are masked: generated request
   numbers, batch ids, times).
 
-Lines a script reads stay English by design and are listed in `SCRIPT_READ_LINES`.
+Lines that stay as they are by design (a line scripts wait for, the exchange of a `-v` trace)
+are listed in `VERBATIM_LINES`.
 """
 
 from __future__ import annotations
@@ -58,9 +59,16 @@ QUICK_START_SETUP = ("python3 ", ". .venv/", "pip install")
 # The README's `profile init ci --mchid ...`, which makes a profile without asking.
 INIT_CI = next(example for example in PROFILE if "init ci --mchid" in example)
 
-# Lines scripts read, in every language: `sandbox serve`'s first line (README: "prints:
-# listening on ...").
-SCRIPT_READ_LINES = (re.compile(r"listening on http://127\.0\.0\.1:\d+"),)
+# Lines that stay as they are in every language: `sandbox serve`'s first line, which scripts
+# wait for (README: "prints: listening on ..."), and the exchange a `-v` trace shows verbatim
+# (request line, headers, status, body; its own words are translated).
+VERBATIM_LINES = (
+    re.compile(r"listening on http://127\.0\.0\.1:\d+"),
+    re.compile(r"> (?:GET|POST) \S+"),
+    re.compile(r"[<>] [A-Z][A-Za-z0-9]*(?:-[A-Z][A-Za-z0-9]*)*: .*"),  # Header-Name: value
+    re.compile(r"< \d{3}"),
+    re.compile(r"< [{\[].*"),
+)
 # wxbudget's commands, in a command line to type ("run 'wxbudget undo --batch ...'").
 COMMANDS = "show|set-max|set-daily|list|apply|check|undo|history|bundle|doctor|profile|init|remove"
 COMMANDS += "|certs|download|sandbox"
@@ -78,6 +86,7 @@ MACHINE_TOKENS = re.compile(
     | \b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b        # JSON fields: max_count, out_request_no
     | \b[\w-]*\d[\w-]*\b                      # ids and numbers: wxb-2026..., 1DDE55AD...
     | \bwxbudget(?:\s+(?:COMMANDS))*\b          # a command to type: wxbudget undo
+    | \b(?:json|csv|table)\b                  # -o's values
     | \b(?:jq|cron|CI|JSON|CSV|HTTP|HTTPS|API|APIv3|WeCom|PEM|Ctrl-C|TTY|UTC)\b
     """.replace("PROFILE_KEYS", "|".join(PROFILE_KEYS)).replace("COMMANDS", COMMANDS),
     re.VERBOSE,
@@ -381,7 +390,7 @@ def untranslated(text: str) -> list[str]:
     """The lines of `text` a person reads that hold English words and no Chinese."""
     found = []
     for line in text.splitlines():
-        if any(pattern.fullmatch(line.strip()) for pattern in SCRIPT_READ_LINES):
+        if any(pattern.fullmatch(line.strip()) for pattern in VERBATIM_LINES):
             continue
         if CJK.search(line):
             continue
@@ -442,12 +451,16 @@ def test_the_chinese_check_flags_english_and_lets_typed_tokens_through() -> None
         "error: stock 1000000013004 is STOPPED"
     ]
     assert untranslated("Completion will take effect once you restart the terminal") != []
+    assert untranslated("< verification: ok") != []
+    assert untranslated("attempt 1:") != []
     assert untranslated("  run 'wxbudget undo --batch 3f2a9c1d0b7e4a55' to take it back") != []
     typed = [
         "│ 1000000013002 │ SENDING │ 50,000 │",
         "  mchid = 1900000001",
         "  out_request_no: wxb-20261129122754-601b5fec44da3cfb",
         "> GET http://127.0.0.1:8080/v3/marketing/partner/product-coupon/product-coupons/1",
+        "> User-Agent: wxbudget/0.1.0 (Linux; Python 3.11.7)",
+        "< Request-ID: 207C7BF32BD2A81E206C8D9C68AD1E1F480ED8EE-0",
         "wxbudget undo --batch 3f2a9c1d0b7e4a55",
         "listening on http://127.0.0.1:8080",
         "错误：批次 1000000013004 的状态是 已停止 STOPPED",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from wxbudget import keyfiles, language, profile_rules
-from wxbudget.errors import ConfigError, UsageError, WxBudgetError
+from wxbudget.errors import ConfigError, UsageError, WxBudgetError, os_reason
 from wxbudget.i18n import _
 from wxbudget.limits import parse_limits
 from wxbudget.settings import (
@@ -148,7 +148,7 @@ def load(path: Path) -> dict[str, Any]:
         text = trust.read_trusted(path, _("config file"), secret=False).decode("utf-8")
     except OSError as error:
         raise ConfigError(
-            _("cannot read config file {path}: {strerror}", path=path, strerror=error.strerror)
+            _("cannot read config file {path}: {strerror}", path=path, strerror=os_reason(error))
         ) from error
     except UnicodeDecodeError as error:
         raise ConfigError(_("config file {path} is not UTF-8 text", path=path)) from error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 from typing import Any
 
@@ -239,3 +240,38 @@ def _decode_error_body(body: bytes) -> tuple[str, str, str | None, str | None] |
         field = str(detail["field"]) if detail.get("field") else None
         issue = str(detail["issue"]) if detail.get("issue") else None
     return code, api_message, field, issue
+
+
+# The operating system's words for the errors files and sockets meet most, in the user's
+# language: Python never sets LC_MESSAGES, so `strerror` is the C library's English whatever
+# the locale. Each English text is glibc's, so English output is exactly `strerror`.
+OS_REASONS = {
+    errno.ENOENT: _("No such file or directory"),
+    errno.EACCES: _("Permission denied"),
+    errno.EPERM: _("Operation not permitted"),
+    errno.EISDIR: _("Is a directory"),
+    errno.ENOTDIR: _("Not a directory"),
+    errno.EEXIST: _("File exists"),
+    errno.ENOSPC: _("No space left on device"),
+    errno.EROFS: _("Read-only file system"),
+    errno.ELOOP: _("Too many levels of symbolic links"),
+    errno.ENAMETOOLONG: _("File name too long"),
+    errno.EIO: _("Input/output error"),
+    errno.EPIPE: _("Broken pipe"),
+    errno.EADDRINUSE: _("Address already in use"),
+    errno.EADDRNOTAVAIL: _("Cannot assign requested address"),
+    errno.ECONNREFUSED: _("Connection refused"),
+    errno.ECONNRESET: _("Connection reset by peer"),
+    errno.ETIMEDOUT: _("Connection timed out"),
+    errno.ENETUNREACH: _("Network is unreachable"),
+    errno.EHOSTUNREACH: _("No route to host"),
+}
+
+
+def os_reason(error: OSError) -> str:
+    """Why `error` happened, as the OS says it (`strerror`), shown in the user's language when
+    it is one of OS_REASONS (and the OS's words are the ones that message holds)."""
+    known = OS_REASONS.get(error.errno) if error.errno is not None else None
+    if known is not None and str(known) == error.strerror:
+        return known
+    return error.strerror or str(error)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wxbudget.errors import ConfigError
+from wxbudget.errors import ConfigError, os_reason
 from wxbudget.i18n import _
 from wxbudget.statefiles import open_state_file
 
@@ -146,7 +146,7 @@ class Journal:
                     "cannot write the {what} {path}: {strerror}",
                     what=self.what,
                     path=self.path,
-                    strerror=error.strerror,
+                    strerror=os_reason(error),
                 )
             ) from error
         finally:
@@ -186,7 +186,7 @@ class Journal:
                     "cannot read the {what} {path}: {strerror}",
                     what=self.what,
                     path=self.path,
-                    strerror=error.strerror,
+                    strerror=os_reason(error),
                 )
             ) from error
         if start and not start.startswith(b"{"):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wxbudget.errors import ConfigError
+from wxbudget.errors import ConfigError, os_reason
 from wxbudget.i18n import _
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def require_trusted_if_present(path: Path, what: str, *, secret: bool) -> None:
                 "cannot read {what} {path}: {strerror}",
                 what=what,
                 path=path,
-                strerror=error.strerror,
+                strerror=os_reason(error),
             )
         ) from error
 
@@ -115,6 +115,6 @@ def _read_key_file(path: Path, what: str, *, secret: bool) -> bytes:
                 "cannot read {what} file {path}: {strerror}",
                 what=what,
                 path=path,
-                strerror=error.strerror,
+                strerror=os_reason(error),
             )
         ) from error

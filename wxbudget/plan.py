@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wxbudget.budget import MAX_CAP, MIN_CAP, Target, parse_target
-from wxbudget.errors import UsageError
+from wxbudget.errors import UsageError, os_reason
 from wxbudget.i18n import _
 from wxbudget.ids import parse_id
 from wxbudget.models import UpdateMode
@@ -149,7 +149,7 @@ def read_plan(source: str) -> Plan:
                 _(
                     "cannot read plan file {source}: {strerror}",
                     source=source,
-                    strerror=error.strerror,
+                    strerror=os_reason(error),
                 )
             ) from error
         name = source

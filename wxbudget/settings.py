@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from wxbudget.errors import ConfigError
+from wxbudget.errors import ConfigError, os_reason
 from wxbudget.i18n import _
 from wxbudget.limits import Limits
 
@@ -170,7 +170,7 @@ class Settings(NamedTuple):
                 _(
                     "cannot read apiv3_key_file {apiv3_key_file}: {strerror}",
                     apiv3_key_file=self.apiv3_key_file,
-                    strerror=error.strerror,
+                    strerror=os_reason(error),
                 )
             ) from error
         if len(key) != APIV3_KEY_LENGTH:

@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 
 from wxbudget import trust
-from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.errors import ConfigError, UntrustedFileError, os_reason
 from wxbudget.i18n import _
 
 
@@ -136,6 +136,6 @@ def _unusable(path: Path, what: str, error: OSError) -> ConfigError:
             "cannot use {what} {path}: {reason}",
             what=what,
             path=path,
-            reason=error.strerror or error,
+            reason=os_reason(error),
         )
     )

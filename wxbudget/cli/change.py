@@ -238,7 +238,7 @@ def _write(
     """Send the change. A signal during it lets the write finish and says how it ended."""
     from wxbudget import earlier as earlier_changes
     from wxbudget import operations, render
-    from wxbudget.errors import OutputError, WxBudgetError
+    from wxbudget.errors import OutputError, WxBudgetError, os_reason
     from wxbudget.interrupts import INTERRUPTS, Interrupted
 
     mode = change.mode
@@ -280,7 +280,7 @@ def _write(
                         "the change was applied ({now}), but its result could not "
                         "be written to stdout: {reason}",
                         now=_now(outcome, mode),
-                        reason=failed.strerror or failed,
+                        reason=os_reason(failed),
                     )
                 ) from failed
         except WxBudgetError as error:

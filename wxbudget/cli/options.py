@@ -339,7 +339,9 @@ class WxBudgetGroup(localized.LocalizedGroup):
             # A result that cannot be written (/dev/full, a full disk): one line, and no
             # retried flush at exit (it would fail again, loudly).
             failures.discard_stdout()
-            reason = error.strerror or error
+            from wxbudget.errors import os_reason
+
+            reason = os_reason(error)
             failures.fail(_("cannot write the result to stdout: {reason}", reason=reason), 2)
         except Exception as error:
             from wxbudget.errors import WxBudgetError

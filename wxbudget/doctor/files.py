@@ -21,7 +21,7 @@ from wxbudget.doctor.model import (
     Status,
     combine,
 )
-from wxbudget.errors import ConfigError, UntrustedFileError
+from wxbudget.errors import ConfigError, UntrustedFileError, os_reason
 from wxbudget.i18n import _
 from wxbudget.settings import resolve_path
 
@@ -207,7 +207,7 @@ def _trust_finding(what: str, path: Path, *, secret: bool) -> Finding:
         found = trust.exposure(path, secret=secret, info=info)
     except OSError as error:
         return Finding(
-            Status.FAIL, _("cannot stat {path}: {strerror}", path=path, strerror=error.strerror)
+            Status.FAIL, _("cannot stat {path}: {strerror}", path=path, strerror=os_reason(error))
         )
     if found is not None:
         return Finding(
@@ -232,7 +232,12 @@ def _file_finding(profile: ProfileUnderTest, key: str, path: Path, *, secret: bo
     except OSError as error:
         return Finding(
             Status.FAIL,
-            _("cannot stat {key} {path}: {strerror}", key=key, path=path, strerror=error.strerror),
+            _(
+                "cannot stat {key} {path}: {strerror}",
+                key=key,
+                path=path,
+                strerror=os_reason(error),
+            ),
         )
     mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISREG(info.st_mode):

@@ -23,7 +23,13 @@ from wxbudget.doctor.model import (
     ProfileUnderTest,
     Status,
 )
-from wxbudget.errors import ApiError, ConfigError, VerificationError, WxBudgetError
+from wxbudget.errors import (
+    ApiError,
+    ConfigError,
+    VerificationError,
+    WxBudgetError,
+    os_reason,
+)
 from wxbudget.i18n import _
 from wxbudget.settings import (
     DEFAULT_BASE_URL,
@@ -100,7 +106,7 @@ def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Statu
                 url=url,
                 via=via,
                 host=host,
-                reason=getattr(error, "strerror", None) or error,
+                reason=os_reason(error) if isinstance(error, OSError) else error,
             ),
             _("check {key} in the profile and this machine's DNS", key=key),
         )
@@ -125,7 +131,7 @@ def _probe_host(name: str, key: str, url: str, timeout: float, *, failure: Statu
             except OSError as error:
                 refused = refused or isinstance(error, ConnectionRefusedError)
                 problems.append(
-                    _("{address}: {reason}", address=address[0], reason=error.strerror or error)
+                    _("{address}: {reason}", address=address[0], reason=os_reason(error))
                 )
                 continue
             connect_ms = (time.perf_counter() - began) * 1000

@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from wxbudget.errors import UsageError
+from wxbudget.errors import UsageError, os_reason
+from wxbudget.i18n import _
 from wxbudget.sandbox.app import Journal, RateLimiter, SandboxApp
 from wxbudget.sandbox.defaults import DEFAULT_FAULT_DELAY_SECONDS
 from wxbudget.sandbox.demo import demo_stocks
@@ -356,4 +357,10 @@ def _build(
     try:
         return SandboxServer(port, app)
     except OSError as error:
-        raise UsageError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from error
+        raise UsageError(
+            _(
+                "cannot listen on {address}: {reason}",
+                address=f"{HOST}:{port}",
+                reason=os_reason(error),
+            )
+        ) from error
