@@ -10,12 +10,15 @@ Pairs (targets in brackets):
   --help zh, show zh: the same two pairs with Chinese selected (LANG=zh_CN.UTF-8)   [same]
   zh/en help, zh/en show: set-max --help and show in Chinese / in English   [<= 1.05]
 Each ratio is the median of N alternated runs of each side; the machine's noise hits both.
+The verdict is on wall time. The cpu column is the same ratio of the processes' own CPU time
+(user + system): on a loaded machine it shows whether an OVER is wxbudget's work or waiting.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,10 +66,17 @@ IMPORT_BASELINE = (
 )
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and the child's CPU time (user + system) of one run."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def ratio(
@@ -75,17 +85,21 @@ def ratio(
     runs: int,
     env: dict[str, str],
     base_env: dict[str, str],
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
+    """The wall-time ratio, our and the baseline's median wall times, and the CPU-time ratio."""
     timed(ours, env)  # warm the page cache for both sides
     timed(baseline, base_env)
-    ours_times: list[float] = []
-    base_times: list[float] = []
+    ours_runs: list[tuple[float, float]] = []
+    base_runs: list[tuple[float, float]] = []
     for _ in range(runs):
-        ours_times.append(timed(ours, env))
-        base_times.append(timed(baseline, base_env))
-    ours_median = statistics.median(ours_times)
-    base_median = statistics.median(base_times)
-    return ours_median / base_median, ours_median, base_median
+        ours_runs.append(timed(ours, env))
+        base_runs.append(timed(baseline, base_env))
+    ours_median = statistics.median(wall for wall, _cpu in ours_runs)
+    base_median = statistics.median(wall for wall, _cpu in base_runs)
+    cpu_ratio = statistics.median(cpu for _wall, cpu in ours_runs) / statistics.median(
+        cpu for _wall, cpu in base_runs
+    )
+    return ours_median / base_median, ours_median, base_median, cpu_ratio
 
 
 def main() -> None:
@@ -177,14 +191,14 @@ def main() -> None:
             ]
             print(
                 f"{'pair':<10} {'ratio':>6} {'target':>7} {'ours ms':>8} {'base ms':>8}"
-                f"  (median of {args.runs})"
+                f" {'cpu':>5}  (median of {args.runs})"
             )
             for name, ours, baseline, target, ours_env, base_env in pairs:
-                value, ours_s, base_s = ratio(ours, baseline, args.runs, ours_env, base_env)
+                value, ours_s, base_s, cpu = ratio(ours, baseline, args.runs, ours_env, base_env)
                 verdict = "ok" if value <= target else "OVER"
                 print(
                     f"{name:<10} {value:>6.2f} {target:>7.2f} {ours_s * 1000:>8.0f}"
-                    f" {base_s * 1000:>8.0f}  {verdict}"
+                    f" {base_s * 1000:>8.0f} {cpu:>5.2f}  {verdict}"
                 )
         finally:
             server.terminate()
