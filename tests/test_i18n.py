@@ -126,6 +126,43 @@ def test_the_compiled_catalog_reads_back_every_translation() -> None:
             assert compiled.gettext(entry.msgid) == entry.msgstr[0]
 
 
+def test_the_catalog_reader_answers_as_gettext_does() -> None:
+    # wxbudget reads .mo bytes with i18n.MoCatalog (messages decoded when shown); gettext's
+    # own GNUTranslations over the same bytes is the reference, for every message and plural.
+    entries = catalog.parse_po(catalog.po_path("zh_CN").read_text(encoding="utf-8"))
+    data = catalog.compile_mo(entries)
+    ours, reference = i18n.MoCatalog(data), GNUTranslations(io.BytesIO(data))
+    assert len([entry for entry in entries if entry.msgid_plural]) > 0
+    for entry in entries:
+        if not entry.msgid:
+            continue
+        if entry.msgid_plural is None:
+            assert ours.gettext(entry.msgid) == reference.gettext(entry.msgid), entry.msgid
+            continue
+        for n in (0, 1, 2, 7):
+            assert ours.ngettext(entry.msgid, entry.msgid_plural, n) == reference.ngettext(
+                entry.msgid, entry.msgid_plural, n
+            )
+    for missing in ("no such message {x}", "?"):
+        assert ours.gettext(missing) == reference.gettext(missing) == missing
+        assert ours.ngettext(missing, "many", 1) == reference.ngettext(missing, "many", 1)
+        assert ours.ngettext(missing, "many", 3) == reference.ngettext(missing, "many", 3)
+
+
+def test_the_catalog_reader_follows_the_plural_forms_header() -> None:
+    two_forms = (
+        'msgid ""\nmsgstr "Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "{count} stock"\nmsgid_plural "{count} stocks"\n'
+        'msgstr[0] "one {count}"\nmsgstr[1] "many {count}"\n'
+    )
+    data = catalog.compile_mo(catalog.parse_po(two_forms))
+    ours, reference = i18n.MoCatalog(data), GNUTranslations(io.BytesIO(data))
+    for n in (0, 1, 2):
+        expected = reference.ngettext("{count} stock", "{count} stocks", n)
+        assert ours.ngettext("{count} stock", "{count} stocks", n) == expected
+    assert ours.ngettext("{count} stock", "{count} stocks", 1) == "one {count}"
+
+
 def test_po_parsing_escapes_plurals_and_fuzzy() -> None:
     text = (
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'

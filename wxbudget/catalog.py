@@ -1,9 +1,10 @@
 """gettext catalogs: read a `.po` file, compile it to `.mo`, load the one a language needs.
 
 Standard library only: the package build (hatch_build.py) loads this file by path to compile
-every `.po` into the wheel's `.mo` (which `i18n` loads directly), and a source checkout (an
-editable install) compiles the `.po` in memory instead, so both read their messages through
-the same code: gettext's own `GNUTranslations` over `.mo` bytes.
+every `.po` into the wheel's `.mo`, and a source checkout (an editable install) compiles the
+`.po` in memory instead, so both read their messages through the same code: `i18n.MoCatalog`,
+a gettext `NullTranslations` over the `.mo` bytes (tests check it answers as gettext's own
+`GNUTranslations` does for every message).
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from gettext import GNUTranslations
 
 DOMAIN = "wxbudget"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -140,11 +137,7 @@ def compile_mo(entries: list[Entry]) -> bytes:
     return bytes(output + data)
 
 
-def load_source(locale: str) -> GNUTranslations:
-    """The catalog of `locale` from its `.po`, compiled in memory (a source checkout has no
-    `.mo`: the build makes it)."""
-    import io
-    from gettext import GNUTranslations
-
-    entries = parse_po(po_path(locale).read_text(encoding="utf-8"))
-    return GNUTranslations(io.BytesIO(compile_mo(entries)))
+def compile_source(locale: str) -> bytes:
+    """The `.mo` bytes of `locale`'s `.po`, compiled in memory (a source checkout has no `.mo`:
+    the build makes it)."""
+    return compile_mo(parse_po(po_path(locale).read_text(encoding="utf-8")))
