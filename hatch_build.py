@@ -1,7 +1,7 @@
 """Build hook: compile every gettext catalog (.po) into the wheel's .mo, with the standard library.
 
 An editable install needs none: a source checkout compiles the .po in memory when it loads it
-(wxbudget.catalog.load), so an edited .po is never shadowed by a stale .mo.
+(wxbudget.catalog.compile_source), so an edited .po is never shadowed by a stale .mo.
 """
 
 from __future__ import annotations
