@@ -69,7 +69,7 @@ VERBATIM_LINES = (
     re.compile(r"< \d{3}"),
     re.compile(r"< [{\[].*"),
 )
-# wxbudget's commands, in a command line to type ("run 'wxbudget undo --batch ...'").
+# wxbudget's commands, typed ("run 'wxbudget undo --batch ...'", "list、show、bundle show").
 COMMANDS = "show|set-max|set-daily|list|apply|check|undo|history|bundle|doctor|profile|init|remove"
 COMMANDS += "|certs|download|sandbox"
 # Tokens that read the same in a Chinese interface: they are typed or pasted, not read as
@@ -85,13 +85,14 @@ MACHINE_TOKENS = re.compile(
     | \b[A-Z]{2,}[0-9]*\b                     # states and codes: SENDING, POST, RSA2048
     | \b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b        # JSON fields: max_count, out_request_no
     | \b[\w-]*\d[\w-]*\b                      # ids and numbers: wxb-2026..., 1DDE55AD...
-    | \bwxbudget(?:\s+(?:COMMANDS))*\b          # a command to type: wxbudget undo
+    | \b(?:wxbudget|COMMANDS)\b                 # commands to type: wxbudget undo, bundle show
     | \b(?:json|csv|table)\b                  # -o's values
     | \b(?:jq|cron|CI|JSON|CSV|HTTP|HTTPS|API|APIv3|WeCom|PEM|Ctrl-C|TTY|UTC)\b
     """.replace("PROFILE_KEYS", "|".join(PROFILE_KEYS)).replace("COMMANDS", COMMANDS),
     re.VERBOSE,
 )
 LETTERS = re.compile(r"[A-Za-z]{2,}")
+PHRASE = re.compile(r"[A-Za-z]{2,}[ ,;:'()]+[A-Za-z]{2,}")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # Values that differ from run to run by nature, masked before machine output is compared.
 VARYING = (
@@ -387,14 +388,14 @@ def machine_words(line: str) -> str:
 
 
 def untranslated(text: str) -> list[str]:
-    """The lines of `text` a person reads that hold English words and no Chinese."""
+    """The lines of `text` a person reads that hold English words and no Chinese, or Chinese
+    and an English phrase (two words in a row: an English message inside a Chinese one)."""
     found = []
     for line in text.splitlines():
         if any(pattern.fullmatch(line.strip()) for pattern in VERBATIM_LINES):
             continue
-        if CJK.search(line):
-            continue
-        if LETTERS.search(machine_words(line)):
+        words = machine_words(line)
+        if (PHRASE if CJK.search(line) else LETTERS).search(words):
             found.append(line)
     return found
 
@@ -453,6 +454,7 @@ def test_the_chinese_check_flags_english_and_lets_typed_tokens_through() -> None
     assert untranslated("Completion will take effect once you restart the terminal") != []
     assert untranslated("< verification: ok") != []
     assert untranslated("attempt 1:") != []
+    assert untranslated("错误：配置文件 c.toml：TOML 格式错误：Invalid value (at end of document)")
     assert untranslated("  run 'wxbudget undo --batch 3f2a9c1d0b7e4a55' to take it back") != []
     typed = [
         "│ 1000000013002 │ SENDING │ 50,000 │",
