@@ -288,3 +288,13 @@ def test_the_operating_systems_words_are_translated_too(
         port = str(taken.getsockname()[1])
         _stdout, stderr = chinese("sandbox", "serve", "--home", str(home), "--port", port, expect=2)
     assert f"错误：无法监听 127.0.0.1:{port}：地址已被占用" in stderr
+
+
+def test_sandbox_serves_refusals_in_chinese(tmp_path: Path, pristine_homes: PristineHomes) -> None:
+    home = str(pristine_homes.copy(tmp_path / "sb"))
+    _stdout, stderr = chinese("sandbox", "serve", "--home", home, "--fault", "bogus=2", expect=2)
+    assert "错误：'bogus=2' 中的故障类型 'bogus' 未知；可用的类型：500, 429" in stderr
+    seed = tmp_path / "seed.json"
+    seed.write_text('[{"product_coupon_id": "1"}]')
+    _stdout, stderr = chinese("sandbox", "serve", "--home", home, "--seed", str(seed), expect=2)
+    assert "：第 0 个元素：stock_id 缺失或不是非空字符串" in stderr

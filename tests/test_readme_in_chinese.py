@@ -48,6 +48,7 @@ from tests.test_readme import (
     UNDO_NUMBER,
 )
 from wxbudget.sandbox import RunningSandbox, start_in_background
+from wxbudget.sandbox.faults import KINDS as FAULT_KINDS
 from wxbudget.settings import PROFILE_KEYS
 
 README_BATCH = "3f2a9c1d0b7e4a55"
@@ -77,6 +78,7 @@ COMMANDS += "|certs|download|sandbox"
 MACHINE_TOKENS = re.compile(
     r"""
       \b(?:PROFILE_KEYS)\b                      # profile keys, as written in config.toml
+    | \b(?:FAULT_KINDS)\b                       # sandbox serve --fault KIND=P
     | [a-z][a-z0-9+.-]*://\S+                  # URLs
     | (?:~|\.{1,2})?(?:/[\w.@+-]*)+/?           # paths
     | [\w.-]+\.(?:csv|json|toml|pem|db|jsonl|log|sh)\b  # file names
@@ -88,7 +90,9 @@ MACHINE_TOKENS = re.compile(
     | \b(?:wxbudget|COMMANDS)\b                 # commands to type: wxbudget undo, bundle show
     | \b(?:json|csv|table)\b                  # -o's values
     | \b(?:jq|cron|CI|JSON|CSV|HTTP|HTTPS|API|APIv3|WeCom|PEM|Ctrl-C|TTY|UTC)\b
-    """.replace("PROFILE_KEYS", "|".join(PROFILE_KEYS)).replace("COMMANDS", COMMANDS),
+    """.replace("PROFILE_KEYS", "|".join(PROFILE_KEYS))
+    .replace("COMMANDS", COMMANDS)
+    .replace("FAULT_KINDS", "|".join(FAULT_KINDS)),
     re.VERBOSE,
 )
 LETTERS = re.compile(r"[A-Za-z]{2,}")

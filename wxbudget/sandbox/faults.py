@@ -97,10 +97,17 @@ def parse_fault(text: str) -> FaultSpec:
     """One `KIND=PROBABILITY[:METHOD]`; UsageError naming what is wrong otherwise."""
     kind, equals, rest = text.strip().partition("=")
     if not equals:
-        raise UsageError(f"fault {text!r} is not {SPEC_FORMAT} (e.g. 500=0.1:POST)")
+        raise UsageError(
+            _("fault {text!r} is not {format} (e.g. 500=0.1:POST)", text=text, format=SPEC_FORMAT)
+        )
     if kind not in KINDS:
         raise UsageError(
-            f"unknown fault kind {kind!r} in {text!r}; valid kinds: {', '.join(KINDS)}"
+            _(
+                "unknown fault kind {kind!r} in {text!r}; valid kinds: {kinds}",
+                kind=kind,
+                text=text,
+                kinds=", ".join(KINDS),
+            )
         )
     probability_text, colon, method = rest.partition(":")
     try:
@@ -109,12 +116,29 @@ def parse_fault(text: str) -> FaultSpec:
         probability = math.nan
     if not 0.0 <= probability <= 1.0:  # NaN fails this too
         raise UsageError(
-            f"fault probability {probability_text!r} in {text!r} is not a number from 0 to 1"
+            _(
+                "fault probability {probability!r} in {text!r} is not a number from 0 to 1",
+                probability=probability_text,
+                text=text,
+            )
         )
     if colon and method.upper() not in METHODS:
-        raise UsageError(f"fault method {method!r} in {text!r} is not {' or '.join(METHODS)}")
+        raise UsageError(
+            _(
+                "fault method {method!r} in {text!r} is not {methods}",
+                method=method,
+                text=text,
+                methods=" or ".join(METHODS),
+            )
+        )
     if kind in WRITE_KINDS and colon and method.upper() != "POST":
-        raise UsageError(f"fault {kind!r} changes writes only: use {kind}={probability_text}")
+        raise UsageError(
+            _(
+                "fault {kind!r} changes writes only: use {kind}={probability}",
+                kind=kind,
+                probability=probability_text,
+            )
+        )
     return FaultSpec(kind=kind, probability=probability, method=method.upper() if colon else None)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from wxbudget import signing
 from wxbudget.errors import ConfigError, UsageError
+from wxbudget.i18n import _
 from wxbudget.sandbox import certificates
 from wxbudget.sandbox.keys import (
     BRAND_IDENTITY_FILE,
@@ -44,14 +45,18 @@ from wxbudget.sandbox.keys import (
 def prepare_home(home: Path, *, platform_cert: bool = False) -> HomeKeys:
     """Create DIR (0700) with fresh keys on first start; load (and complete) it afterwards."""
     if home.exists() and not home.is_dir():
-        raise UsageError(f"sandbox home {home} exists and is not a folder")
+        raise UsageError(_("sandbox home {home} exists and is not a folder", home=home))
     identity_path = home / IDENTITY_FILE
     if not identity_path.exists():
         strangers = _strangers(home)
         if strangers:
             raise UsageError(
-                f"sandbox home {home} is not empty and holds no sandbox ({strangers[0]} ...); "
-                "choose an empty or new folder"
+                _(
+                    "sandbox home {home} is not empty and holds no sandbox ({found} ...); "
+                    "choose an empty or new folder",
+                    home=home,
+                    found=strangers[0],
+                )
             )
         _create_home(home)
     try:
@@ -68,7 +73,9 @@ def prepare_home(home: Path, *, platform_cert: bool = False) -> HomeKeys:
             apiv3_key = certificates.ensure_apiv3_key(home)
             platform = certificates.ensure_platform_keys(home)
     except (OSError, ValueError, TypeError) as error:
-        raise ConfigError(f"sandbox home {home} is damaged: {error}") from error
+        raise ConfigError(
+            _("sandbox home {home} is damaged: {error}", home=home, error=error)
+        ) from error
     return HomeKeys(
         identity, merchant_public_key, wechatpay_private_key, brand, platform, apiv3_key
     )

@@ -16,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from wxbudget.errors import ConfigError
+from wxbudget.i18n import _
 from wxbudget.sandbox.keys import (
     APIV3_KEY_FILE,
     BRAND_PRIVATE_KEY_FILE,
@@ -48,11 +49,13 @@ def write_config(home: Path, keys: HomeKeys, base_url: str, *, platform_cert: bo
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ConfigError(f"{path}: cannot update the sandbox profile: {error}") from error
+            raise ConfigError(
+                _("{path}: cannot update the sandbox profile: {error}", path=path, error=error)
+            ) from error
     document.setdefault("default_profile", PROFILE_NAME)
     profiles = document.setdefault("profiles", {})
     if not isinstance(profiles, dict):
-        raise ConfigError(f"{path}: 'profiles' is not a table")
+        raise ConfigError(_("{path}: 'profiles' is not a table", path=path))
 
     identity = keys.identity
     partner = _profile(profiles, PROFILE_NAME, path)
