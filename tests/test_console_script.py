@@ -107,3 +107,31 @@ def test_root_help_summaries_match_each_commands_own_help() -> None:
         command = group.get_command(context, name)  # type: ignore[attr-defined]
         text = command.short_help or command.help or ""
         assert " ".join(text.split("\n\n")[0].split()) == summary, name
+
+
+@pytest.mark.parametrize(
+    "args", [["show", "1000000013", "1000000013001"], ["history", "--limit", "1"]]
+)
+def test_the_collector_is_back_on_for_the_commands_own_work(
+    sandbox: RunningSandbox, args: list[str]
+) -> None:
+    # entry.main turns the cyclic collector off for start-up; the root callback freezes what
+    # start-up made and turns it back on before the command's own work (a batch, a watch, a
+    # server must collect as usual).
+    probe = (
+        "import gc, sys\n"
+        f"sys.argv = ['wxbudget', *{args!r}]\n"
+        "from wxbudget.entry import main\n"
+        "try:\n    main()\n"
+        "except SystemExit as done:\n    print('EXIT', done.code, file=sys.stderr)\n"
+        "print('COLLECTOR', gc.isenabled(), gc.get_freeze_count() > 1000, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | {"WXBUDGET_CONFIG": str(sandbox.config_path)},
+    )
+    assert "EXIT 0" in result.stderr, result.stderr
+    assert "COLLECTOR True True" in result.stderr, result.stderr

@@ -12,6 +12,13 @@ def main() -> None:
 
         sys.stdout.write(f"wxbudget {__version__}\n")
         return
+    import gc
+
+    # Start-up makes tens of thousands of objects that live as long as the process (modules,
+    # classes, the command's parser), and the collector would walk them again and again while
+    # they are made: ~3% of `show` (bench/startup.py). It is off until the command's own work
+    # begins, where `cli.root` freezes what exists by then and turns it back on.
+    gc.disable()
     from wxbudget.cli import main as run_cli
 
     run_cli()

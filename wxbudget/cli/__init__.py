@@ -64,6 +64,7 @@ def root(
         False, "--version", callback=_version, is_eager=True, help=_("Print the version and exit")
     ),
 ) -> None:
+    _start_collecting()
     ctx.obj = GlobalOptions(
         profile=profile,
         config=config,
@@ -75,6 +76,17 @@ def root(
         max_retries=max_retries,
         sandbox=sandbox,
     )
+
+
+def _start_collecting() -> None:
+    """The command is parsed and about to run: what start-up made lives as long as the process
+    (`entry.main` turned the collector off for it), so it is frozen out of every collection,
+    and the collector runs as usual for the command's own work (a batch, a watch, a server)."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 # Commands are built on first use: a run imports and builds only the command it runs, and the
