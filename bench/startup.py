@@ -9,7 +9,8 @@ Pairs (targets in brackets):
       python -c "import typer, rich.table, requests, cryptography...rsa"   [<= 1.3]
   --help zh, show zh: the same two pairs with Chinese selected (LANG=zh_CN.UTF-8)   [same]
   zh/en help, zh/en show: set-max --help and show in Chinese / in English   [<= 1.05]
-Each ratio is the median of N alternated runs of each side; the machine's noise hits both.
+Each side runs N times, alternately; a ratio is the median of the N ratios of a run to the
+baseline run right after it (the ms columns are each side's median).
 The verdict is on wall time. The cpu column is the same ratio of the processes' own CPU time
 (user + system): on a loaded machine it shows whether an OVER is wxbudget's work or waiting.
 """
@@ -96,17 +97,22 @@ def ratio(
         base_runs.append(timed(baseline, base_env))
     ours_median = statistics.median(wall for wall, _cpu in ours_runs)
     base_median = statistics.median(wall for wall, _cpu in base_runs)
-    cpu_ratio = statistics.median(cpu for _wall, cpu in ours_runs) / statistics.median(
-        cpu for _wall, cpu in base_runs
+    # Each run against the baseline run right after it: a load that comes and goes over the
+    # minutes of a bench hits both of a pair alike, where it would shift one side's median.
+    wall_ratio = statistics.median(
+        ours[0] / base[0] for ours, base in zip(ours_runs, base_runs, strict=True)
     )
-    return ours_median / base_median, ours_median, base_median, cpu_ratio
+    cpu_ratio = statistics.median(
+        ours[1] / base[1] for ours, base in zip(ours_runs, base_runs, strict=True)
+    )
+    return wall_ratio, ours_median, base_median, cpu_ratio
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=31)
     args = parser.parse_args()
     wxbudget = str(Path(sys.executable).parent / "wxbudget")
     with tempfile.TemporaryDirectory() as scratch:
