@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from wxbudget import keyfiles, language, profile_rules
-from wxbudget.errors import ConfigError, UsageError, WxBudgetError, os_reason
+from wxbudget.errors import (
+    ConfigError,
+    InvalidTomlError,
+    UnknownKeyError,
+    UsageError,
+    WxBudgetError,
+    os_reason,
+)
 from wxbudget.i18n import _
 from wxbudget.limits import parse_limits
 from wxbudget.settings import (
@@ -158,13 +165,14 @@ def load(path: Path) -> dict[str, Any]:
         match = _TOML_LINE.search(str(error))
         where = _(" line {line}", line=match.group(1)) if match else ""
         reason = _TOML_LINE.sub("", str(error)).strip(" ()")
-        raise ConfigError(
+        raise InvalidTomlError(
             _(
                 "config file {path}{where}: invalid TOML: {reason}",
                 path=path,
                 where=where,
                 reason=reason,
-            )
+            ),
+            toml_line=int(match.group(1)) if match else None,
         ) from error
     # Before anything below can quote a value: a key pasted into the file is never echoed.
     keyfiles.refuse_key_material(document, _("the top level of {path}", path=path), path.parent)
@@ -242,7 +250,7 @@ def _reject_unknown(table: dict[str, Any], known: tuple[str, ...], where: str) -
                 if close
                 else _("; valid keys: {known}", known=", ".join(known))
             )
-            raise ConfigError(
+            raise UnknownKeyError(
                 _("unknown key '{key}' in {where}{hint}", key=key, where=where, hint=hint)
             )
 

@@ -77,6 +77,18 @@ class ConfigError(WxBudgetError):
     exit_code = ExitCode.CONFIG
 
 
+class InvalidTomlError(ConfigError):
+    """A config file that is not TOML; `toml_line` is where the parser stopped (None: not said)."""
+
+    def __init__(self, message: str, *, toml_line: int | None) -> None:
+        super().__init__(message)
+        self.toml_line = toml_line
+
+
+class UnknownKeyError(ConfigError):
+    """A key that no profile, top level or limits table may hold."""
+
+
 class UntrustedFileError(ConfigError):
     """A key, certificate or config file that someone else could change (or read, if secret).
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wxbudget import i18n
-from wxbudget.errors import ConfigError, LocalCheckError
+from wxbudget.errors import ConfigError, LocalCheckError, UnknownKeyError
 from wxbudget.i18n import _
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def parse_limits(value: Any, profile: str, where: str) -> Limits:
                 if close
                 else _("; keys: {limit_keys}", limit_keys=", ".join(LIMIT_KEYS))
             )
-            raise ConfigError(
+            raise UnknownKeyError(
                 _(
                     "unknown key '{key}' in the limits of {where}{hint}",
                     key=key,

@@ -14,14 +14,19 @@ from wxbudget.doctor.model import (
     CONFIG,
     FILES,
     LIMITS,
-    TOML_LINE,
     Check,
     Finding,
     ProfileUnderTest,
     Status,
     combine,
 )
-from wxbudget.errors import ConfigError, UntrustedFileError, os_reason
+from wxbudget.errors import (
+    ConfigError,
+    InvalidTomlError,
+    UnknownKeyError,
+    UntrustedFileError,
+    os_reason,
+)
 from wxbudget.i18n import _
 from wxbudget.settings import resolve_path
 
@@ -151,14 +156,9 @@ def _key_loading_messages(path: Path, values: Mapping[str, Any]) -> set[str]:
 def _load_fix(error: ConfigError, path: Path) -> str:
     if isinstance(error, UntrustedFileError):
         return error.fix
-    if "invalid TOML" in error.message:
-        line = TOML_LINE.search(error.message)
-        return (
-            _("fix the TOML syntax at line {line} of {path}", line=line.group(1), path=path)
-            if line
-            else _("fix {path}", path=path)
-        )
-    if "unknown key" in error.message:
+    if isinstance(error, InvalidTomlError) and error.toml_line is not None:
+        return _("fix the TOML syntax at line {line} of {path}", line=error.toml_line, path=path)
+    if isinstance(error, UnknownKeyError):
         return _("rename or remove that key in {path}", path=path)
     return _("fix {path}", path=path)
 

@@ -54,7 +54,6 @@ WECHATPAY_KEY_SIZE = 2048
 PROBE_PRODUCT_COUPON_ID = "1000000000"
 PROBE_STOCK_ID = "1000000000000"
 PUBLIC_KEY_ID_FORM = re.compile(re.escape(PUBLIC_KEY_ID_PREFIX) + r"[0-9A-Za-z_]+")
-TOML_LINE = re.compile(r" line (\d+)")
 KEY_SOURCE = "商户平台 > 账户中心 > API安全"
 NTP_FIX = _("synchronise this machine's clock (sudo timedatectl set-ntp true, or chronyc makestep)")
 
