@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import SCRIPT, converse, run
+from tests.helpers.cli import SCRIPT, converse, read_until, run
 from tests.helpers.logs import (
     WAIT_SECONDS,
     applied_counts,
@@ -53,17 +53,6 @@ def start(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def read_until(process: subprocess.Popen[str], text: str) -> str:
-    """stderr up to and including the line holding `text` (the process keeps running)."""
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        if text in line:
-            return "".join(lines)
-    pytest.fail(f"the process ended without saying {text!r}: {''.join(lines)}")
 
 
 def interrupt_mid_write(

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import tomli_w
 
-from tests.helpers.cli import SCRIPT, SUBPROCESS_SECONDS, converse, spawn
+from tests.helpers.cli import SCRIPT, SUBPROCESS_SECONDS, converse, read_until, spawn
 from tests.helpers.hostile import Answer, HostileServer
 from tests.helpers.readme import readme_examples, write_readme_config
 from tests.helpers.sandboxes import PristineHomes
@@ -108,6 +108,8 @@ VARYING = (
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
     (re.compile(r"\b[0-9A-F]{40}-\d+\b"), "REQUEST-ID"),  # the sandbox's Request-ID
     (re.compile(r"\b\d+ ms\b"), "N ms"),
+    # doctor's clock check: a second either way between the two runs' reads of the clock
+    (re.compile(r"in step with the server|\d+ s (?:ahead of|behind) the server"), "CLOCK"),
     (re.compile(r'"(elapsed|duration|seconds|ms|latency)[a-z_]*": [0-9.]+'), r'"\1": N'),
 )
 
@@ -297,6 +299,10 @@ class World:
             ) as process:
                 hold.wait_held()
                 process.send_signal(signal.SIGINT)
+                # Released once the CLI said it got the signal (in either language, the line
+                # names it): the write then ends as an interrupted one in both worlds, never
+                # as an ordinary one that the signal arrived after.
+                read_until(process, "SIGINT")
                 hold.release()
                 process.communicate(timeout=SUBPROCESS_SECONDS)
             assert process.returncode == 130

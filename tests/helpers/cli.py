@@ -147,3 +147,14 @@ def table_rows(text: str) -> list[list[str]]:
 def table_fields(text: str) -> dict[str, str]:
     """The `field │ value` rows of a two-column rich table (as `show` prints), label to value."""
     return {row[0]: row[1] for row in table_rows(text) if len(row) == 2 and row[0]}
+
+
+def read_until(process: subprocess.Popen[str], text: str) -> str:
+    """stderr up to and including the line holding `text` (the process keeps running)."""
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if text in line:
+            return "".join(lines)
+    raise AssertionError(f"the process ended without saying {text!r}: {''.join(lines)}")
