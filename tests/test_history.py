@@ -95,6 +95,17 @@ def test_history_filters_limit_and_profile_column(
     assert "use one of applied" in run("history", "--result", "lost", expect=2).stderr
 
 
+def test_history_shows_caps_as_every_other_view_does(sandbox: RunningSandbox) -> None:
+    run("set-max", COUPON, STOCK, "+500", "--yes")
+    run("set-daily", COUPON, STOCK, "-10%", "--yes")
+    table = run("history").stdout
+    assert "50,000 -> 50,500 (+500)" in table
+    assert "5,000 -> 4,500 (-10%)" in table
+    # -o json keeps the journal's numbers as numbers
+    intents = [operation["intent"] for operation in listed()]
+    assert [(i["from"], i["to"]) for i in intents] == [(50000, 50500), (5000, 4500)]  # type: ignore[index]
+
+
 def test_history_with_no_journal_and_no_outcome_filter(
     sandbox: RunningSandbox, isolated_environment: Path
 ) -> None:

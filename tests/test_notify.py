@@ -54,7 +54,12 @@ def test_set_max_tells_a_wecom_robot_what_changed_and_by_whom(
     sandbox: RunningSandbox, receiver: HostileServer
 ) -> None:
     result = script("set-max", COUPON, STOCK, "+1000", "--yes", "--notify", robot_url(receiver))
-    assert "warning" not in result.stderr
+    # The one warning: the key on the command line (the notification itself went through).
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert warnings == [
+        "warning: --notify's URL holds a key that other users of this machine can read in the "
+        "process list; keep it in the profile's notify_url (a 0600 file) instead"
+    ]
     assert SECRET not in result.stdout + result.stderr
     ((request,),) = [receiver.received]
     assert request.target == ROBOT_PATH  # posted to the webhook, key and all
@@ -68,6 +73,17 @@ def test_set_max_tells_a_wecom_robot_what_changed_and_by_whom(
     assert "at stake +¥5,000.00" in content
     assert "profile sandbox" in content
     assert "by " in content
+
+
+def test_only_a_key_on_the_command_line_is_warned_about(
+    sandbox: RunningSandbox, receiver: HostileServer
+) -> None:
+    plain = run("set-max", COUPON, STOCK, "+1", "--yes", "--notify", receiver.base_url + "/hook")
+    assert "process list" not in plain.stderr
+    edit_profile(sandbox, notify_url=robot_url(receiver))  # the key in the 0600 file
+    from_profile = run("set-max", COUPON, STOCK, "+1", "--yes")
+    assert "process list" not in from_profile.stderr
+    assert len(receiver.received) == 2
 
 
 def test_apply_posts_a_json_document_with_the_batch_result_and_its_failures(

@@ -34,6 +34,18 @@ def check_flag(url: str | None) -> None:
         check_notify_url(url, "--notify", _("the command line"))
     except ConfigError as error:
         raise UsageError(error.message) from None
+    from urllib.parse import urlsplit
+
+    if urlsplit(url).query:
+        # A WeCom robot's key is its URL's query: on a command line, `ps` shows it to everyone.
+        from wxbudget import render
+
+        render.notice(
+            _(
+                "warning: --notify's URL holds a key that other users of this machine can read "
+                "in the process list; keep it in the profile's notify_url (a 0600 file) instead"
+            )
+        )
 
 
 def target(flag: str | None, settings: Settings) -> str | None:

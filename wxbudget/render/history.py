@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from wxbudget.i18n import _, localize
 from wxbudget.render import table
-from wxbudget.render.console import stdout
+from wxbudget.render.console import UNLIMITED, count, stdout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,6 +22,13 @@ RESULT_NAMES = {
     "conflict": _("conflict"),
     "unknown": _("unknown"),
 }
+
+
+def _cap(value: object) -> str:
+    """A recorded cap as every other view shows one: 50,000; no cap: unlimited."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return count(value)
+    return localize(UNLIMITED) if value is None else str(value)
 
 
 def history_table(operations: list[Operation], path: Path) -> None:
@@ -41,7 +48,9 @@ def history_table(operations: list[Operation], path: Path) -> None:
     for operation in operations:
         intent, outcome = operation.intent, operation.outcome
         cap = _("total") if intent.get("update_mode") == "MAX_COUNT" else _("daily")
-        change: str = f"{intent.get('from')} -> {intent.get('to')} ({intent.get('target')})"
+        change: str = (
+            f"{_cap(intent.get('from'))} -> {_cap(intent.get('to'))} ({intent.get('target')})"
+        )
         if intent.get("undoes_out_request_no"):
             change = _(
                 "{change}, undoes {out_request_no}",
