@@ -52,7 +52,9 @@ def test_asked_for_the_sandbox_marks_results_and_journals_in_its_home(
     changed = json.loads(result.stdout)
     assert changed["sandbox"] is True
     assert changed["stock_send_rule"]["max_count"] == 10_000_001
-    assert "using the embedded sandbox" in result.stderr
+    # The notice names what asked for the sandbox, as it was given.
+    asked = "--sandbox" if flag else f"WXBUDGET_SANDBOX={env}"
+    assert f"{asked}: using the embedded sandbox" in result.stderr
     assert "not WeChat Pay" in result.stderr
     # Journaled inside the sandbox home, never in the production audit journal.
     home = sandbox_home(isolated_environment)

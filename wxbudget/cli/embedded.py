@@ -89,7 +89,9 @@ def sandbox_config(flags: Flags, env: Mapping[str, str]) -> tuple[Path, Path | N
                     named=named,
                 )
             )
-        return start_embedded_sandbox(env, missing_config=None), None
+        # The notice names what asked for it, as typed: the flag wins over the variable.
+        asked = "--sandbox" if flags.sandbox else f"{ENV_SANDBOX}={env.get(ENV_SANDBOX, '')}"
+        return start_embedded_sandbox(env, missing_config=None, asked=asked), None
     path, named_config = config.locate(flags, env)
     if named_config or path.exists():
         return None
@@ -140,8 +142,13 @@ def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:
     return config.audit_log_path(flags, env)
 
 
-def start_embedded_sandbox(env: Mapping[str, str], *, missing_config: Path | None) -> Path:
-    """Start the sandbox in-process on a free loopback port; return its config file."""
+def start_embedded_sandbox(
+    env: Mapping[str, str], *, missing_config: Path | None, asked: str | None = None
+) -> Path:
+    """Start the sandbox in-process on a free loopback port; return its config file.
+
+    `asked`: what asked for it (`--sandbox`, `WXBUDGET_SANDBOX=1`) when no config was missing.
+    """
     from wxbudget import render
     from wxbudget.sandbox import start_in_background
     from wxbudget.sandbox.server import HomeInUse
@@ -150,7 +157,7 @@ def start_embedded_sandbox(env: Mapping[str, str], *, missing_config: Path | Non
     why = (
         _("no config file at {path}", path=missing_config)
         if missing_config is not None
-        else f"--sandbox ({ENV_SANDBOX})"
+        else (asked or "--sandbox")
     )
     try:
         running = start_in_background(home)
