@@ -124,7 +124,6 @@ class Settings(NamedTuple):
     max_retries: int
     audit_log: Path
     rate_limit: int
-    embedded_sandbox: bool = False
     limits: Limits = Limits()
     notify_url: str | None = None  # where write commands post their summary
 

@@ -126,7 +126,7 @@ def resolve_settings(flags: Flags, env: Mapping[str, str] | None = None) -> Sett
     path, _missing = found
     settings = config.resolve(flags._replace(config=path, sandbox=None), env)
     render.mark_sandbox()
-    return settings._replace(embedded_sandbox=True, audit_log=embedded_audit_log(env))
+    return settings._replace(audit_log=embedded_audit_log(env))
 
 
 def audit_log_path(flags: Flags, env: Mapping[str, str] | None = None) -> Path:
