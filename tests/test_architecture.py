@@ -282,3 +282,14 @@ def test_the_graph_sees_lazy_and_type_only_imports_and_names_a_cycle(tmp_path: P
     assert graph["shop.tax"] == {"shop.orders", "shop"}
     assert find_cycles(graph) == [["shop", "shop.orders", "shop.views", "shop.tax", "shop"]]
     assert closure(graph, "shop.views") == {"shop", "shop.orders", "shop.views", "shop.tax"}
+
+
+def test_every_name_the_render_package_offers_resolves() -> None:
+    # render/__init__ loads its views on first use (a name -> module table beside the typed
+    # imports): a name the table misses or misspells would fail only when its command runs.
+    import wxbudget.render as render
+
+    for name in render.__all__:
+        assert callable(getattr(render, name)), name
+    with pytest.raises(AttributeError):
+        _ = render.no_such_view

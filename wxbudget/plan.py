@@ -299,6 +299,19 @@ def _check_header(columns: list[str], name: str) -> None:
         )
 
 
+def _cell_error(name: str, line: int, column: str, error: UsageError) -> PlanError:
+    """A cell the command line would refuse, refused with where it is in the plan."""
+    return PlanError(
+        _(
+            "{name} line {line}, column {column}: {message}",
+            name=name,
+            line=line,
+            column=column,
+            message=error.message,
+        )
+    )
+
+
 def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> PlanRow:
     if len(cells) != len(columns):
         raise PlanError(
@@ -341,15 +354,7 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
         try:
             values[column] = parse_id(value, column)
         except UsageError as error:
-            raise PlanError(
-                _(
-                    "{name} line {line}, column {column}: {message}",
-                    name=name,
-                    line=line,
-                    column=column,
-                    message=error.message,
-                )
-            ) from error
+            raise _cell_error(name, line, column, error) from error
     raw = dict(zip(columns, cells, strict=True))
     targets: list[tuple[UpdateMode, Target]] = []
     for column, mode in CAP_COLUMNS.items():
@@ -361,15 +366,7 @@ def _parse_row(columns: list[str], cells: list[str], line: int, name: str) -> Pl
         try:
             targets.append((mode, parse_target(cell)))
         except UsageError as error:
-            raise PlanError(
-                _(
-                    "{name} line {line}, column {column}: {message}",
-                    name=name,
-                    line=line,
-                    column=column,
-                    message=error.message,
-                )
-            ) from error
+            raise _cell_error(name, line, column, error) from error
     return PlanRow(
         line=line,
         product_coupon_id=values["product_coupon_id"],

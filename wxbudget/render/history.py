@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from wxbudget.i18n import _, localize
 from wxbudget.render import table
-from wxbudget.render.console import UNLIMITED, count, stdout
+from wxbudget.render.console import count, stdout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,9 +26,9 @@ RESULT_NAMES = {
 
 def _cap(value: object) -> str:
     """A recorded cap as every other view shows one: 50,000; no cap: unlimited."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return count(value)
-    return localize(UNLIMITED) if value is None else str(value)
+    return str(value)
 
 
 def history_table(operations: list[Operation], path: Path) -> None:
